@@ -1,0 +1,54 @@
+"""The one Definitions object: every asset, check, job, sensor and resource of the platform.
+
+Resources are chosen here, once, from the SPOTIFY_* settings (see settings.py); assets never
+branch on the deployment profile.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .assets.common import MODEL, REPORT, WAREHOUSE
+from .assets.ingest import cleaned_plays, raw_plays
+from .assets.model import star_schema
+from .io_managers.delta import DeltaLakeIOManager
+from .resources.engine import PolarsEngine
+from .resources.lake import LakeResource
+from .resources.landing import LandingFolder
+from .settings import Settings
+
+INGEST_SELECTION = dg.AssetSelection.assets(raw_plays, cleaned_plays)
+
+everything_job = dg.define_asset_job(
+    "everything", selection=dg.AssetSelection.all(), description="Materialize every asset."
+)
+refresh_model_job = dg.define_asset_job(
+    "refresh_model", selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
+    description="Rebuild the star schema and everything published from it, from the lake as it is.",
+)
+ingest_file_job = dg.define_asset_job(
+    "ingest_file", selection=INGEST_SELECTION,
+    description="Read one landing file into raw_plays, clean_plays, rejected_plays and file_accounting.",
+)
+
+
+def build_resources(settings: Settings) -> dict:
+    """The resources of one deployment profile."""
+    return {
+        "lake_io_manager": DeltaLakeIOManager(lake_uri=settings.lake_uri),
+        "lake": LakeResource(lake_uri=settings.lake_uri),
+        "landing": LandingFolder(path=settings.landing_dir),
+        "engine": PolarsEngine(timezone=settings.timezone),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[raw_plays, cleaned_plays, star_schema],
+        jobs=[everything_job, ingest_file_job, refresh_model_job],
+        resources=build_resources(settings),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,34 @@
+"""The transformation engine: one interface, chosen once per deployment profile.
+
+Assets call `engine.clean(...)` and `engine.star_schema(...)` and never ask which engine runs.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from ..transforms.clean import CleanResult, clean_plays
+from ..transforms.model import star_schema
+
+
+class TransformEngine(dg.ConfigurableResource):
+    """Runs the cleaning and modelling transforms; results come back as Polars frames."""
+
+    timezone: str = "UTC"
+
+    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
+        raise NotImplementedError
+
+    def star_schema(self, clean: pl.LazyFrame) -> dict[str, pl.DataFrame]:
+        raise NotImplementedError
+
+
+class PolarsEngine(TransformEngine):
+    """Local default: lazy Polars on this machine."""
+
+    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
+        return clean_plays(raw, kept_elsewhere)
+
+    def star_schema(self, clean: pl.LazyFrame) -> dict[str, pl.DataFrame]:
+        return star_schema(clean, self.timezone)

@@ -1,0 +1,115 @@
+"""Register landing files as partitions and materialize the graph in-process.
+
+This is what `spotify-assets run` does, with the very Definitions the UI loads: each file's
+ingest runs in its own run (a bad file fails only its partition); the last new file's run also
+carries everything downstream, so one new file costs one Dagster run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from .io_managers.delta import scan_table
+from .partitions import landing_files
+from .resources.landing import LandingFolder, hash_of_key
+from .tables import FILE_ACCOUNTING, LAKE_TABLES, PARTITION_COLUMN
+
+
+@dataclass(frozen=True)
+class Registration:
+    path: Path
+    key: str
+    status: str  # new, known, or same_bytes (as another registered file)
+    same_as: str | None = None
+
+
+@dataclass
+class RunReport:
+    registrations: list[Registration] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return all(run["success"] for run in self.runs)
+
+
+def into_landing(landing: LandingFolder, path: Path) -> Path:
+    """`path` itself when it lies in the landing folder, else a copy placed there."""
+    landing.root.mkdir(parents=True, exist_ok=True)
+    if path.resolve().parent == landing.root.resolve():
+        return path
+    target = landing.root / path.name
+    if target.exists() and target.stat().st_size == path.stat().st_size and \
+            landing.describe(target).digest == landing.describe(path).digest:
+        return target
+    if target.exists():
+        target = landing.root / f"{path.stem}-{landing.describe(path).digest[:8]}{path.suffix}"
+    shutil.copy2(path, target)
+    return target
+
+
+def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: list[Path]) -> list[Registration]:
+    """Add a partition per new file; bytes already registered under another name are not added."""
+    known = set(instance.get_dynamic_partitions(landing_files.name))
+    key_by_hash = {hash_of_key(key): key for key in known}
+    registrations, new_keys = [], []
+    for path in paths:
+        key = landing.describe(path).key
+        digest = hash_of_key(key)
+        if key in known:
+            registrations.append(Registration(path, key, "known"))
+        elif digest in key_by_hash:
+            registrations.append(Registration(path, key_by_hash[digest], "same_bytes", same_as=key_by_hash[digest]))
+        else:
+            registrations.append(Registration(path, key, "new"))
+            key_by_hash[digest] = key
+            new_keys.append(key)
+    if new_keys:
+        instance.add_dynamic_partitions(landing_files.name, new_keys)
+    return registrations
+
+
+def ingested_keys(lake_uri: str) -> set[str]:
+    accounting = scan_table(lake_uri, FILE_ACCOUNTING).select(PARTITION_COLUMN).collect()
+    return set(accounting[PARTITION_COLUMN].to_list())
+
+
+def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str,
+             partition_key: str | None = None) -> dict:
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+    failures = [
+        f"{event.step_key}: {event.step_failure_data.error.message.strip() if event.step_failure_data.error else ''}"
+        for event in result.all_events if event.is_step_failure
+    ]
+    return {"job": job_name, "partition": partition_key, "run_id": result.run_id,
+            "success": result.success, "failures": failures}
+
+
+def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: LandingFolder,
+              lake_uri: str, paths: list[Path]) -> RunReport:
+    """Register `paths` and bring every table up to date with them."""
+    report = RunReport()
+    report.registrations = register_files(instance, landing, [into_landing(landing, path) for path in paths])
+    done = ingested_keys(lake_uri)
+    pending = list(dict.fromkeys(reg.key for reg in report.registrations if reg.key not in done))
+    for key in pending[:-1]:
+        report.runs.append(_execute(defs, instance, "ingest_file", key))
+    if pending:
+        report.runs.append(_execute(defs, instance, "everything", pending[-1]))
+    if not pending or not report.runs[-1]["success"]:
+        report.runs.append(_execute(defs, instance, "refresh_model"))
+    return report
+
+
+def table_counts(lake_uri: str) -> dict[str, int]:
+    return {spec.name: scan_table(lake_uri, spec).select(pl.len()).collect().item() for spec in LAKE_TABLES}
+
+
+def accounting(lake_uri: str) -> list[dict]:
+    return scan_table(lake_uri, FILE_ACCOUNTING).sort(PARTITION_COLUMN).collect().to_dicts()

@@ -1,0 +1,207 @@
+"""Cleaning `raw_plays`: every row ends up clean, filtered, duplicate or rejected (with a reason).
+
+Order of the verdicts: a row is rejected if any field is unusable (first reason in
+`tables.REJECT_REASONS` order); a valid row under 500 ms is filtered; a valid row equal to a play
+already kept (earlier in the file, or in another file's clean plays) is a duplicate; the rest are clean.
+
+Two rows are the same play when they agree on when it ended, what played, for how long, on which
+platform, why it started and ended, shuffle and skipped (`play_key`): names are not compared, as a
+CSV and a JSON export of the same play name it the same way through the id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ..tables import CLEAN_PLAYS, REJECTED_PLAYS
+from .parse import EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
+from .keys import normalize_name, stable_key
+
+MIN_MS_PLAYED = 500
+TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%d %H:%M")
+BOOLEAN_FIELDS = ("shuffle", "skipped", "offline", "incognito_mode")
+SPOTIFY_ID = r"[0-9A-Za-z]{22}"
+ID_PATTERNS = {
+    "track": rf"^(?:spotify:track:)?({SPOTIFY_ID})$",
+    "episode": rf"^(?:spotify:episode:)?({SPOTIFY_ID})$",
+    "audiobook": rf"^(?:spotify:[a-z]+:)?({SPOTIFY_ID})$",
+}
+UNKNOWN = {"track": "(unknown title)", "artist": "(unknown artist)", "album": "(unknown album)"}
+STATUSES = ("clean", "filtered", "duplicate", "rejected")
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    clean: pl.DataFrame
+    rejected: pl.DataFrame
+    counts: dict[str, int]  # rows_read, clean, filtered, duplicate, rejected
+
+
+def _text(name: str) -> pl.Expr:
+    """A raw field trimmed, with empty text as null."""
+    value = pl.col(name).str.strip_chars()
+    return pl.when(value != "").then(value)
+
+
+def _timestamp(value: pl.Expr) -> pl.Expr:
+    parsed = pl.coalesce(value.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in TIMESTAMP_FORMATS)
+    return parsed.dt.replace_time_zone("UTC")
+
+
+def _boolean(value: pl.Expr) -> pl.Expr:
+    lowered = value.str.to_lowercase()
+    return pl.when(lowered == "true").then(True).when(lowered == "false").then(False)
+
+
+def _name(value: pl.Expr) -> pl.Expr:
+    return value.str.replace_all("\r\n", "\n", literal=True)
+
+
+def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Raw rows plus parsed `ts_utc`, `ms_value`, `content_type`, `content_id` and, for an
+    unusable row, `reject_reason` and `reject_detail`; the raw text columns are left as read."""
+    track_uri, episode_uri = _text("spotify_track_uri"), _text("spotify_episode_uri")
+    audiobook_uri = pl.coalesce(_text("audiobook_chapter_uri"), _text("audiobook_uri"))
+    content_type = (
+        pl.when(track_uri.is_not_null()).then(pl.lit("track"))
+        .when(episode_uri.is_not_null()).then(pl.lit("episode"))
+        .when(audiobook_uri.is_not_null()).then(pl.lit("audiobook"))
+    )
+    content_uri = pl.coalesce(track_uri, episode_uri, audiobook_uri)
+    content_id = (
+        pl.when(content_type == "track").then(content_uri.str.extract(ID_PATTERNS["track"]))
+        .when(content_type == "episode").then(content_uri.str.extract(ID_PATTERNS["episode"]))
+        .otherwise(content_uri.str.extract(ID_PATTERNS["audiobook"]))
+    )
+    ms_text = _text("ms_played")
+    bad_booleans = {
+        field: _text(field).is_not_null() & _boolean(_text(field)).is_null() for field in BOOLEAN_FIELDS
+    }
+    first_bad_boolean = pl.coalesce(
+        pl.when(is_bad).then(pl.format(f"{field} {{}} is not true or false", _quoted(_text(field))))
+        for field, is_bad in bad_booleans.items()
+    )
+    verdicts = [
+        (pl.col("parse_error").is_not_null(), "wrong_column_count", pl.col("parse_error")),
+        (pl.col("ts_utc").is_null(), "bad_timestamp",
+         pl.format("ts {} is not a timestamp", _quoted(_text("ts")))),
+        (pl.col("ms_value").is_null(), "ms_played_not_integer",
+         pl.format("ms_played {} is not a whole number", _quoted(ms_text))),
+        (pl.col("ms_value") < 0, "ms_played_negative", pl.format("ms_played {} is negative", ms_text)),
+        (pl.col("content_type").is_null(), "missing_content_id",
+         pl.lit("no spotify_track_uri, spotify_episode_uri or audiobook URI")),
+        (pl.col("content_id").is_null(), "malformed_content_id",
+         pl.format("{} is not a 22-character Spotify id or URI", _quoted(content_uri))),
+        (pl.any_horizontal(bad_booleans.values()), "bad_boolean", first_bad_boolean),
+    ]
+    reason, detail = pl.lit(None, pl.String), pl.lit(None, pl.String)
+    for is_bad, code, message in reversed(verdicts):
+        reason = pl.when(is_bad).then(pl.lit(code)).otherwise(reason)
+        detail = pl.when(is_bad).then(message).otherwise(detail)
+    where = pl.format("{} line {}: ", pl.col("source_file"), pl.col("source_line"))
+    return (
+        raw.with_columns(
+            _timestamp(_text("ts")).alias("ts_utc"),
+            pl.when(ms_text.str.contains(r"^-?\d+$")).then(ms_text.cast(pl.Int64, strict=False)).alias("ms_value"),
+            content_type.alias("content_type"),
+            content_id.alias("content_id"),
+        )
+        .with_columns(reason.alias("reject_reason"), pl.concat_str(where, detail).alias("reject_detail"))
+    )
+
+
+def typed_plays(valid: pl.LazyFrame) -> pl.LazyFrame:
+    """Valid classified rows with every clean_plays value typed and nulls replaced."""
+    names = {
+        "track": pl.coalesce(_text("track_name"), _text("episode_name"), _text("audiobook_chapter_title")),
+        "artist": pl.coalesce(_text("artist_name"), _text("episode_show_name"), _text("audiobook_title")),
+        "album": pl.coalesce(_text("album_name"), _text("episode_show_name"), _text("audiobook_title")),
+    }
+    return valid.with_columns(
+        *(_name(names[kind]).fill_null(UNKNOWN[kind]).alias(f"{kind}_name") for kind in names),
+        pl.col("ms_value").alias("ms_played"),
+        _text("platform").fill_null("unknown").alias("platform"),
+        _text("reason_start").str.to_lowercase().fill_null("unknown").alias("reason_start"),
+        _text("reason_end").str.to_lowercase().fill_null("unknown").alias("reason_end"),
+        *(_boolean(_text(field)).fill_null(False).alias(field) for field in BOOLEAN_FIELDS),
+        _text("conn_country").alias("conn_country"),
+    )
+
+
+def _quoted(value: pl.Expr) -> pl.Expr:
+    return pl.when(value.is_null()).then(pl.lit("(missing)")).otherwise(pl.format("'{}'", value))
+
+
+def play_key() -> pl.Expr:
+    """Stable identity of a play; see the module docstring for what it covers."""
+    return stable_key(
+        pl.col("ts_utc").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        pl.col("content_type"),
+        pl.col("content_id"),
+        pl.col("ms_played").cast(pl.String),
+        normalize_name(pl.col("platform")),
+        pl.col("reason_start"),
+        pl.col("reason_end"),
+        pl.col("shuffle").cast(pl.String),
+        pl.col("skipped").cast(pl.String),
+    )
+
+
+def raw_text() -> pl.Expr:
+    """The record as read: kept text for structural errors, else the fields as a CSV line or JSON."""
+    csv_line = pl.concat_str(
+        [_csv_field(pl.col(column)) for column in MAVEN_COLUMNS], separator=","
+    )
+    json_object = pl.struct(
+        [pl.col(column).alias(field) for column, field in EXTENDED_FIELDS.items()]
+    ).struct.json_encode()
+    return pl.coalesce(
+        pl.col("raw_text"),
+        pl.when(pl.col("source_format") == MAVEN_CSV).then(csv_line).otherwise(json_object),
+    )
+
+
+def _csv_field(value: pl.Expr) -> pl.Expr:
+    needs_quotes = value.str.contains(r'[",\r\n]')
+    quoted = pl.format('"{}"', value.str.replace_all('"', '""', literal=True))
+    return pl.when(needs_quotes).then(quoted).otherwise(value).fill_null("")
+
+
+def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
+    """Split raw rows into clean plays, rejects and the per-file accounting.
+
+    `kept_elsewhere` holds the `play_key` of plays already kept from other landing files.
+    """
+    classified = classified_plays(raw).collect()
+    valid = pl.col("reject_reason").is_null()
+    long_enough = pl.col("ms_value") >= MIN_MS_PLAYED
+    candidates = (
+        typed_plays(classified.lazy().filter(valid & long_enough))
+        .with_columns(play_key().alias("play_key"))
+        .sort("source_file", "source_line")
+        .with_columns(pl.col("play_key").is_first_distinct().alias("first_in_file"))
+        .join(kept_elsewhere.select("play_key").unique(), on="play_key", how="anti")
+        .collect()
+    )
+    clean = candidates.filter(pl.col("first_in_file"))
+    rejected = classified.filter(~valid).with_columns(
+        raw_text().alias("raw_text"),
+        pl.col("reject_reason").alias("reason"),
+        pl.col("reject_detail").alias("detail"),
+    )
+    rows_read = classified.height
+    filtered = classified.filter(valid & ~long_enough).height
+    counts = {
+        "rows_read": rows_read,
+        "clean": clean.height,
+        "filtered": filtered,
+        "duplicate": rows_read - rejected.height - filtered - clean.height,
+        "rejected": rejected.height,
+    }
+    return CleanResult(
+        clean=clean.select(name for name in CLEAN_PLAYS.column_names if name != "landing_file"),
+        rejected=rejected.select(name for name in REJECTED_PLAYS.column_names if name != "landing_file"),
+        counts=counts,
+    )
