@@ -23,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="ingest history files and materialize every asset")
     run.add_argument("files", nargs="*", type=Path, help="default: every file in SPOTIFY_LANDING_DIR")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    run.add_argument("--verbose", action="store_true", help="show every Dagster event, not only warnings")
     return parser
 
 
@@ -43,6 +44,9 @@ def _instance():
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 
@@ -63,7 +67,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"spotify-assets: no history files in {landing.root}; drop one there or name it", file=sys.stderr)
         return 2
     with _instance() as instance:
-        report = runner.run_files(defs, instance, landing, settings.lake_uri, paths)
+        report = runner.run_files(
+            defs, instance, landing, settings.lake_uri, paths, "DEBUG" if args.verbose else "WARNING"
+        )
     summary = {
         "success": report.success,
         "lake": str(Path(settings.lake_uri).resolve()) if "://" not in settings.lake_uri else settings.lake_uri,

@@ -80,9 +80,12 @@ def ingested_keys(lake_uri: str) -> set[str]:
 
 
 def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str,
-             partition_key: str | None = None) -> dict:
+             partition_key: str | None, log_level: str) -> dict:
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance, partition_key=partition_key, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
     failures = [
         f"{event.step_key}: {event.step_failure_data.error.message.strip() if event.step_failure_data.error else ''}"
         for event in result.all_events if event.is_step_failure
@@ -92,18 +95,18 @@ def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str,
 
 
 def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: LandingFolder,
-              lake_uri: str, paths: list[Path]) -> RunReport:
+              lake_uri: str, paths: list[Path], log_level: str = "INFO") -> RunReport:
     """Register `paths` and bring every table up to date with them."""
     report = RunReport()
     report.registrations = register_files(instance, landing, [into_landing(landing, path) for path in paths])
     done = ingested_keys(lake_uri)
     pending = list(dict.fromkeys(reg.key for reg in report.registrations if reg.key not in done))
     for key in pending[:-1]:
-        report.runs.append(_execute(defs, instance, "ingest_file", key))
+        report.runs.append(_execute(defs, instance, "ingest_file", key, log_level))
     if pending:
-        report.runs.append(_execute(defs, instance, "everything", pending[-1]))
+        report.runs.append(_execute(defs, instance, "everything", pending[-1], log_level))
     if not pending or not report.runs[-1]["success"]:
-        report.runs.append(_execute(defs, instance, "refresh_model"))
+        report.runs.append(_execute(defs, instance, "refresh_model", None, log_level))
     return report
 
 

@@ -25,6 +25,14 @@ PLATFORM_FAMILIES = (  # first match wins, on the lower-cased platform string
 )
 
 
+def date_key(value: pl.Expr) -> pl.Expr:
+    """yyyymmdd as an integer."""
+    return (
+        value.dt.year().cast(pl.Int32) * 10000 + value.dt.month().cast(pl.Int32) * 100
+        + value.dt.day().cast(pl.Int32)
+    )
+
+
 def _keyed(plays: pl.DataFrame, key: str, natural: list[pl.Expr]) -> pl.DataFrame:
     """`plays` with column `key` = stable_key(natural), hashed once per distinct natural key."""
     names = [f"__natural_{index}" for index in range(len(natural))]
@@ -36,10 +44,9 @@ def _keyed(plays: pl.DataFrame, key: str, natural: list[pl.Expr]) -> pl.DataFram
 def keyed_plays(clean: pl.LazyFrame, timezone: str) -> pl.DataFrame:
     """Clean plays with every surrogate key and the local date key and hour."""
     plays = clean.with_columns(
-        pl.col("ts_utc").dt.convert_time_zone(timezone).alias("ts_local"),
+        pl.col("ts_utc").dt.convert_time_zone(timezone).dt.replace_time_zone(None).alias("ts_local"),
     ).with_columns(
-        (pl.col("ts_local").dt.year() * 10000 + pl.col("ts_local").dt.month() * 100
-         + pl.col("ts_local").dt.day()).cast(pl.Int32).alias("date_key"),
+        date_key(pl.col("ts_local")).alias("date_key"),
         pl.col("ts_local").dt.hour().cast(pl.Int16).alias("hour"),
         pl.col("ts_local").dt.date().alias("local_date"),
     ).collect()
@@ -104,7 +111,7 @@ def dim_date(plays: pl.DataFrame) -> pl.DataFrame:
     days = pl.date_range(plays["local_date"].min(), plays["local_date"].max(), "1d", eager=True)
     date = pl.col("date")
     return pl.DataFrame({"date": days}).with_columns(
-        (date.dt.year() * 10000 + date.dt.month() * 100 + date.dt.day()).alias("date_key"),
+        date_key(date).alias("date_key"),
         date.dt.year().alias("year"),
         date.dt.quarter().alias("quarter"),
         date.dt.month().alias("month"),

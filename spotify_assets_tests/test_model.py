@@ -1,0 +1,80 @@
+"""The star schema: documented stable keys, order independence, calendar and local time."""
+
+import datetime as dt
+
+import polars as pl
+
+from spotify_assets.tables import STAR_SCHEMA
+from spotify_assets.transforms.clean import clean_plays
+from spotify_assets.transforms.keys import stable_key_of
+from spotify_assets.transforms.model import star_schema
+from spotify_assets.transforms.parse import read_history
+
+from .hostile import TRACK_A, TRACK_C, write_hostile_csv, write_hostile_json
+
+NOTHING_KEPT = pl.DataFrame(schema={"play_key": pl.Int64}).lazy()
+
+
+def _clean(tmp_path) -> pl.DataFrame:
+    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")).lazy(), NOTHING_KEPT).clean
+    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")).lazy(), csv.lazy()).clean
+    return pl.concat([csv.with_columns(landing_file=pl.lit("h-1")), json_.with_columns(landing_file=pl.lit("e-2"))])
+
+
+def test_keys_follow_the_documented_formula(tmp_path):
+    tables = star_schema(_clean(tmp_path).lazy(), "UTC")
+    artists = dict(zip(tables["dim_artist"]["artist_name"], tables["dim_artist"]["artist_key"]))
+    assert artists["Post Malone"] == stable_key_of("post malone")
+    tracks = dict(zip(tables["dim_track"]["track_id"], tables["dim_track"]["track_key"]))
+    assert tracks[TRACK_A] == stable_key_of("track", TRACK_A)
+    albums = tables["dim_album"].filter(pl.col("album_name") == "THE BOOK")
+    assert albums["album_key"][0] == stable_key_of("the book", "yoasobi")
+    assert albums["sample_track_id"][0] == TRACK_C
+
+
+def test_tables_do_not_depend_on_row_order(tmp_path):
+    clean = _clean(tmp_path)
+    forward = star_schema(clean.lazy(), "Europe/Berlin")
+    backward = star_schema(clean.reverse().lazy(), "Europe/Berlin")
+    for spec in STAR_SCHEMA:
+        assert forward[spec.name].equals(backward[spec.name]), spec.name
+
+
+def test_fact_references_every_dimension_and_keys_are_unique(tmp_path):
+    tables = star_schema(_clean(tmp_path).lazy(), "UTC")
+    fact = tables["fact_streams"]
+    assert fact.height == _clean(tmp_path).height
+    for spec in STAR_SCHEMA:
+        assert tables[spec.name].select(spec.primary_key).is_unique().all(), spec.name
+    for column, dimension in next(s for s in STAR_SCHEMA if s.name == "fact_streams").foreign_keys.items():
+        missing = fact.join(tables[dimension], on=column, how="anti")
+        assert missing.is_empty(), f"{column} -> {dimension}"
+
+
+def test_dim_date_covers_the_local_listening_range(tmp_path):
+    tables = star_schema(_clean(tmp_path).lazy(), "Asia/Tokyo")
+    dates = tables["dim_date"]
+    assert dates["date"].min() == dt.date(2016, 1, 8)
+    assert dates["date"].max() == dt.date(2022, 5, 1)
+    assert dates.height == (dt.date(2022, 5, 1) - dt.date(2016, 1, 8)).days + 1
+    leap = dates.filter(pl.col("date_key") == 20200229).row(0, named=True)
+    assert (leap["weekday_name"], leap["month_name"], leap["quarter"], leap["iso_week"], leap["is_weekend"]) == (
+        "Saturday", "February", 1, 9, True)
+
+
+def test_local_date_and_hour_follow_the_time_zone(tmp_path):
+    clean = _clean(tmp_path)
+    utc = star_schema(clean.lazy(), "UTC")["fact_streams"]
+    tokyo = star_schema(clean.lazy(), "Asia/Tokyo")["fact_streams"]
+    late = pl.col("ts_utc") == dt.datetime(2020, 2, 29, 23, 59, 59, tzinfo=dt.timezone.utc)
+    assert utc.filter(late).select("date_key", "hour").row(0) == (20200229, 23)
+    assert tokyo.filter(late).select("date_key", "hour").row(0) == (20200301, 8)
+
+
+def test_platform_families(tmp_path):
+    platforms = star_schema(_clean(tmp_path).lazy(), "UTC")["dim_platform"]
+    families = dict(zip(platforms["platform"], platforms["platform_family"]))
+    assert families["iOS"] == "ios"
+    assert families["cast to device"] == "cast"
+    assert families["Web Player (Chrome)"] == "web"
+    assert families["Android OS 12 API 31 (Google, Pixel 6)"] == "android"
