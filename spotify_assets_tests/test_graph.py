@@ -1,0 +1,110 @@
+"""The whole graph, in-process, on generated and hostile files: accounting, keys, integrity, idempotency."""
+
+import shutil
+
+import polars as pl
+import pytest
+
+from spotify_assets import sample
+from spotify_assets.tables import FACT_STREAMS, STAR_SCHEMA
+
+from .graph import Platform
+from .hostile import EXPECTED_CSV, write_hostile_csv, write_hostile_json
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    root = tmp_path_factory.mktemp("platform")
+    platform = Platform.on(root, timezone="Europe/Berlin")
+    landing = platform.landing.root
+    sample.write_maven_csv(landing / "Spotify_Streaming_History.csv", rows=6000, seed=3)
+    write_hostile_csv(landing / "hostile.csv")
+    write_hostile_json(landing / "Streaming_History_Audio_2022.json")
+    sample.write_extended_zip(landing / "my_spotify_data.zip", rows=3000, seed=4)
+    (landing / "holiday.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 64)
+    platform.report = platform.run()
+    return platform
+
+
+def test_a_file_that_is_not_a_history_fails_only_its_partition(platform):
+    failed = [run for run in platform.report.runs if not run["success"]]
+    assert len(failed) == 1
+    assert "holiday.jpg: not a text file" in failed[0]["failures"][0]
+    keys = set(platform.table("file_accounting")["landing_file"])
+    assert len(keys) == 4
+    assert not any(key.startswith("holiday") for key in keys)
+    assert platform.table("fact_streams").height > 8000
+
+
+def test_every_row_is_accounted_for_per_file(platform):
+    accounting = platform.table("file_accounting")
+    raw = platform.table("raw_plays").group_by("landing_file").len()
+    joined = accounting.join(raw, on="landing_file")
+    assert joined.height == 4
+    assert (joined["rows_read"] == joined["len"]).all()
+    assert (joined["clean"] + joined["filtered"] + joined["duplicate"] + joined["rejected"] == joined["rows_read"]).all()
+    hostile = accounting.filter(pl.col("file_name") == "hostile.csv").row(0, named=True)
+    for name in ("rows_read", "filtered", "rejected"):
+        assert hostile[name] == EXPECTED_CSV[name], name
+    # the JSON file (ingested first: files go in name order) already holds one of its clean plays
+    assert (hostile["clean"], hostile["duplicate"]) == (EXPECTED_CSV["clean"] - 1, EXPECTED_CSV["duplicate"] + 1)
+    clean = platform.table("clean_plays").group_by("landing_file").len()
+    assert accounting.join(clean, on="landing_file").select((pl.col("clean") == pl.col("len")).all()).item()
+    rejected = platform.table("rejected_plays")
+    assert rejected.height == accounting["rejected"].sum()
+    assert rejected["detail"].str.contains(" line ").all()
+
+
+def test_generated_sample_has_realistic_filtered_and_duplicate_rows(platform):
+    row = platform.table("file_accounting").filter(pl.col("file_name") == "Spotify_Streaming_History.csv").row(0, named=True)
+    assert row["rows_read"] == 6000
+    assert row["filtered"] > 0 and row["duplicate"] > 0 and row["rejected"] == 0
+
+
+def test_star_schema_keys_are_unique_and_references_resolve(platform):
+    tables = {spec.name: platform.table(spec.name) for spec in STAR_SCHEMA}
+    for spec in STAR_SCHEMA:
+        assert tables[spec.name].height > 0, spec.name
+        keys = tables[spec.name].select(spec.primary_key)
+        assert keys.is_unique().all() and keys.null_count().sum_horizontal().item() == 0, spec.name
+    fact = tables["fact_streams"]
+    for column, dimension in FACT_STREAMS.foreign_keys.items():
+        assert fact.join(tables[dimension], on=column, how="anti").is_empty(), f"{column} -> {dimension}"
+    assert fact.height == platform.table("clean_plays").height
+    assert fact.height == platform.table("file_accounting")["clean"].sum()
+
+
+def test_podcasts_and_audiobooks_from_json_and_zip_are_typed(platform):
+    fact = platform.table("fact_streams")
+    by_file_type = fact.group_by("content_type").len()
+    counts = dict(by_file_type.rows())
+    assert counts["track"] > 0 and counts["episode"] > 0 and counts["audiobook"] > 0
+    zip_rows = fact.filter(pl.col("source_file").str.starts_with("my_spotify_data.zip/"))
+    assert zip_rows.height > 0
+    assert zip_rows["source_file"].str.contains("Streaming_History_").all()
+
+
+def test_cross_file_duplicate_is_counted_once(platform):
+    # the JSON's last record is CSV line 2 again; whichever file came second counts it as a duplicate
+    accounting = platform.table("file_accounting")
+    pair = accounting.filter(pl.col("file_name").is_in(["hostile.csv", "Streaming_History_Audio_2022.json"]))
+    assert pair["duplicate"].sum() == EXPECTED_CSV["duplicate"] + 1
+
+
+def test_materializing_again_or_dropping_the_same_bytes_changes_nothing(platform):
+    before = platform.snapshot()
+    again = platform.run()
+    ingested = set(platform.table("file_accounting")["landing_file"])
+    retried = {run["partition"] for run in again.runs} - {None}
+    assert retried and not retried & ingested  # only the broken file is tried again
+    copy = shutil.copy(platform.landing.root / "hostile.csv", platform.landing.root / "hostile (1).csv")
+    report = platform.run(copy)
+    registration = report.registrations[0]
+    assert registration.status == "same_bytes" and registration.same_as.startswith("hostile-")
+    partition = next(key for key in platform.table("file_accounting")["landing_file"] if key.startswith("Spotify_"))
+    rerun = platform.defs.resolve_job_def("everything").execute_in_process(
+        instance=platform.instance, partition_key=partition)
+    assert rerun.success
+    after = platform.snapshot()
+    for name, frame in before.items():
+        assert frame.equals(after[name]), name
