@@ -15,9 +15,10 @@ per row; 10 million plays generate in seconds):
   comes back often. Within an artist, earlier catalog tracks are the hits.
 * **Reasons.** ``reason_start`` of a play repeats the ``reason_end`` of the play before it in the
   session (that is how Spotify logs them); the first and last plays of a session draw from their own
-  distributions (``catalog/reasons.csv``). ``skipped`` is true exactly when ``reason_end`` is
-  ``fwdbtn``, ``backbtn`` or ``nextbtn``; skipped plays are short, ~3 % of all plays last under
-  500 ms, finished plays last about the track's length. ~0.3 % of reasons are empty.
+  distributions (``catalog/reasons.csv``); a play after a track that failed to play starts with
+  ``trackerror``. ``skipped`` is true exactly when ``reason_end`` is ``fwdbtn``, ``backbtn`` or
+  ``nextbtn``; skipped plays are short, ~3 % of all plays last under 500 ms, finished plays last
+  about the track's length. ~0.6 % of plays have an empty reason.
 * **Export noise.** ~0.5 % of rows are exact duplicates of another row, as in real exports.
 
 Output is deterministic for a given ``(rows, seed)``.
@@ -55,6 +56,7 @@ DEFAULT_END = date(2024, 12, 31)
 DUPLICATE_SHARE = 0.005
 MEAN_SESSION_PLAYS = 14
 QUARTER_DAYS = 91
+AFTER_ERROR_SHARE = 0.003
 EPISODE_SHARE = 0.04
 AUDIOBOOK_SHARE = 0.01
 
@@ -81,8 +83,10 @@ _COUNTRY_SHARE = np.array([0.93, 0.03, 0.02, 0.01, 0.01])
 def _catalog_csv(name: str) -> pl.DataFrame:
     """A catalog table, names kept as text (a track called ``1999`` stays a string)."""
     frame = pl.read_csv(CATALOG_DIR / f"{name}.csv", infer_schema=False)
-    numeric = [c for c in frame.columns if c in ("duration_ms", "weight", "share_start", "share_end")]
-    return frame.with_columns(pl.col(numeric).cast(pl.Float64 if name in ("reasons", "platforms") else pl.Int64))
+    numbers = {
+        "duration_ms": pl.Int64, "weight": pl.Float64, "share_start": pl.Float64, "share_end": pl.Float64,
+    }
+    return frame.cast({column: numbers[column] for column in frame.columns if column in numbers})
 
 
 def load_catalog(name: str) -> pl.DataFrame:
@@ -181,15 +185,14 @@ def _choose_tracks(
 
 
 def _ms_played(
-    rng: np.random.Generator, duration: np.ndarray, reason_end: list[str], end_code: np.ndarray
+    rng: np.random.Generator, duration: np.ndarray, vocabulary: list[str], end_code: np.ndarray
 ) -> np.ndarray:
-    """Milliseconds played given how the play ended."""
+    """Milliseconds played given how the play ended (``end_code`` indexes ``vocabulary``)."""
     n = len(duration)
-    code = {reason: i for i, reason in enumerate(reason_end)}
+    code = {reason: i for i, reason in enumerate(vocabulary)}
     skip_codes = [code[r] for r in SKIP_REASONS if r in code]
     finished = end_code == code["trackdone"]
     skipped = np.isin(end_code, skip_codes)
-    error = end_code == code.get("trackerror", -1)
 
     partial = (duration * rng.uniform(0.03, 1.0, n)).astype(np.int64)
     ms = np.where(finished, duration - np.abs(rng.normal(0, 700, n)).astype(np.int64), partial)
@@ -197,12 +200,16 @@ def _ms_played(
     ms = np.where(skipped, skip_ms, ms)
     instant = rng.random(n) < np.where(skipped, 0.09, np.where(finished, 0.0, 0.012))
     ms = np.where(instant, rng.integers(0, 500, n), ms)
-    ms = np.where(error, rng.integers(0, 2_000, n) * (rng.random(n) < 0.5), ms)
     return np.maximum(ms, 0)
 
 
-def _plays_arrays(rng: np.random.Generator, n_plays: int, start: date, end: date) -> dict[str, np.ndarray]:
-    """The listener model as arrays (indices into catalog tables), sorted by nothing in particular."""
+def _plays_arrays(
+    rng: np.random.Generator, n_plays: int, start: date, end: date
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The listener model: the reason vocabulary and one array per column (codes into catalog tables).
+
+    Rows come session by session, not in time order; ``-1`` marks an empty reason.
+    """
     tracks = _catalog_csv("tracks")
     lengths = _session_lengths(rng, n_plays)
     n_sessions = len(lengths)
@@ -236,9 +243,13 @@ def _plays_arrays(rng: np.random.Generator, n_plays: int, start: date, end: date
     end_code = np.where(is_last, last, mid)
     begin = np.array([index[r] for r in begin_names])[_draw(rng, begin_w, n_plays)]
     start_code = np.where(is_first, begin, np.roll(end_code, 1))
+    # A track that failed to play is not logged; the play after it starts with ``trackerror``.
+    after_error = ~is_first & (rng.random(n_plays) < AFTER_ERROR_SHARE)
+    start_code = np.where(after_error, index["trackerror"], start_code)
 
     ms = _ms_played(rng, duration, vocabulary, end_code)
-    gap = rng.integers(0, 1_500, n_plays) + (rng.random(n_plays) < 0.02) * rng.integers(10_000, 600_000, n_plays)
+    pause = (rng.random(n_plays) < 0.02) * rng.integers(10_000, 600_000, n_plays)
+    gap = rng.integers(0, 1_500, n_plays) + pause
     elapsed = np.cumsum(ms + gap)
     before_session = (elapsed - (ms + gap))[first_row]
     ts_ms = session_start[session] + elapsed - before_session[session]
@@ -246,9 +257,7 @@ def _plays_arrays(rng: np.random.Generator, n_plays: int, start: date, end: date
     start_code = np.where(rng.random(n_plays) < 0.004, -1, start_code)
     end_code_out = np.where(rng.random(n_plays) < 0.002, -1, end_code)
     skip_set = np.array([index[r] for r in SKIP_REASONS if r in index])
-    return {
-        "vocabulary": np.array(vocabulary, dtype=object),
-        "session": session,
+    return vocabulary, {
         "ts_ms": ts_ms,
         "track": track,
         "platform": platform[session],
@@ -257,7 +266,6 @@ def _plays_arrays(rng: np.random.Generator, n_plays: int, start: date, end: date
         "reason_end": end_code_out,
         "shuffle": shuffle[session],
         "skipped": np.isin(end_code, skip_set),
-        "is_first": is_first,
     }
 
 
@@ -267,12 +275,14 @@ def _codes_to_text(codes: np.ndarray, labels: list[str]) -> pl.Series:
     return pl.Series(labels, dtype=pl.String).gather(idx)
 
 
-def _with_duplicates(frame: pl.DataFrame, rng: np.random.Generator, n_dup: int) -> pl.DataFrame:
-    """Append ``n_dup`` exact copies of distinct rows and order by ``ts`` (stable: copies sit together)."""
-    if n_dup:
-        picks = np.sort(rng.choice(frame.height, size=n_dup, replace=False))
-        frame = pl.concat([frame, frame[picks]])
-    return frame.sort("ts", maintain_order=True)
+def _with_duplicates(
+    arrays: dict[str, np.ndarray], rng: np.random.Generator, n_dup: int
+) -> dict[str, np.ndarray]:
+    """Add ``n_dup`` exact copies of distinct plays and order by ``ts`` (stable: copies sit together)."""
+    n = len(arrays["ts_ms"])
+    rows = np.concatenate([np.arange(n), rng.choice(n, size=n_dup, replace=False)])
+    rows = rows[np.argsort(arrays["ts_ms"][rows] // 1000, kind="stable")]
+    return {key: value[rows] for key, value in arrays.items()}
 
 
 def generate_plays(
@@ -289,14 +299,13 @@ def generate_plays(
         return _empty_plays()
     rng = np.random.default_rng(seed)
     n_dup = int(round(rows * DUPLICATE_SHARE)) if rows >= 20 else 0
-    arrays = _plays_arrays(rng, rows - n_dup, start, end)
-    return _with_duplicates(_plays_frame(arrays), rng, n_dup)
+    vocabulary, arrays = _plays_arrays(rng, rows - n_dup, start, end)
+    return _plays_frame(vocabulary, _with_duplicates(arrays, rng, n_dup))
 
 
-def _plays_frame(arrays: dict[str, np.ndarray]) -> pl.DataFrame:
+def _plays_frame(vocabulary: list[str], arrays: dict[str, np.ndarray]) -> pl.DataFrame:
     tracks = _catalog_csv("tracks")
     platforms = _catalog_csv("platforms")["platform"].to_list()
-    vocabulary = arrays["vocabulary"].tolist()
     picked = tracks.select("track_id", "track_name", "artist_name", "album_name")[arrays["track"]]
     return pl.DataFrame({
         "spotify_track_uri": picked["track_id"],
@@ -360,13 +369,14 @@ def _spoken_plays(
     picked = table[item]
     platform = _codes_to_text(_platforms(rng, _year_fraction(ts_ms, start, end)),
                               _catalog_csv("platforms")["platform"].to_list())
+    how_started = _draw(rng, np.array([0.5, 0.3, 0.2]), n)
+    how_ended = np.where(whole, 0, 1 + _draw(rng, np.array([0.7, 0.2, 0.1]), n))
     frame = pl.DataFrame({
         "ts_ms": ts_ms,
         "platform": platform,
         "ms_played": ms,
-        "reason_start": _codes_to_text(_draw(rng, np.array([0.5, 0.3, 0.2]), n), ["clickrow", "playbtn", "trackdone"]),
-        "reason_end": pl.Series(np.where(whole, "trackdone", np.array(["endplay", "logout", "unexpected-exit"])[
-            _draw(rng, np.array([0.7, 0.2, 0.1]), n)]), dtype=pl.String),
+        "reason_start": _codes_to_text(how_started, ["clickrow", "playbtn", "trackdone"]),
+        "reason_end": _codes_to_text(how_ended, ["trackdone", "endplay", "logout", "unexpected-exit"]),
         "shuffle": np.zeros(n, dtype=bool),
         "skipped": np.zeros(n, dtype=bool),
     })
@@ -429,7 +439,7 @@ def _extended_context(records: pl.DataFrame, rng: np.random.Generator) -> pl.Dat
     """Add country, IP, offline and incognito fields, and the export's ``ts`` text."""
     n = records.height
     ts_ms = records["ts_ms"].to_numpy()
-    year = ts_ms // (365 * _MS_PER_DAY)
+    year = ts_ms // (365 * _MS_PER_DAY)  # approximate calendar year: only picks an address
     # A home address per year, a mobile address that changes more often: documentation ranges only.
     mobile = rng.random(n) < 0.35
     host = np.where(mobile, 64 + (ts_ms // (45 * _MS_PER_DAY)) % 150, 2 + year % 60)
@@ -438,7 +448,8 @@ def _extended_context(records: pl.DataFrame, rng: np.random.Generator) -> pl.Dat
     offline = (rng.random(n) < 0.04) & (records["platform"] == "android").to_numpy()
     started_ms = ts_ms - records["ms_played"].to_numpy()
     flavour = _draw(rng, np.array([0.45, 0.35, 0.15, 0.05]), n)  # null, seconds, ms, junk
-    offline_ts = np.select([flavour == 1, flavour == 2], [started_ms // 1000, started_ms], rng.integers(0, 2, n))
+    junk = rng.integers(0, 2, n)
+    offline_ts = np.select([flavour == 1, flavour == 2], [started_ms // 1000, started_ms], junk)
     return records.with_columns(
         ts=pl.from_epoch(pl.col("ts_ms"), time_unit="ms").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         conn_country=pl.Series(_COUNTRIES[_draw(rng, _COUNTRY_SHARE, n)], dtype=pl.String),
@@ -449,9 +460,10 @@ def _extended_context(records: pl.DataFrame, rng: np.random.Generator) -> pl.Dat
         incognito_mode=pl.Series(rng.random(n) < 0.01),
     ).with_columns(
         pl.col(
-            "master_metadata_track_name", "master_metadata_album_artist_name", "master_metadata_album_album_name",
-            "spotify_track_uri", "episode_name", "episode_show_name", "spotify_episode_uri",
-            "audiobook_title", "audiobook_uri", "audiobook_chapter_uri", "audiobook_chapter_title",
+            "master_metadata_track_name", "master_metadata_album_artist_name",
+            "master_metadata_album_album_name", "spotify_track_uri", "episode_name", "episode_show_name",
+            "spotify_episode_uri", "audiobook_title", "audiobook_uri", "audiobook_chapter_uri",
+            "audiobook_chapter_title",
         ).cast(pl.String)
     )
 
