@@ -16,8 +16,8 @@ NOTHING_KEPT = pl.DataFrame(schema={"play_key": pl.Int64}).lazy()
 
 
 def _clean(tmp_path) -> pl.DataFrame:
-    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")).lazy(), NOTHING_KEPT).clean
-    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")).lazy(), csv.lazy()).clean
+    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT).clean
+    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")), csv.lazy()).clean
     return pl.concat([csv.with_columns(landing_file=pl.lit("h-1")), json_.with_columns(landing_file=pl.lit("e-2"))])
 
 

@@ -13,7 +13,7 @@ from .hostile import CSV_ROWS, JSON_RECORDS, NEVER_STORED, TRACK_A, write_hostil
 
 
 def test_hostile_csv_rows_keep_their_physical_lines_and_values(tmp_path):
-    raw = read_history(write_hostile_csv(tmp_path / "export.txt"))  # extension says nothing
+    raw = read_history(write_hostile_csv(tmp_path / "export.txt")).collect()  # extension says nothing
     assert raw["source_line"].to_list() == [line for line, *_ in CSV_ROWS]
     assert set(raw["source_format"]) == {"maven_csv"}
     first, second, cjk = raw.row(0, named=True), raw.row(1, named=True), raw.row(2, named=True)
@@ -25,7 +25,7 @@ def test_hostile_csv_rows_keep_their_physical_lines_and_values(tmp_path):
 
 
 def test_wrong_column_counts_are_marked_with_the_raw_record(tmp_path):
-    raw = read_history(write_hostile_csv(tmp_path / "h.csv"))
+    raw = read_history(write_hostile_csv(tmp_path / "h.csv")).collect()
     marked = raw.filter(pl.col("parse_error").is_not_null())
     assert marked["source_line"].to_list() == [14, 15]
     assert marked["parse_error"].to_list() == [
@@ -41,12 +41,12 @@ def test_columns_are_matched_by_header_name_not_position(tmp_path):
         "ts,spotify_track_uri,platform,ms_played,track_name,artist_name,album_name,reason_start,reason_end,skipped,shuffle\n"
         f"2020-01-01 10:00:00,{TRACK_A},ios,1000,T,A,B,clickrow,trackdone,TRUE,FALSE\n"
     )
-    row = read_history(path).row(0, named=True)
+    row = read_history(path).collect().row(0, named=True)
     assert (row["spotify_track_uri"], row["skipped"], row["shuffle"]) == (TRACK_A, "TRUE", "FALSE")
 
 
 def test_extended_json_is_read_by_record_without_personal_fields(tmp_path):
-    raw = read_history(write_hostile_json(tmp_path / "Streaming_History_Audio_2022.json"))
+    raw = read_history(write_hostile_json(tmp_path / "Streaming_History_Audio_2022.json")).collect()
     assert raw.height == len(JSON_RECORDS)
     assert raw["source_line"].to_list() == list(range(1, len(JSON_RECORDS) + 1))
     assert raw["episode_show_name"][1] == "The Show"
@@ -64,7 +64,7 @@ def test_zip_reads_history_members_only_and_names_them(tmp_path):
         archive.writestr("Spotify Extended Streaming History/Streaming_History_Audio_2022_1.json",
                          json.dumps(JSON_RECORDS[2:]))
         archive.writestr("Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf", b"%PDF-1.4")
-    raw = read_history(path)
+    raw = read_history(path).collect()
     assert raw.height == len(JSON_RECORDS)
     assert raw["source_file"].unique(maintain_order=True).to_list() == [
         "my_spotify_data.zip/Spotify Extended Streaming History/Streaming_History_Audio_2022_0.json",

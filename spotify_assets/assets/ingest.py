@@ -23,7 +23,7 @@ REJECTS_LOGGED = 20
     owners=OWNERS,
     metadata=table_metadata(RAW_PLAYS),
 )
-def raw_plays(context: dg.AssetExecutionContext, landing: LandingFolder) -> dg.Output[pl.DataFrame]:
+def raw_plays(context: dg.AssetExecutionContext, landing: LandingFolder) -> dg.Output[pl.LazyFrame]:
     """One row per record of one landing file (partition), values as text exactly as they came.
 
     Detects the format from content (Maven CSV, Extended Streaming History JSON or ZIP), keeps the
@@ -35,8 +35,7 @@ def raw_plays(context: dg.AssetExecutionContext, landing: LandingFolder) -> dg.O
         frame = read_history(path)
     except NotAHistoryFile as error:
         raise dg.Failure(description=str(error), metadata={"file": str(path)}) from error
-    formats = sorted(frame["source_format"].unique().to_list()) if frame.height else []
-    return dg.Output(frame, metadata={"file": str(path), "formats": ", ".join(formats), "rows_read": frame.height})
+    return dg.Output(frame, metadata={"file": str(path), "bytes": path.stat().st_size})
 
 
 @dg.multi_asset(

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake import DeltaTable
 
 from ..tables import PARTITION_COLUMN, TABLES, TableSpec
 
@@ -37,26 +36,29 @@ def scan_table(lake_uri: str, spec: TableSpec, partitions: list[str] | None = No
 
 
 def write_table(lake_uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame,
-                partition: str | None = None) -> pl.DataFrame:
-    """Replace the table (or one partition of it) with `data`; returns what was written."""
+                partition: str | None = None) -> int:
+    """Replace the table (or one partition of it) with `data`; returns the rows written.
+
+    A LazyFrame is streamed into the table, so it never has to fit in memory at once.
+    """
     uri = table_uri(lake_uri, spec.name)
     frame = data.lazy()
+    options: dict = {}
     if spec.partitioned:
         if partition is None:
             raise ValueError(f"{spec.name} is partitioned by {PARTITION_COLUMN}: a partition is required")
         frame = frame.with_columns(pl.lit(partition, pl.String).alias(PARTITION_COLUMN))
-    written = spec.conform(frame).collect(engine="streaming")
-    arrow = written.to_arrow()
-    if not spec.partitioned:
-        write_deltalake(uri, arrow, mode="overwrite", schema_mode="overwrite")
-    elif not table_exists(uri):
-        write_deltalake(uri, arrow, mode="append", partition_by=[PARTITION_COLUMN])
+        options["partition_by"] = [PARTITION_COLUMN]
+        if table_exists(uri):
+            options["predicate"] = f"{PARTITION_COLUMN} = '{_sql_quote(partition)}'"
+        mode = "overwrite" if table_exists(uri) else "append"
     else:
-        write_deltalake(
-            uri, arrow, mode="overwrite", partition_by=[PARTITION_COLUMN],
-            predicate=f"{PARTITION_COLUMN} = '{_sql_quote(partition)}'",
-        )
-    return written
+        options["schema_mode"] = "overwrite"
+        mode = "overwrite"
+    spec.conform(frame).sink_delta(uri, mode=mode, delta_write_options=options)
+    if isinstance(data, pl.DataFrame):
+        return data.height
+    return scan_table(lake_uri, spec, [partition] if partition else None).select(pl.len()).collect().item()
 
 
 def _sql_quote(value: str) -> str:
@@ -81,8 +83,8 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
             return
         spec = TABLES[context.asset_key.path[-1]]
         partition = context.partition_key if spec.partitioned else None
-        written = write_table(self.lake_uri, spec, obj, partition)
-        context.add_output_metadata(lake_metadata(self.lake_uri, spec, written.height))
+        rows = write_table(self.lake_uri, spec, obj, partition)
+        context.add_output_metadata(lake_metadata(self.lake_uri, spec, rows))
 
     def load_input(self, context: dg.InputContext) -> pl.LazyFrame:
         spec = TABLES[context.asset_key.path[-1]]

@@ -112,22 +112,27 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def typed_plays(valid: pl.LazyFrame) -> pl.LazyFrame:
-    """Valid classified rows with every clean_plays value typed and nulls replaced."""
+def typed_columns() -> list[pl.Expr]:
+    """clean_plays values typed from a classified row, nulls replaced (meaningful for valid rows)."""
     names = {
         "track": pl.coalesce(_text("track_name"), _text("episode_name"), _text("audiobook_chapter_title")),
         "artist": pl.coalesce(_text("artist_name"), _text("episode_show_name"), _text("audiobook_title")),
         "album": pl.coalesce(_text("album_name"), _text("episode_show_name"), _text("audiobook_title")),
     }
-    return valid.with_columns(
+    return [
+        pl.col("source_file"),
+        pl.col("source_line"),
+        pl.col("ts_utc"),
+        pl.col("content_type"),
+        pl.col("content_id"),
         *(_name(names[kind]).fill_null(UNKNOWN[kind]).alias(f"{kind}_name") for kind in names),
-        pl.col("ms_value").alias("ms_played"),
         _text("platform").fill_null("unknown").alias("platform"),
         _text("reason_start").str.to_lowercase().fill_null("unknown").alias("reason_start"),
         _text("reason_end").str.to_lowercase().fill_null("unknown").alias("reason_end"),
+        pl.col("ms_value").alias("ms_played"),
         *(_boolean(_text(field)).fill_null(False).alias(field) for field in BOOLEAN_FIELDS),
         _text("conn_country").alias("conn_country"),
-    )
+    ]
 
 
 def _quoted(value: pl.Expr) -> pl.Expr:
@@ -172,36 +177,44 @@ def _csv_field(value: pl.Expr) -> pl.Expr:
 def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
     """Split raw rows into clean plays, rejects and the per-file accounting.
 
-    `kept_elsewhere` holds the `play_key` of plays already kept from other landing files.
+    `kept_elsewhere` holds the `play_key` of plays already kept from other landing files. The raw
+    rows are read once, keeping only typed values, and the raw text of rejected rows.
     """
-    classified = classified_plays(raw).collect()
     valid = pl.col("reject_reason").is_null()
     long_enough = pl.col("ms_value") >= MIN_MS_PLAYED
-    candidates = (
-        typed_plays(classified.lazy().filter(valid & long_enough))
+    typed = (
+        classified_plays(raw)
+        .select(
+            *typed_columns(),
+            "reject_reason",
+            "reject_detail",
+            pl.when(~valid).then(raw_text()).alias("raw_text"),
+            (valid & long_enough).alias("kept"),
+        )
         .with_columns(play_key().alias("play_key"))
+        .collect(engine="streaming")
+    )
+    rejected = typed.filter(pl.col("reject_reason").is_not_null()).select(
+        "source_file", "source_line", pl.col("reject_reason").alias("reason"),
+        pl.col("reject_detail").alias("detail"), "raw_text",
+    )
+    clean = (
+        typed.lazy()
+        .filter("kept")
         .sort("source_file", "source_line")
-        .with_columns(pl.col("play_key").is_first_distinct().alias("first_in_file"))
-        .join(kept_elsewhere.select("play_key").unique(), on="play_key", how="anti")
+        .filter(pl.col("play_key").is_first_distinct())
+        .join(kept_elsewhere.select("play_key").unique(), on="play_key", how="anti", maintain_order="left")
+        .select(name for name in CLEAN_PLAYS.column_names if name != "landing_file")
         .collect()
     )
-    clean = candidates.filter(pl.col("first_in_file"))
-    rejected = classified.filter(~valid).with_columns(
-        raw_text().alias("raw_text"),
-        pl.col("reject_reason").alias("reason"),
-        pl.col("reject_detail").alias("detail"),
-    )
-    rows_read = classified.height
-    filtered = classified.filter(valid & ~long_enough).height
+    kept = int(typed["kept"].sum())
+    rows_read = typed.height
+    del typed
     counts = {
         "rows_read": rows_read,
         "clean": clean.height,
-        "filtered": filtered,
-        "duplicate": rows_read - rejected.height - filtered - clean.height,
+        "filtered": rows_read - rejected.height - kept,
+        "duplicate": kept - clean.height,
         "rejected": rejected.height,
     }
-    return CleanResult(
-        clean=clean.select(name for name in CLEAN_PLAYS.column_names if name != "landing_file"),
-        rejected=rejected.select(name for name in REJECTED_PLAYS.column_names if name != "landing_file"),
-        counts=counts,
-    )
+    return CleanResult(clean=clean, rejected=rejected, counts=counts)

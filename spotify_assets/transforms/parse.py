@@ -42,7 +42,7 @@ class NotAHistoryFile(ValueError):
     """The file is not a Spotify history in a supported format; the message says what was expected."""
 
 
-def read_history(path: Path, display_name: str | None = None) -> pl.DataFrame:
+def read_history(path: Path, display_name: str | None = None) -> pl.LazyFrame:
     """All records of one history file as `raw_plays` rows (without the partition column)."""
     name = display_name or path.name
     head = _head(path)
@@ -50,7 +50,7 @@ def read_history(path: Path, display_name: str | None = None) -> pl.DataFrame:
         return _read_zip(path, name)
     text_head = head.removeprefix(UTF8_BOM).lstrip()
     if text_head[:1] in (b"[", b"{"):
-        return _read_extended_json(path.read_bytes(), name)
+        return _read_extended_json(path.read_bytes(), name).lazy()
     return _read_maven_csv(path, name, head)
 
 
@@ -59,12 +59,13 @@ def _head(path: Path, size: int = 65536) -> bytes:
         return handle.read(size)
 
 
-def _raw_frame(frame: pl.DataFrame) -> pl.DataFrame:
+def _raw_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """`frame` with every raw_plays column (missing ones null) in table order."""
+    present = frame.collect_schema().names()
     missing = [
         pl.lit(None, dtype).alias(name)
         for name, dtype in RAW_PLAYS.polars_schema().items()
-        if name not in frame.columns and name != "landing_file"
+        if name not in present and name != "landing_file"
     ]
     columns = [name for name in RAW_PLAYS.column_names if name != "landing_file"]
     return frame.with_columns(missing).select(columns)
@@ -72,26 +73,36 @@ def _raw_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 # --- Maven Analytics CSV -------------------------------------------------------------------------
 
-def _read_maven_csv(path: Path, name: str, head: bytes) -> pl.DataFrame:
+def _read_maven_csv(path: Path, name: str, head: bytes) -> pl.LazyFrame:
+    """The CSV's records, lazily: field values come from Polars' CSV reader, positions and field
+    counts from one pass over the physical lines, so a 10-million-row file never sits in memory."""
     header = _maven_header(head, name)
     records = _csv_records(path)
     values = _csv_values(path, len(header))
-    records, values = _aligned(records, values, name)
+    parsed_rows = values.select(pl.len()).collect().item()
+    with_blank_tail, records = records.height, _without_blank_tail(records)
+    if not records.height <= parsed_rows <= with_blank_tail:
+        raise NotAHistoryFile(
+            f"{name}: CSV quoting is broken (unbalanced quotes?) so records cannot be told apart; "
+            f"found {records.height} records but {parsed_rows} rows"
+        )
     expected = len(header)
     wrong_count = pl.col("field_count") != expected
-    frame = pl.concat([records, values], how="horizontal").slice(1)  # the header is record 1
-    frame = frame.filter(pl.col("raw_text") != "")
-    return _raw_frame(
-        frame.with_columns(
-            pl.lit(name).alias("source_file"),
-            pl.lit(MAVEN_CSV).alias("source_format"),
-            pl.when(wrong_count)
-            .then(pl.format("wrong column count: expected {} fields, found {}", pl.lit(expected),
-                            pl.col("field_count")))
-            .alias("parse_error"),
-            pl.when(wrong_count).then(pl.col("raw_text")).alias("raw_text"),
-        ).rename({f"c{index}": column for index, column in enumerate(header)})
+    records = records.with_columns(
+        pl.when(wrong_count)
+        .then(pl.format("wrong column count: expected {} fields, found {}", pl.lit(expected), pl.col("field_count")))
+        .alias("parse_error")
     )
+    records = records.join(_record_texts(path, records.filter(wrong_count & ~pl.col("blank"))),
+                           on="record", how="left")
+    frame = (
+        pl.concat([values.head(records.height), records.lazy()], how="horizontal")
+        .slice(1)  # the header is record 1
+        .filter(~pl.col("blank"))
+        .rename({f"c{index}": column for index, column in enumerate(header)})
+        .with_columns(pl.lit(name).alias("source_file"), pl.lit(MAVEN_CSV).alias("source_format"))
+    )
+    return _raw_frame(frame)
 
 
 def _maven_header(head: bytes, name: str) -> list[str]:
@@ -113,61 +124,76 @@ def _maven_header(head: bytes, name: str) -> list[str]:
     return header
 
 
-def _csv_records(path: Path) -> pl.DataFrame:
-    """One row per CSV record: the physical line it starts on, its text and its field count.
+def _lines(path: Path) -> pl.LazyFrame:
+    """Physical lines with the record each belongs to.
 
-    A record spans several lines when a quoted field holds a newline: a line ends a record when
-    the quotes seen so far are balanced.
+    A record spans several lines when a quoted field holds a newline: a line continues the
+    previous record when the quotes before it are unbalanced.
     """
-    lines = (
+    quotes = pl.col("text").str.count_matches('"', literal=True)
+    continues = (pl.col("quotes").cum_sum() - pl.col("quotes")) % 2 == 1
+    return (
         pl.scan_lines(path, name="text")
         .with_row_index("source_line", offset=1)
-        .with_columns(pl.col("text").str.count_matches('"', literal=True).alias("quotes"))
-        .with_columns((pl.col("quotes").cum_sum() % 2 == 0).alias("ends_record"))
-        .with_columns(
-            pl.col("ends_record").shift(1, fill_value=True).cum_sum().alias("record")
+        .with_columns(quotes.alias("quotes"))
+        .with_columns(continues.alias("continues"))
+        .with_columns((~pl.col("continues")).cum_sum().alias("record"))
+    )
+
+
+def _csv_records(path: Path) -> pl.DataFrame:
+    """One row per CSV record: its number, the physical line it starts on, its field count and
+    whether it is blank. Only narrow integer columns are kept."""
+    text = pl.col("text")
+    # commas outside quotes; a line that starts inside a quoted field is read as if it opened one
+    opened = pl.concat_str(pl.when(pl.col("continues")).then(pl.lit('"')).otherwise(pl.lit("")), text)
+    commas = (
+        pl.when((pl.col("quotes") == 0) & ~pl.col("continues"))
+        .then(text.str.count_matches(",", literal=True))
+        .otherwise(opened.str.replace_all(r'"[^"]*("|$)', "").str.count_matches(",", literal=True))
+    )
+    lines = _lines(path).select(
+        "record", "source_line", commas.alias("commas"), ((text == "") & ~pl.col("continues")).alias("blank"),
+    ).collect()
+    if lines["record"].n_unique() != lines.height:
+        lines = lines.group_by("record", maintain_order=True).agg(
+            pl.col("source_line").first(), pl.col("commas").sum(), pl.col("blank").all()
         )
+    return lines.select(
+        "record",
+        pl.col("source_line").cast(pl.Int64),
+        (pl.col("commas") + 1).cast(pl.Int64).alias("field_count"),
+        "blank",
+    )
+
+
+def _record_texts(path: Path, records: pl.DataFrame) -> pl.DataFrame:
+    """The raw text of the given records (a few, e.g. those with a wrong field count)."""
+    if records.is_empty():
+        return pl.DataFrame(schema={"record": pl.UInt32, "raw_text": pl.String})
+    return (
+        _lines(path)
+        .filter(pl.col("record").is_in(records["record"].implode()))
+        .group_by("record", maintain_order=True)
+        .agg(pl.col("text").str.join("\n").alias("raw_text"))
         .collect()
     )
-    if lines.height == lines["record"].n_unique():
-        records = lines.select("source_line", pl.col("text").alias("raw_text"))
-    else:
-        records = lines.group_by("record", maintain_order=True).agg(
-            pl.col("source_line").first(), pl.col("text").str.join("\n").alias("raw_text")
-        ).drop("record")
-    unquoted = pl.col("raw_text").str.replace_all(r'"[^"]*"', "")
-    return records.with_columns(
-        (unquoted.str.count_matches(",", literal=True) + 1).cast(pl.Int64).alias("field_count"),
-        pl.col("source_line").cast(pl.Int64),
-    )
 
 
-def _csv_values(path: Path, width: int) -> pl.DataFrame:
+def _csv_values(path: Path, width: int) -> pl.LazyFrame:
     """Field values of every record as text, one column more than the header to catch extra fields."""
     schema = {f"c{index}": pl.String for index in range(width + 1)}
     return pl.scan_csv(
         path, has_header=False, schema=schema, truncate_ragged_lines=True,
         missing_columns="insert", encoding="utf8-lossy",
-    ).collect().drop(f"c{width}")
+    ).drop(f"c{width}")
 
 
-def _aligned(records: pl.DataFrame, values: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Records and parsed values pair up one to one; trailing blank lines may be read by one side only."""
-    if records.height != values.height:
-        blank_tail = records.height - _last_non_blank(records) - 1
-        records = records.head(records.height - blank_tail)
-        values = values.head(records.height)
-    if records.height != values.height:
-        raise NotAHistoryFile(
-            f"{name}: CSV quoting is broken (unbalanced quotes?) so records cannot be told apart; "
-            f"found {records.height} records but {values.height} rows"
-        )
-    return records, values
-
-
-def _last_non_blank(records: pl.DataFrame) -> int:
-    non_blank = records.with_row_index("index").filter(pl.col("raw_text") != "")
-    return int(non_blank["index"].max()) if non_blank.height else -1
+def _without_blank_tail(records: pl.DataFrame) -> pl.DataFrame:
+    """Records without trailing blank lines, which Polars' reader may or may not count as rows."""
+    non_blank = records.with_row_index("index").filter(~pl.col("blank"))
+    last = int(non_blank["index"].max()) if non_blank.height else -1
+    return records.head(last + 1)
 
 
 # --- Extended Streaming History JSON / ZIP -----------------------------------------------------
@@ -202,7 +228,7 @@ def _read_extended_json(data: bytes, name: str) -> pl.DataFrame:
     )
 
 
-def _read_zip(path: Path, name: str) -> pl.DataFrame:
+def _read_zip(path: Path, name: str) -> pl.LazyFrame:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
@@ -217,4 +243,4 @@ def _read_zip(path: Path, name: str) -> pl.DataFrame:
             )
         return pl.concat(
             [_read_extended_json(archive.read(member), f"{name}/{member}") for member in members]
-        )
+        ).lazy()
