@@ -7,12 +7,18 @@ import polars as pl
 from spotify_assets.tables import STAR_SCHEMA
 from spotify_assets.transforms.clean import clean_plays
 from spotify_assets.transforms.keys import stable_key_of
-from spotify_assets.transforms.model import star_schema
+from spotify_assets.transforms.model import star_schema as build_star_schema
 from spotify_assets.transforms.parse import read_history
 
 from .hostile import TRACK_A, TRACK_C, write_hostile_csv, write_hostile_json
 
 NOTHING_KEPT = pl.DataFrame(schema={"play_key": pl.Int64}).lazy()
+
+
+def star_schema(clean: pl.LazyFrame, timezone: str) -> dict[str, pl.DataFrame]:
+    """Every table collected, sorted by its key."""
+    tables = build_star_schema(clean, timezone)
+    return {spec.name: tables[spec.name].lazy().collect().sort(spec.primary_key) for spec in STAR_SCHEMA}
 
 
 def _clean(tmp_path) -> pl.DataFrame:

@@ -21,6 +21,8 @@ def star_schema(context: dg.AssetExecutionContext, clean_plays: pl.LazyFrame, en
     the same key whatever the file order, the run or the engine.
     """
     tables = engine.star_schema(clean_plays)
-    context.log.info(", ".join(f"{name} {frame.height}" for name, frame in tables.items()))
+    context.log.info(", ".join(
+        f"{name} {frame.height}" for name, frame in tables.items() if isinstance(frame, pl.DataFrame)
+    ))
     for name, frame in tables.items():
         yield dg.Output(frame, output_name=name)

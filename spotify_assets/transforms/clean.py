@@ -15,19 +15,15 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ..tables import CLEAN_PLAYS, REJECTED_PLAYS
+from ..tables import CLEAN_PLAYS, RAW_TEXT_FIELDS
 from .parse import EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
 from .keys import normalize_name, stable_key
 
 MIN_MS_PLAYED = 500
-TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%d %H:%M")
+# Maven `2019-09-20 14:40:30`, Extended `2019-09-20T14:40:30Z`, with or without fractions of a second
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 BOOLEAN_FIELDS = ("shuffle", "skipped", "offline", "incognito_mode")
-SPOTIFY_ID = r"[0-9A-Za-z]{22}"
-ID_PATTERNS = {
-    "track": rf"^(?:spotify:track:)?({SPOTIFY_ID})$",
-    "episode": rf"^(?:spotify:episode:)?({SPOTIFY_ID})$",
-    "audiobook": rf"^(?:spotify:[a-z]+:)?({SPOTIFY_ID})$",
-}
+SPOTIFY_URI = r"^(?:spotify:([a-z]+):)?([0-9A-Za-z]{22})$"
 UNKNOWN = {"track": "(unknown title)", "artist": "(unknown artist)", "album": "(unknown album)"}
 STATUSES = ("clean", "filtered", "duplicate", "rejected")
 
@@ -40,14 +36,13 @@ class CleanResult:
 
 
 def _text(name: str) -> pl.Expr:
-    """A raw field trimmed, with empty text as null."""
+    """A raw field trimmed, with empty text as null (computed once in `classified_plays`)."""
+    return pl.col(f"_{name}")
+
+
+def _trimmed(name: str) -> pl.Expr:
     value = pl.col(name).str.strip_chars()
-    return pl.when(value != "").then(value)
-
-
-def _timestamp(value: pl.Expr) -> pl.Expr:
-    parsed = pl.coalesce(value.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in TIMESTAMP_FORMATS)
-    return parsed.dt.replace_time_zone("UTC")
+    return pl.when(value != "").then(value).alias(f"_{name}")
 
 
 def _boolean(value: pl.Expr) -> pl.Expr:
@@ -62,22 +57,17 @@ def _name(value: pl.Expr) -> pl.Expr:
 def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Raw rows plus parsed `ts_utc`, `ms_value`, `content_type`, `content_id` and, for an
     unusable row, `reject_reason` and `reject_detail`; the raw text columns are left as read."""
-    track_uri, episode_uri = _text("spotify_track_uri"), _text("spotify_episode_uri")
-    audiobook_uri = pl.coalesce(_text("audiobook_chapter_uri"), _text("audiobook_uri"))
     content_type = (
-        pl.when(track_uri.is_not_null()).then(pl.lit("track"))
-        .when(episode_uri.is_not_null()).then(pl.lit("episode"))
-        .when(audiobook_uri.is_not_null()).then(pl.lit("audiobook"))
+        pl.when(_text("spotify_track_uri").is_not_null()).then(pl.lit("track"))
+        .when(_text("spotify_episode_uri").is_not_null()).then(pl.lit("episode"))
+        .when(_text("_audiobook_uri").is_not_null()).then(pl.lit("audiobook"))
     )
-    content_uri = pl.coalesce(track_uri, episode_uri, audiobook_uri)
-    content_id = (
-        pl.when(content_type == "track").then(content_uri.str.extract(ID_PATTERNS["track"]))
-        .when(content_type == "episode").then(content_uri.str.extract(ID_PATTERNS["episode"]))
-        .otherwise(content_uri.str.extract(ID_PATTERNS["audiobook"]))
+    uri_kind = pl.col("_uri_parts").struct.field("kind")
+    id_matches_type = uri_kind.is_null() | (uri_kind == pl.col("content_type")) | (
+        (pl.col("content_type") == "audiobook") & (uri_kind != "track") & (uri_kind != "episode")
     )
-    ms_text = _text("ms_played")
     bad_booleans = {
-        field: _text(field).is_not_null() & _boolean(_text(field)).is_null() for field in BOOLEAN_FIELDS
+        field: _text(field).is_not_null() & pl.col(f"_bool_{field}").is_null() for field in BOOLEAN_FIELDS
     }
     first_bad_boolean = pl.coalesce(
         pl.when(is_bad).then(pl.format(f"{field} {{}} is not true or false", _quoted(_text(field))))
@@ -88,12 +78,12 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
         (pl.col("ts_utc").is_null(), "bad_timestamp",
          pl.format("ts {} is not a timestamp", _quoted(_text("ts")))),
         (pl.col("ms_value").is_null(), "ms_played_not_integer",
-         pl.format("ms_played {} is not a whole number", _quoted(ms_text))),
-        (pl.col("ms_value") < 0, "ms_played_negative", pl.format("ms_played {} is negative", ms_text)),
+         pl.format("ms_played {} is not a whole number", _quoted(_text("ms_played")))),
+        (pl.col("ms_value") < 0, "ms_played_negative", pl.format("ms_played {} is negative", _text("ms_played"))),
         (pl.col("content_type").is_null(), "missing_content_id",
          pl.lit("no spotify_track_uri, spotify_episode_uri or audiobook URI")),
         (pl.col("content_id").is_null(), "malformed_content_id",
-         pl.format("{} is not a 22-character Spotify id or URI", _quoted(content_uri))),
+         pl.format("{} is not a 22-character Spotify id or URI", _quoted(pl.col("_content_uri")))),
         (pl.any_horizontal(bad_booleans.values()), "bad_boolean", first_bad_boolean),
     ]
     reason, detail = pl.lit(None, pl.String), pl.lit(None, pl.String)
@@ -101,12 +91,26 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
         reason = pl.when(is_bad).then(pl.lit(code)).otherwise(reason)
         detail = pl.when(is_bad).then(message).otherwise(detail)
     where = pl.format("{} line {}: ", pl.col("source_file"), pl.col("source_line"))
+    ms_text = _text("ms_played")
     return (
-        raw.with_columns(
-            _timestamp(_text("ts")).alias("ts_utc"),
+        raw.with_columns(_trimmed(name) for name in RAW_TEXT_FIELDS)
+        .with_columns(
+            pl.coalesce(_text("audiobook_chapter_uri"), _text("audiobook_uri")).alias("__audiobook_uri"),
+            *(_boolean(_text(field)).alias(f"_bool_{field}") for field in BOOLEAN_FIELDS),
+            _text("ts").str.replace("T", " ", literal=True).str.strip_suffix("Z")
+            .str.to_datetime(TIMESTAMP_FORMAT, strict=False, time_unit="us")
+            .dt.replace_time_zone("UTC").alias("ts_utc"),
             pl.when(ms_text.str.contains(r"^-?\d+$")).then(ms_text.cast(pl.Int64, strict=False)).alias("ms_value"),
-            content_type.alias("content_type"),
-            content_id.alias("content_id"),
+        )
+        .with_columns(content_type.alias("content_type"))
+        .with_columns(
+            pl.coalesce(_text("spotify_track_uri"), _text("spotify_episode_uri"), _text("_audiobook_uri"))
+            .alias("_content_uri"),
+        )
+        .with_columns(pl.col("_content_uri").str.extract_groups(SPOTIFY_URI).struct.rename_fields(["kind", "id"])
+                      .alias("_uri_parts"))
+        .with_columns(
+            pl.when(id_matches_type).then(pl.col("_uri_parts").struct.field("id")).alias("content_id"),
         )
         .with_columns(reason.alias("reject_reason"), pl.concat_str(where, detail).alias("reject_detail"))
     )
@@ -130,7 +134,7 @@ def typed_columns() -> list[pl.Expr]:
         _text("reason_start").str.to_lowercase().fill_null("unknown").alias("reason_start"),
         _text("reason_end").str.to_lowercase().fill_null("unknown").alias("reason_end"),
         pl.col("ms_value").alias("ms_played"),
-        *(_boolean(_text(field)).fill_null(False).alias(field) for field in BOOLEAN_FIELDS),
+        *(pl.col(f"_bool_{field}").fill_null(False).alias(field) for field in BOOLEAN_FIELDS),
         _text("conn_country").alias("conn_country"),
     ]
 
@@ -198,15 +202,18 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
         "source_file", "source_line", pl.col("reject_reason").alias("reason"),
         pl.col("reject_detail").alias("detail"), "raw_text",
     )
-    clean = (
-        typed.lazy()
-        .filter("kept")
-        .sort("source_file", "source_line")
-        .filter(pl.col("play_key").is_first_distinct())
-        .join(kept_elsewhere.select("play_key").unique(), on="play_key", how="anti", maintain_order="left")
-        .select(name for name in CLEAN_PLAYS.column_names if name != "landing_file")
-        .collect()
+    candidates = typed.filter("kept")
+    repeated = pl.col("play_key").is_duplicated()
+    # duplicates are rare: only their rows are sorted to keep the earliest of each
+    first_of_repeated = candidates.filter(repeated).sort("source_file", "source_line").filter(
+        pl.col("play_key").is_first_distinct()
     )
+    clean = pl.concat([candidates.filter(~repeated), first_of_repeated]).select(
+        name for name in CLEAN_PLAYS.column_names if name != "landing_file"
+    )
+    elsewhere = kept_elsewhere.select("play_key").unique().collect()
+    if not elsewhere.is_empty():
+        clean = clean.join(elsewhere, on="play_key", how="anti", maintain_order="left")
     kept = int(typed["kept"].sum())
     rows_read = typed.height
     del typed

@@ -1,14 +1,17 @@
 """The star schema from clean plays: six dimensions and `fact_streams`, with stable keys.
 
-Keys are computed once per distinct natural key (not per play) and joined back, so the SHA-256
-work grows with the catalogue, not with the history.
+The dimensions come from `members`, one row per distinct combination of natural columns (a few
+thousand for a person's history): keys are hashed there, once, and joined back to the plays, so
+the SHA-256 work and the dimension builds grow with the catalogue, not with the history.
 """
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import polars as pl
 
-from ..tables import STAR_SCHEMA
+from ..tables import FACT_STREAMS, STAR_SCHEMA
 from .keys import normalize_name, stable_key
 
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -33,54 +36,66 @@ def date_key(value: pl.Expr) -> pl.Expr:
     )
 
 
-def _keyed(plays: pl.DataFrame, key: str, natural: list[pl.Expr]) -> pl.DataFrame:
-    """`plays` with column `key` = stable_key(natural), hashed once per distinct natural key."""
-    names = [f"__natural_{index}" for index in range(len(natural))]
-    with_natural = plays.with_columns(expr.alias(name) for expr, name in zip(natural, names))
-    keys = with_natural.select(names).unique().with_columns(stable_key(*map(pl.col, names)).alias(key))
-    return with_natural.join(keys, on=names, how="left", nulls_equal=True).drop(names)
+# What a dimension member is made of; one row per distinct combination is all the dims need.
+NATURAL_COLUMNS = ["content_type", "content_id", "track_name", "artist_name", "album_name", "platform",
+                   "reason_start", "reason_end"]
 
 
-def keyed_plays(clean: pl.LazyFrame, timezone: str) -> pl.DataFrame:
-    """Clean plays with every surrogate key and the local date key and hour."""
-    plays = clean.with_columns(
-        pl.col("ts_utc").dt.convert_time_zone(timezone).dt.replace_time_zone(None).alias("ts_local"),
-    ).with_columns(
-        date_key(pl.col("ts_local")).alias("date_key"),
-        pl.col("ts_local").dt.hour().cast(pl.Int16).alias("hour"),
-        pl.col("ts_local").dt.date().alias("local_date"),
-    ).collect()
+def members(clean: pl.LazyFrame) -> pl.DataFrame:
+    """One row per distinct combination of natural columns, with its surrogate keys and when it was
+    first and last played (and in which landing file first)."""
     artist, album = normalize_name(pl.col("artist_name")), normalize_name(pl.col("album_name"))
-    plays = _keyed(plays, "artist_key", [artist])
-    plays = _keyed(plays, "album_key", [album, artist])
-    plays = _keyed(plays, "track_key", [pl.col("content_type"), pl.col("content_id")])
-    plays = _keyed(plays, "platform_key", [normalize_name(pl.col("platform"))])
-    return _keyed(plays, "reason_key", [pl.col("reason_start"), pl.col("reason_end")])
+    return (
+        clean.group_by(NATURAL_COLUMNS)
+        .agg(
+            pl.col("ts_utc").min().alias("first_ts"),
+            pl.col("ts_utc").max().alias("last_ts"),
+            pl.col("landing_file").get(pl.col("ts_utc").arg_min()).alias("first_landing_file"),
+        )
+        .with_columns(
+            stable_key(artist).alias("artist_key"),
+            stable_key(album, artist).alias("album_key"),
+            stable_key(pl.col("content_type"), pl.col("content_id")).alias("track_key"),
+            stable_key(normalize_name(pl.col("platform"))).alias("platform_key"),
+            stable_key(pl.col("reason_start"), pl.col("reason_end")).alias("reason_key"),
+        )
+        .collect()
+    )
+
+
+def fact_streams(clean: pl.LazyFrame, keyed_members: pl.DataFrame, timezone: str) -> pl.LazyFrame:
+    """One row per clean play with every key, lazily (it streams into the lake)."""
+    ts_local = pl.col("ts_utc").dt.convert_time_zone(timezone)
+    keys = keyed_members.select(*NATURAL_COLUMNS, "artist_key", "album_key", "track_key", "platform_key", "reason_key")
+    return clean.join(keys.lazy(), on=NATURAL_COLUMNS, how="left", nulls_equal=True).with_columns(
+        date_key(ts_local).alias("date_key"),
+        ts_local.dt.hour().cast(pl.Int16).alias("hour"),
+    )
 
 
 def _latest(column: str) -> pl.Expr:
-    """The value of `column` on the group's latest play."""
-    return pl.col(column).get(pl.col("ts_utc").arg_max())
+    """The value of `column` on the member played last."""
+    return pl.col(column).get(pl.col("last_ts").arg_max())
 
 
-def dim_artist(plays: pl.DataFrame) -> pl.DataFrame:
-    return plays.group_by("artist_key").agg(pl.col("artist_name").min())
+def dim_artist(keyed: pl.DataFrame) -> pl.DataFrame:
+    return keyed.group_by("artist_key").agg(pl.col("artist_name").min())
 
 
-def dim_album(plays: pl.DataFrame) -> pl.DataFrame:
+def dim_album(keyed: pl.DataFrame) -> pl.DataFrame:
     is_track = pl.col("content_type") == "track"
-    return plays.group_by("album_key").agg(
+    return keyed.group_by("album_key").agg(
         pl.col("album_name").min(),
         pl.col("artist_key").first(),
         pl.col("content_type").min(),
         pl.coalesce(pl.col("content_id").filter(is_track).min(), pl.col("content_id").min())
         .alias("sample_track_id"),
-        pl.col("landing_file").get(pl.col("ts_utc").arg_min()).alias("first_landing_file"),
+        pl.col("first_landing_file").get(pl.col("first_ts").arg_min()),
     )
 
 
-def dim_track(plays: pl.DataFrame) -> pl.DataFrame:
-    return plays.group_by("track_key").agg(
+def dim_track(keyed: pl.DataFrame) -> pl.DataFrame:
+    return keyed.group_by("track_key").agg(
         pl.col("content_id").first().alias("track_id"),
         pl.format("spotify:{}:{}", pl.col("content_type"), pl.col("content_id")).first().alias("track_uri"),
         _latest("track_name"),
@@ -90,27 +105,28 @@ def dim_track(plays: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def dim_platform(plays: pl.DataFrame) -> pl.DataFrame:
+def dim_platform(keyed: pl.DataFrame) -> pl.DataFrame:
     lowered = pl.col("platform").str.to_lowercase()
     family = pl.lit("other")
     for name, pattern in reversed(PLATFORM_FAMILIES):
         family = pl.when(lowered.str.contains(pattern)).then(pl.lit(name)).otherwise(family)
-    return plays.group_by("platform_key").agg(pl.col("platform").min()).with_columns(
+    return keyed.group_by("platform_key").agg(pl.col("platform").min()).with_columns(
         family.alias("platform_family")
     )
 
 
-def dim_reason(plays: pl.DataFrame) -> pl.DataFrame:
-    return plays.group_by("reason_key").agg(pl.col("reason_start").first(), pl.col("reason_end").first())
+def dim_reason(keyed: pl.DataFrame) -> pl.DataFrame:
+    return keyed.group_by("reason_key").agg(pl.col("reason_start").first(), pl.col("reason_end").first())
 
 
-def dim_date(plays: pl.DataFrame) -> pl.DataFrame:
+def dim_date(keyed: pl.DataFrame, timezone: str) -> pl.DataFrame:
     """Every day from the first to the last local listening day."""
-    if plays.is_empty():
+    if keyed.is_empty():
         return pl.DataFrame(schema={"date": pl.Date})
-    days = pl.date_range(plays["local_date"].min(), plays["local_date"].max(), "1d", eager=True)
+    first = keyed["first_ts"].min().astimezone(ZoneInfo(timezone)).date()
+    last = keyed["last_ts"].max().astimezone(ZoneInfo(timezone)).date()
     date = pl.col("date")
-    return pl.DataFrame({"date": days}).with_columns(
+    return pl.DataFrame({"date": pl.date_range(first, last, "1d", eager=True)}).with_columns(
         date_key(date).alias("date_key"),
         date.dt.year().alias("year"),
         date.dt.quarter().alias("quarter"),
@@ -125,19 +141,21 @@ def dim_date(plays: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def star_schema(clean: pl.LazyFrame, timezone: str) -> dict[str, pl.DataFrame]:
-    """Every star-schema table, keyed by table name, conformed to its specification."""
-    plays = keyed_plays(clean, timezone)
+def star_schema(clean: pl.LazyFrame, timezone: str) -> dict[str, pl.DataFrame | pl.LazyFrame]:
+    """Every star-schema table by name, conformed to its specification: the dimensions as sorted
+    DataFrames, `fact_streams` as a LazyFrame over `clean` (it is as large as the history)."""
+    keyed = members(clean)
     frames = {
-        "dim_artist": dim_artist(plays),
-        "dim_album": dim_album(plays),
-        "dim_track": dim_track(plays),
-        "dim_date": dim_date(plays),
-        "dim_platform": dim_platform(plays),
-        "dim_reason": dim_reason(plays),
-        "fact_streams": plays,
+        "dim_artist": dim_artist(keyed),
+        "dim_album": dim_album(keyed),
+        "dim_track": dim_track(keyed),
+        "dim_date": dim_date(keyed, timezone),
+        "dim_platform": dim_platform(keyed),
+        "dim_reason": dim_reason(keyed),
     }
-    return {
+    tables = {
         spec.name: spec.conform(frames[spec.name]).collect().sort(spec.primary_key)
-        for spec in STAR_SCHEMA
+        for spec in STAR_SCHEMA if spec.name in frames
     }
+    tables["fact_streams"] = FACT_STREAMS.conform(fact_streams(clean, keyed, timezone))
+    return tables
