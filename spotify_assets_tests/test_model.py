@@ -23,8 +23,8 @@ def star_schema(clean: pl.LazyFrame, timezone: str) -> dict[str, pl.DataFrame]:
 
 def _clean(tmp_path) -> pl.DataFrame:
     csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT).clean
-    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")), csv.lazy()).clean
-    return pl.concat([csv.with_columns(landing_file=pl.lit("h-1")), json_.with_columns(landing_file=pl.lit("e-2"))])
+    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")), csv).clean
+    return pl.concat([csv.collect().with_columns(landing_file=pl.lit("h-1")), json_.collect().with_columns(landing_file=pl.lit("e-2"))])
 
 
 def test_keys_follow_the_documented_formula(tmp_path):

@@ -30,7 +30,7 @@ STATUSES = ("clean", "filtered", "duplicate", "rejected")
 
 @dataclass(frozen=True)
 class CleanResult:
-    clean: pl.DataFrame
+    clean: pl.LazyFrame
     rejected: pl.DataFrame
     counts: dict[str, int]  # rows_read, clean, filtered, duplicate, rejected
 
@@ -116,27 +116,27 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def typed_columns() -> list[pl.Expr]:
+def typed_columns() -> dict[str, pl.Expr]:
     """clean_plays values typed from a classified row, nulls replaced (meaningful for valid rows)."""
     names = {
         "track": pl.coalesce(_text("track_name"), _text("episode_name"), _text("audiobook_chapter_title")),
         "artist": pl.coalesce(_text("artist_name"), _text("episode_show_name"), _text("audiobook_title")),
         "album": pl.coalesce(_text("album_name"), _text("episode_show_name"), _text("audiobook_title")),
     }
-    return [
-        pl.col("source_file"),
-        pl.col("source_line"),
-        pl.col("ts_utc"),
-        pl.col("content_type"),
-        pl.col("content_id"),
-        *(_name(names[kind]).fill_null(UNKNOWN[kind]).alias(f"{kind}_name") for kind in names),
-        _text("platform").fill_null("unknown").alias("platform"),
-        _text("reason_start").str.to_lowercase().fill_null("unknown").alias("reason_start"),
-        _text("reason_end").str.to_lowercase().fill_null("unknown").alias("reason_end"),
-        pl.col("ms_value").alias("ms_played"),
-        *(pl.col(f"_bool_{field}").fill_null(False).alias(field) for field in BOOLEAN_FIELDS),
-        _text("conn_country").alias("conn_country"),
-    ]
+    return {
+        "source_file": pl.col("source_file"),
+        "source_line": pl.col("source_line"),
+        "ts_utc": pl.col("ts_utc"),
+        "content_type": pl.col("content_type"),
+        "content_id": pl.col("content_id"),
+        **{f"{kind}_name": _name(names[kind]).fill_null(UNKNOWN[kind]) for kind in names},
+        "platform": _text("platform").fill_null("unknown"),
+        "reason_start": _text("reason_start").str.to_lowercase().fill_null("unknown"),
+        "reason_end": _text("reason_end").str.to_lowercase().fill_null("unknown"),
+        "ms_played": pl.col("ms_value"),
+        **{field: pl.col(f"_bool_{field}").fill_null(False) for field in BOOLEAN_FIELDS},
+        "conn_country": _text("conn_country"),
+    }
 
 
 def _quoted(value: pl.Expr) -> pl.Expr:
@@ -144,17 +144,18 @@ def _quoted(value: pl.Expr) -> pl.Expr:
 
 
 def play_key() -> pl.Expr:
-    """Stable identity of a play; see the module docstring for what it covers."""
+    """Stable identity of a play, from a classified row; see the module docstring."""
+    typed = typed_columns()
     return stable_key(
-        pl.col("ts_utc").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
-        pl.col("content_type"),
-        pl.col("content_id"),
-        pl.col("ms_played").cast(pl.String),
-        normalize_name(pl.col("platform")),
-        pl.col("reason_start"),
-        pl.col("reason_end"),
-        pl.col("shuffle").cast(pl.String),
-        pl.col("skipped").cast(pl.String),
+        typed["ts_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        typed["content_type"],
+        typed["content_id"],
+        typed["ms_played"].cast(pl.String),
+        normalize_name(typed["platform"]),
+        typed["reason_start"],
+        typed["reason_end"],
+        typed["shuffle"].cast(pl.String),
+        typed["skipped"].cast(pl.String),
     )
 
 
@@ -181,47 +182,49 @@ def _csv_field(value: pl.Expr) -> pl.Expr:
 def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
     """Split raw rows into clean plays, rejects and the per-file accounting.
 
-    `kept_elsewhere` holds the `play_key` of plays already kept from other landing files. The raw
-    rows are read once, keeping only typed values, and the raw text of rejected rows.
+    `kept_elsewhere` holds the `play_key` of plays already kept from other landing files.
+    One narrow pass over the raw rows decides every row's verdict; `clean` is then a lazy second
+    pass that types only the rows kept, so it can stream into the lake without sitting in memory.
     """
     valid = pl.col("reject_reason").is_null()
-    long_enough = pl.col("ms_value") >= MIN_MS_PLAYED
-    typed = (
+    kept = valid & (pl.col("ms_value") >= MIN_MS_PLAYED)
+    position = ["source_file", "source_line"]
+    verdicts = (
         classified_plays(raw)
         .select(
-            *typed_columns(),
+            *position,
             "reject_reason",
             "reject_detail",
             pl.when(~valid).then(raw_text()).alias("raw_text"),
-            (valid & long_enough).alias("kept"),
+            kept.alias("kept"),
+            pl.when(kept).then(play_key()).alias("play_key"),
         )
-        .with_columns(play_key().alias("play_key"))
         .collect(engine="streaming")
     )
-    rejected = typed.filter(pl.col("reject_reason").is_not_null()).select(
-        "source_file", "source_line", pl.col("reject_reason").alias("reason"),
-        pl.col("reject_detail").alias("detail"), "raw_text",
+    rejected = verdicts.filter(~valid).select(
+        *position, pl.col("reject_reason").alias("reason"), pl.col("reject_detail").alias("detail"), "raw_text",
     )
-    candidates = typed.filter("kept")
+    candidates = verdicts.filter("kept").select(*position, "play_key")
+    rows_read = verdicts.height
+    del verdicts
     repeated = pl.col("play_key").is_duplicated()
     # duplicates are rare: only their rows are sorted to keep the earliest of each
-    first_of_repeated = candidates.filter(repeated).sort("source_file", "source_line").filter(
-        pl.col("play_key").is_first_distinct()
-    )
-    clean = pl.concat([candidates.filter(~repeated), first_of_repeated]).select(
-        name for name in CLEAN_PLAYS.column_names if name != "landing_file"
-    )
+    first_of_repeated = candidates.filter(repeated).sort(position).filter(pl.col("play_key").is_first_distinct())
+    survivors = pl.concat([candidates.filter(~repeated), first_of_repeated])
     elsewhere = kept_elsewhere.select("play_key").unique().collect()
     if not elsewhere.is_empty():
-        clean = clean.join(elsewhere, on="play_key", how="anti", maintain_order="left")
-    kept = int(typed["kept"].sum())
-    rows_read = typed.height
-    del typed
+        survivors = survivors.join(elsewhere, on="play_key", how="anti")
+    clean = (
+        classified_plays(raw)
+        .select(expr.alias(name) for name, expr in typed_columns().items())
+        .join(survivors.lazy(), on=position, how="inner")
+        .select(name for name in CLEAN_PLAYS.column_names if name != "landing_file")
+    )
     counts = {
         "rows_read": rows_read,
-        "clean": clean.height,
-        "filtered": rows_read - rejected.height - kept,
-        "duplicate": kept - clean.height,
+        "clean": survivors.height,
+        "filtered": rows_read - rejected.height - candidates.height,
+        "duplicate": candidates.height - survivors.height,
         "rejected": rejected.height,
     }
     return CleanResult(clean=clean, rejected=rejected, counts=counts)
