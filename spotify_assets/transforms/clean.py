@@ -54,9 +54,29 @@ def _name(value: pl.Expr) -> pl.Expr:
     return value.str.replace_all("\r\n", "\n", literal=True)
 
 
+def _bad_booleans() -> dict[str, pl.Expr]:
+    return {field: _text(field).is_not_null() & pl.col(f"_bool_{field}").is_null() for field in BOOLEAN_FIELDS}
+
+
+def _reject_messages() -> dict[str, pl.Expr]:
+    first_bad_boolean = pl.coalesce(
+        pl.when(is_bad).then(pl.format(f"{field} {{}} is not true or false", _quoted(_text(field))))
+        for field, is_bad in _bad_booleans().items()
+    )
+    return {
+        "wrong_column_count": pl.col("parse_error"),
+        "bad_timestamp": pl.format("ts {} is not a timestamp", _quoted(_text("ts"))),
+        "ms_played_not_integer": pl.format("ms_played {} is not a whole number", _quoted(_text("ms_played"))),
+        "ms_played_negative": pl.format("ms_played {} is negative", _text("ms_played")),
+        "missing_content_id": pl.lit("no spotify_track_uri, spotify_episode_uri or audiobook URI"),
+        "malformed_content_id": pl.format("{} is not a 22-character Spotify id or URI", _quoted(pl.col("_content_uri"))),
+        "bad_boolean": first_bad_boolean,
+    }
+
+
 def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Raw rows plus parsed `ts_utc`, `ms_value`, `content_type`, `content_id` and, for an
-    unusable row, `reject_reason` and `reject_detail`; the raw text columns are left as read."""
+    unusable row, `reject_reason`; the raw text columns are left as read."""
     content_type = (
         pl.when(_text("spotify_track_uri").is_not_null()).then(pl.lit("track"))
         .when(_text("spotify_episode_uri").is_not_null()).then(pl.lit("episode"))
@@ -66,31 +86,18 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
     id_matches_type = uri_kind.is_null() | (uri_kind == pl.col("content_type")) | (
         (pl.col("content_type") == "audiobook") & (uri_kind != "track") & (uri_kind != "episode")
     )
-    bad_booleans = {
-        field: _text(field).is_not_null() & pl.col(f"_bool_{field}").is_null() for field in BOOLEAN_FIELDS
+    verdicts = {  # in REJECT_REASONS order: the first that applies is the reason
+        "wrong_column_count": pl.col("parse_error").is_not_null(),
+        "bad_timestamp": pl.col("ts_utc").is_null(),
+        "ms_played_not_integer": pl.col("ms_value").is_null(),
+        "ms_played_negative": pl.col("ms_value") < 0,
+        "missing_content_id": pl.col("content_type").is_null(),
+        "malformed_content_id": pl.col("content_id").is_null(),
+        "bad_boolean": pl.any_horizontal(_bad_booleans().values()),
     }
-    first_bad_boolean = pl.coalesce(
-        pl.when(is_bad).then(pl.format(f"{field} {{}} is not true or false", _quoted(_text(field))))
-        for field, is_bad in bad_booleans.items()
-    )
-    verdicts = [
-        (pl.col("parse_error").is_not_null(), "wrong_column_count", pl.col("parse_error")),
-        (pl.col("ts_utc").is_null(), "bad_timestamp",
-         pl.format("ts {} is not a timestamp", _quoted(_text("ts")))),
-        (pl.col("ms_value").is_null(), "ms_played_not_integer",
-         pl.format("ms_played {} is not a whole number", _quoted(_text("ms_played")))),
-        (pl.col("ms_value") < 0, "ms_played_negative", pl.format("ms_played {} is negative", _text("ms_played"))),
-        (pl.col("content_type").is_null(), "missing_content_id",
-         pl.lit("no spotify_track_uri, spotify_episode_uri or audiobook URI")),
-        (pl.col("content_id").is_null(), "malformed_content_id",
-         pl.format("{} is not a 22-character Spotify id or URI", _quoted(pl.col("_content_uri")))),
-        (pl.any_horizontal(bad_booleans.values()), "bad_boolean", first_bad_boolean),
-    ]
-    reason, detail = pl.lit(None, pl.String), pl.lit(None, pl.String)
-    for is_bad, code, message in reversed(verdicts):
+    reason = pl.lit(None, pl.String)
+    for code, is_bad in reversed(verdicts.items()):
         reason = pl.when(is_bad).then(pl.lit(code)).otherwise(reason)
-        detail = pl.when(is_bad).then(message).otherwise(detail)
-    where = pl.format("{} line {}: ", pl.col("source_file"), pl.col("source_line"))
     ms_text = _text("ms_played")
     return (
         raw.with_columns(_trimmed(name) for name in RAW_TEXT_FIELDS)
@@ -112,8 +119,17 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(
             pl.when(id_matches_type).then(pl.col("_uri_parts").struct.field("id")).alias("content_id"),
         )
-        .with_columns(reason.alias("reject_reason"), pl.concat_str(where, detail).alias("reject_detail"))
+        .with_columns(reason.alias("reject_reason"))
     )
+
+
+def reject_detail() -> pl.Expr:
+    """A readable sentence naming the file, the line and the bad value (for rejected rows)."""
+    where = pl.format("{} line {}: ", pl.col("source_file"), pl.col("source_line"))
+    detail = pl.lit(None, pl.String)
+    for code, message in reversed(_reject_messages().items()):
+        detail = pl.when(pl.col("reject_reason") == code).then(message).otherwise(detail)
+    return pl.concat_str(where, detail)
 
 
 def typed_columns() -> dict[str, pl.Expr]:
@@ -189,21 +205,16 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
     valid = pl.col("reject_reason").is_null()
     kept = valid & (pl.col("ms_value") >= MIN_MS_PLAYED)
     position = ["source_file", "source_line"]
-    verdicts = (
-        classified_plays(raw)
-        .select(
-            *position,
-            "reject_reason",
-            "reject_detail",
-            pl.when(~valid).then(raw_text()).alias("raw_text"),
-            kept.alias("kept"),
-            pl.when(kept).then(play_key()).alias("play_key"),
-        )
-        .collect(engine="streaming")
-    )
-    rejected = verdicts.filter(~valid).select(
-        *position, pl.col("reject_reason").alias("reason"), pl.col("reject_detail").alias("detail"), "raw_text",
-    )
+    classified = classified_plays(raw)
+    verdicts, rejected = pl.collect_all([
+        classified.select(
+            *position, "reject_reason", kept.alias("kept"), pl.when(kept).then(play_key()).alias("play_key"),
+        ),
+        classified.filter(~valid).select(
+            *position, pl.col("reject_reason").alias("reason"), reject_detail().alias("detail"),
+            raw_text().alias("raw_text"),
+        ),
+    ], engine="streaming")
     candidates = verdicts.filter("kept").select(*position, "play_key")
     rows_read = verdicts.height
     del verdicts
@@ -215,7 +226,7 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
     if not elsewhere.is_empty():
         survivors = survivors.join(elsewhere, on="play_key", how="anti")
     clean = (
-        classified_plays(raw)
+        classified
         .select(expr.alias(name) for name, expr in typed_columns().items())
         .join(survivors.lazy(), on=position, how="inner")
         .select(name for name in CLEAN_PLAYS.column_names if name != "landing_file")
