@@ -6,7 +6,7 @@ import polars as pl
 
 from spotify_assets.tables import STAR_SCHEMA
 from spotify_assets.transforms.clean import clean_plays
-from spotify_assets.transforms.keys import stable_key_of
+from spotify_assets.transforms.keys import stable_key, stable_key_of
 from spotify_assets.transforms.model import star_schema as build_star_schema
 from spotify_assets.transforms.parse import read_history
 
@@ -84,3 +84,15 @@ def test_platform_families(tmp_path):
     assert families["cast to device"] == "cast"
     assert families["Web Player (Chrome)"] == "web"
     assert families["Android OS 12 API 31 (Google, Pixel 6)"] == "android"
+
+
+def test_stable_key_is_sparks_xxhash64():
+    # values PySpark 4.3 gave for xxhash64('abc'), xxhash64('é🎵') and
+    # xxhash64(concat_ws('\u001f', 'Taylor Swift', 'x')) on this machine
+    assert stable_key_of("abc") == 1423657621850124518
+    assert stable_key_of("é🎵") == -209912366649503596
+    assert stable_key_of("Taylor Swift", "x") == 8842136273424773889
+    frame = pl.DataFrame({"a": ["Taylor Swift", None], "b": ["x", "x"]})
+
+    keys = frame.select(stable_key(pl.col("a"), pl.col("b"))).to_series().to_list()
+    assert keys == [stable_key_of("Taylor Swift", "x"), stable_key_of(None, "x")]
