@@ -9,12 +9,14 @@ from __future__ import annotations
 import dagster as dg
 
 from .assets.common import MODEL, REPORT, WAREHOUSE
+from .assets.enrich import album_art, album_art_checks
 from .assets.ingest import cleaned_plays, raw_plays
 from .assets.model import star_schema
 from .io_managers.delta import DeltaLakeIOManager
 from .resources.engine import PolarsEngine
 from .resources.lake import LakeResource
 from .resources.landing import LandingFolder
+from .resources.spotify import spotify_api_from_env
 from .settings import Settings
 
 INGEST_SELECTION = dg.AssetSelection.assets(raw_plays, cleaned_plays)
@@ -25,6 +27,10 @@ everything_job = dg.define_asset_job(
 refresh_model_job = dg.define_asset_job(
     "refresh_model", selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
     description="Rebuild the star schema and everything published from it, from the lake as it is.",
+)
+refresh_album_art_job = dg.define_asset_job(
+    "refresh_album_art", selection=dg.AssetSelection.assets(album_art),
+    description="Look up cover art for one landing file's albums that have none yet (pending ones included).",
 )
 ingest_file_job = dg.define_asset_job(
     "ingest_file", selection=INGEST_SELECTION,
@@ -39,13 +45,15 @@ def build_resources(settings: Settings) -> dict:
         "lake": LakeResource(lake_uri=settings.lake_uri),
         "landing": LandingFolder(path=settings.landing_dir),
         "engine": PolarsEngine(timezone=settings.timezone),
+        "spotify": spotify_api_from_env(),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_plays, cleaned_plays, star_schema],
-        jobs=[everything_job, ingest_file_job, refresh_model_job],
+        assets=[raw_plays, cleaned_plays, star_schema, album_art],
+        asset_checks=album_art_checks(),
+        jobs=[everything_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

@@ -2,7 +2,8 @@
 
 This is what `spotify-assets run` does, with the very Definitions the UI loads: each file's
 ingest runs in its own run (a bad file fails only its partition); the last new file's run also
-carries everything downstream, so one new file costs one Dagster run.
+carries everything downstream, so one new file costs one Dagster run. With several new files the
+earlier ones then get their album_art run and the published tables one refresh.
 """
 
 from __future__ import annotations
@@ -105,7 +106,11 @@ def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: Landi
         report.runs.append(_execute(defs, instance, "ingest_file", key, log_level))
     if pending:
         report.runs.append(_execute(defs, instance, "everything", pending[-1], log_level))
-    if not pending or not report.runs[-1]["success"]:
+    ingested = ingested_keys(lake_uri)
+    earlier = [key for key in pending[:-1] if key in ingested]
+    for key in earlier:  # their albums are known only once the star schema has all files
+        report.runs.append(_execute(defs, instance, "refresh_album_art", key, log_level))
+    if earlier or not pending or pending[-1] not in ingested:
         report.runs.append(_execute(defs, instance, "refresh_model", None, log_level))
     return report
 

@@ -132,7 +132,6 @@ class FakeSpotify:
         self._released = threading.Event()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -150,8 +149,10 @@ class FakeSpotify:
         return f"{self.base_url}/api/token"
 
     def start(self) -> FakeSpotify:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-spotify", daemon=True)
-        self._thread.start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-spotify",
+            daemon=True,
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -295,6 +296,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str | None, str | Non
 def _handler_for(fake: FakeSpotify) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, like the real API
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

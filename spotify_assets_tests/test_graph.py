@@ -108,3 +108,15 @@ def test_materializing_again_or_dropping_the_same_bytes_changes_nothing(platform
     after = platform.snapshot()
     for name, frame in before.items():
         assert frame.equals(after[name]), name
+
+
+def test_album_art_without_credentials_keeps_every_music_album_pending(platform):
+    art = platform.table("album_art")
+    music_albums = platform.table("dim_album").filter(pl.col("content_type") == "track")
+    assert art["album_key"].is_unique().all()
+    assert set(art["album_key"]) == set(music_albums["album_key"])
+    assert set(art["status"]) == {"pending"}
+    owners = art.join(music_albums, on="album_key").select(
+        (pl.col("landing_file") == pl.col("first_landing_file")).all()
+    )
+    assert owners.item()

@@ -89,6 +89,7 @@ class AlbumArtLookup:
 
     tracks: pl.DataFrame
     stats: LookupStats
+    # Why some tracks are left pending (quota, rejected credentials, repeated errors); None if none are.
     stop_reason: str | None = None
     # False when trying again cannot help (every credential rejected, single endpoint forbidden).
     retryable: bool = True
@@ -148,7 +149,7 @@ def spotify_api_from_env(environ: dict[str, str] | None = None, **overrides: Any
     (album_art then materializes everything as pending, with a warning).
     """
     env = os.environ if environ is None else environ
-    settings = {field_name: dg.EnvVar(variable) for field_name, variable in ENV_VARS.items() if env.get(variable)}
+    settings = {name: dg.EnvVar(variable) for name, variable in ENV_VARS.items() if env.get(variable)}
     return SpotifyApi(**{**settings, **overrides})
 
 
@@ -359,18 +360,23 @@ class _Lookup:
         self.stats.elapsed_seconds = round(time.monotonic() - self._started, 3)
         self.stats.endpoint = "single" if self.batch_refused else "batch"
         self._log_progress(final=True)
+        unanswered = self._total - len(self.rows)
+        if unanswered and self.stop_reason is None:
+            self.stop_reason = (f"{unanswered} tracks unanswered after {self.config.max_retries} retries "
+                                "(5xx, timeouts or connection errors); they stay pending")
         return AlbumArtLookup(
             tracks=_rows_frame(self.rows, track_ids), stats=self.stats,
             stop_reason=self.stop_reason, retryable=self.retryable,
         )
 
     def _run_pool(self, track_ids: list[str]) -> None:
-        with ThreadPoolExecutor(max_workers=max(self.config.workers, 1), thread_name_prefix="spotify") as pool:
+        workers = max(self.config.workers, 1)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spotify") as pool:
             if self.batch_refused:
                 in_flight = {pool.submit(self._lookup_single, track_id) for track_id in track_ids}
                 queued_batches: list[list[str]] = []
             else:
-                batches = [track_ids[start:start + BATCH_SIZE] for start in range(0, len(track_ids), BATCH_SIZE)]
+                batches = [track_ids[i:i + BATCH_SIZE] for i in range(0, len(track_ids), BATCH_SIZE)]
                 in_flight = {pool.submit(self._lookup_batch, batches[0])}  # the probe: a 403 costs once
                 queued_batches = batches[1:]
             last_log = time.monotonic()
@@ -392,7 +398,9 @@ class _Lookup:
             return set()
         if not self.batch_refused:
             self.batch_refused = True
-            self.logger.info("batch endpoint refused (403, Development Mode app): single-id calls from now on")
+            self.logger.info(
+                "batch endpoint refused (403, Development Mode app): single-id calls from now on"
+            )
         return {pool.submit(self._lookup_single, track_id) for track_id in refused_ids}
 
     def _submit_batches(self, pool: ThreadPoolExecutor, batches: list[list[str]]) -> set[Future]:
@@ -409,7 +417,10 @@ class _Lookup:
         answer = self._request(lambda: self.client.tracks(track_ids))
         if answer.kind == "forbidden":
             return track_ids
-        if answer.kind == "ok":
+        if answer.kind == "not_found":  # 400: one id spoils the batch, so ask each on its own
+            for track_id in track_ids:
+                self._lookup_single(track_id)
+        if answer.kind == "ok" and answer.payload:
             fetched_at = datetime.now(UTC)
             for track_id, track in zip(track_ids, answer.payload.get("tracks") or [], strict=False):
                 self.rows[track_id] = _track_row(track, fetched_at)
@@ -417,7 +428,7 @@ class _Lookup:
 
     def _lookup_single(self, track_id: str) -> list[str]:
         answer = self._request(lambda: self.client.track(track_id))
-        if answer.kind == "ok":
+        if answer.kind == "ok" and answer.payload:  # an empty 200 body stays pending
             self.rows[track_id] = _track_row(answer.payload, datetime.now(UTC))
         elif answer.kind == "not_found":
             self.rows[track_id] = _track_row(None, datetime.now(UTC))
