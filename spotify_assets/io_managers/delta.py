@@ -7,11 +7,15 @@ Polars LazyFrames, so downstream steps read only the columns and partitions they
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from deltalake import DeltaTable
+from deltalake import Schema as DeltaSchema
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from ..tables import PARTITION_COLUMN, TABLES, TableSpec
 
@@ -29,6 +33,10 @@ def scan_table(lake_uri: str, spec: TableSpec, partitions: list[str] | None = No
     uri = table_uri(lake_uri, spec.name)
     if not table_exists(uri):
         return spec.empty().lazy()
+    return scan_table_uri(uri, partitions)
+
+
+def scan_table_uri(uri: str, partitions: list[str] | None = None) -> pl.LazyFrame:
     frame = pl.scan_delta(uri)
     if partitions is not None:
         frame = frame.filter(pl.col(PARTITION_COLUMN).is_in(partitions))
@@ -39,26 +47,52 @@ def write_table(lake_uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFram
                 partition: str | None = None) -> int:
     """Replace the table (or one partition of it) with `data`; returns the rows written.
 
-    A LazyFrame is streamed into the table, so it never has to fit in memory at once.
+    Polars streams `data` into one new Parquet file (so a LazyFrame never sits in memory at once)
+    and delta-rs commits it in one transaction that also removes what it replaces: readers see the
+    old version or the new one, and a crash before the commit leaves only an unreferenced file.
     """
     uri = table_uri(lake_uri, spec.name)
-    frame = data.lazy()
-    options: dict = {}
-    if spec.partitioned:
-        if partition is None:
-            raise ValueError(f"{spec.name} is partitioned by {PARTITION_COLUMN}: a partition is required")
-        frame = frame.with_columns(pl.lit(partition, pl.String).alias(PARTITION_COLUMN))
-        options["partition_by"] = [PARTITION_COLUMN]
-        if table_exists(uri):
-            options["predicate"] = f"{PARTITION_COLUMN} = '{_sql_quote(partition)}'"
-        mode = "overwrite" if table_exists(uri) else "append"
+    if "://" in uri:  # object stores: let delta-rs write (it buffers, but needs no local path)
+        return _write_with_delta_rs(uri, spec, data, partition)
+    if spec.partitioned and partition is None:
+        raise ValueError(f"{spec.name} is partitioned by {PARTITION_COLUMN}: a partition is required")
+    folder = f"{PARTITION_COLUMN}={partition}" if spec.partitioned else ""
+    relative = f"{folder}/part-{uuid.uuid4()}.parquet".lstrip("/")
+    path = Path(uri) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = [name for name in spec.column_names if not (spec.partitioned and name == PARTITION_COLUMN)]
+    spec.conform(data.lazy().with_columns(pl.lit(partition, pl.String).alias(PARTITION_COLUMN)))\
+        .select(columns).sink_parquet(path, statistics=True)
+    rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+    action = AddAction(
+        path=relative,
+        size=path.stat().st_size,
+        partition_values={PARTITION_COLUMN: partition} if spec.partitioned else {},
+        modification_time=int(path.stat().st_mtime * 1000),
+        data_change=True,
+        stats=json.dumps({"numRecords": rows}),
+    )
+    schema = spec.empty().to_arrow().schema
+    partition_by = [PARTITION_COLUMN] if spec.partitioned else None
+    if not table_exists(uri):
+        create_table_with_add_actions(uri, DeltaSchema.from_arrow(schema), [action], mode="append",
+                                      partition_by=partition_by)
     else:
-        options["schema_mode"] = "overwrite"
-        mode = "overwrite"
-    spec.conform(frame).sink_delta(uri, mode=mode, delta_write_options=options)
-    if isinstance(data, pl.DataFrame):
-        return data.height
-    return scan_table(lake_uri, spec, [partition] if partition else None).select(pl.len()).collect().item()
+        DeltaTable(uri).create_write_transaction(
+            [action], mode="overwrite", schema=schema, partition_by=partition_by,
+            partition_filters=[(PARTITION_COLUMN, "=", partition)] if spec.partitioned else None,
+        )
+    return rows
+
+
+def _write_with_delta_rs(uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame, partition: str | None) -> int:
+    frame = spec.conform(data.lazy().with_columns(pl.lit(partition, pl.String).alias(PARTITION_COLUMN)))
+    options: dict = {"partition_by": [PARTITION_COLUMN]} if spec.partitioned else {"schema_mode": "overwrite"}
+    if spec.partitioned and table_exists(uri):
+        options["predicate"] = f"{PARTITION_COLUMN} = '{_sql_quote(partition)}'"
+    mode = "overwrite" if table_exists(uri) or not spec.partitioned else "append"
+    frame.sink_delta(uri, mode=mode, delta_write_options=options)
+    return scan_table_uri(uri, [partition] if spec.partitioned else None).select(pl.len()).collect().item()
 
 
 def _sql_quote(value: str) -> str:
