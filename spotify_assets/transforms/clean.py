@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ..tables import CLEAN_PLAYS, RAW_TEXT_FIELDS
+from ..tables import CLEAN_PLAYS, RAW_TEXT_FIELDS, REJECTED_PLAYS
 from .parse import EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
 from .keys import normalize_name, stable_key
 
@@ -206,15 +206,10 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
     kept = valid & (pl.col("ms_value") >= MIN_MS_PLAYED)
     position = ["source_file", "source_line"]
     classified = classified_plays(raw)
-    verdicts, rejected = pl.collect_all([
-        classified.select(
-            *position, "reject_reason", kept.alias("kept"), pl.when(kept).then(play_key()).alias("play_key"),
-        ),
-        classified.filter(~valid).select(
-            *position, pl.col("reject_reason").alias("reason"), reject_detail().alias("detail"),
-            raw_text().alias("raw_text"),
-        ),
-    ], engine="streaming")
+    verdicts = classified.select(
+        *position, "reject_reason", kept.alias("kept"), pl.when(kept).then(play_key()).alias("play_key"),
+    ).collect(engine="streaming")
+    rejected = _rejected_rows(raw, verdicts.filter(~valid).select(position))
     candidates = verdicts.filter("kept").select(*position, "play_key")
     rows_read = verdicts.height
     del verdicts
@@ -239,3 +234,19 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
         "rejected": rejected.height,
     }
     return CleanResult(clean=clean, rejected=rejected, counts=counts)
+
+
+def _rejected_rows(raw: pl.LazyFrame, positions: pl.DataFrame) -> pl.DataFrame:
+    """rejected_plays rows for the raw rows at `positions` (usually few: only they are re-read)."""
+    columns = ["source_file", "source_line", "reason", "detail", "raw_text"]
+    if positions.is_empty():
+        return pl.DataFrame(schema={name: REJECTED_PLAYS.polars_schema()[name] for name in columns})
+    return (
+        classified_plays(raw.join(positions.lazy(), on=list(positions.columns), how="semi"))
+        .select(
+            "source_file", "source_line", pl.col("reject_reason").alias("reason"),
+            reject_detail().alias("detail"), raw_text().alias("raw_text"),
+        )
+        .sort("source_file", "source_line")
+        .collect()
+    )

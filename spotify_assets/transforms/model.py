@@ -45,12 +45,18 @@ def members(clean: pl.LazyFrame) -> pl.DataFrame:
     """One row per distinct combination of natural columns, with its surrogate keys and when it was
     first and last played (and in which landing file first)."""
     artist, album = normalize_name(pl.col("artist_name")), normalize_name(pl.col("album_name"))
+    per_file = (
+        clean.group_by([*NATURAL_COLUMNS, "landing_file"])
+        .agg(pl.col("ts_utc").min().alias("first_ts"), pl.col("ts_utc").max().alias("last_ts"))
+        .collect(engine="streaming")
+    )
     return (
-        clean.group_by(NATURAL_COLUMNS)
+        per_file.sort("first_ts", "landing_file")
+        .group_by(NATURAL_COLUMNS, maintain_order=True)
         .agg(
-            pl.col("ts_utc").min().alias("first_ts"),
-            pl.col("ts_utc").max().alias("last_ts"),
-            pl.col("landing_file").get(pl.col("ts_utc").arg_min()).alias("first_landing_file"),
+            pl.col("first_ts").first(),
+            pl.col("last_ts").max(),
+            pl.col("landing_file").first().alias("first_landing_file"),
         )
         .with_columns(
             stable_key(artist).alias("artist_key"),
@@ -59,7 +65,6 @@ def members(clean: pl.LazyFrame) -> pl.DataFrame:
             stable_key(normalize_name(pl.col("platform"))).alias("platform_key"),
             stable_key(pl.col("reason_start"), pl.col("reason_end")).alias("reason_key"),
         )
-        .collect()
     )
 
 
