@@ -17,7 +17,7 @@ import polars as pl
 
 from ..tables import CLEAN_PLAYS, RAW_TEXT_FIELDS, REJECTED_PLAYS
 from .parse import EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
-from .keys import normalize_name, stable_key
+from .keys import stable_key
 
 MIN_MS_PLAYED = 500
 # Maven `2019-09-20 14:40:30`, Extended `2019-09-20T14:40:30Z`, with or without fractions of a second
@@ -160,14 +160,16 @@ def _quoted(value: pl.Expr) -> pl.Expr:
 
 
 def play_key() -> pl.Expr:
-    """Stable identity of a play, from a classified row; see the module docstring."""
+    """Stable identity of a play, from a classified row: stable_key of the end time in epoch
+    microseconds, content type and id, ms_played, lower-cased platform, the two reasons, shuffle
+    and skipped (booleans as true/false). Cheap parts only: it is computed for every row."""
     typed = typed_columns()
     return stable_key(
-        typed["ts_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        typed["ts_utc"].dt.epoch("us").cast(pl.String),
         typed["content_type"],
         typed["content_id"],
         typed["ms_played"].cast(pl.String),
-        normalize_name(typed["platform"]),
+        typed["platform"].str.to_lowercase(),
         typed["reason_start"],
         typed["reason_end"],
         typed["shuffle"].cast(pl.String),
