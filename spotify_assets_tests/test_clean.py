@@ -12,13 +12,13 @@ NOTHING_KEPT = pl.DataFrame(schema={"play_key": pl.Int64}).lazy()
 
 
 def test_hostile_csv_accounting_adds_up(tmp_path):
-    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT)
+    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path)
     assert result.counts == EXPECTED_CSV
     assert sum(result.counts[s] for s in ("clean", "filtered", "duplicate", "rejected")) == result.counts["rows_read"]
 
 
 def test_every_reject_reason_with_file_and_line(tmp_path):
-    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT)
+    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path)
     expected = [(line, reason) for line, _, verdict, reason in CSV_ROWS if verdict == "rejected"]
     assert list(zip(result.rejected["source_line"], result.rejected["reason"])) == expected
     assert set(result.rejected["reason"]) <= set(REJECT_REASONS)
@@ -35,7 +35,7 @@ def test_every_reject_reason_with_file_and_line(tmp_path):
 
 
 def test_clean_rows_are_typed_and_nulls_handled(tmp_path):
-    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT)
+    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path)
     clean = result.clean.collect()
     assert clean.schema == {name: dtype for name, dtype in CLEAN_PLAYS.polars_schema().items() if name != "landing_file"}
     assert sorted(clean["source_line"]) == [line for line, _, verdict, _ in CSV_ROWS if verdict == "clean"]
@@ -48,14 +48,14 @@ def test_clean_rows_are_typed_and_nulls_handled(tmp_path):
 
 
 def test_json_content_types_and_cross_file_duplicates(tmp_path):
-    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT)
+    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path)
     raw_json = read_history(write_hostile_json(tmp_path / "Streaming_History_Audio_2022.json"))
-    alone = clean_plays(raw_json, NOTHING_KEPT)
+    alone = clean_plays(raw_json, NOTHING_KEPT, tmp_path)
     assert alone.counts["clean"] == JSON_VERDICTS.count("clean")
     assert alone.clean.collect()["content_type"].value_counts().sort("content_type").rows() == sorted(JSON_CONTENT_TYPES.items())
     episode = alone.clean.collect().filter(pl.col("content_type") == "episode").row(0, named=True)
     assert (episode["track_name"], episode["artist_name"]) == ("Episode 1: «Naïve» beginnings", "The Show")
-    after_csv = clean_plays(raw_json, csv.clean)
+    after_csv = clean_plays(raw_json, csv.clean, tmp_path)
     assert after_csv.counts["duplicate"] == 1
     assert after_csv.counts["clean"] == alone.counts["clean"] - 1
     assert alone.rejected["reason"].to_list() == ["ms_played_not_integer"]

@@ -22,8 +22,8 @@ def star_schema(clean: pl.LazyFrame, timezone: str) -> dict[str, pl.DataFrame]:
 
 
 def _clean(tmp_path) -> pl.DataFrame:
-    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT).clean
-    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")), csv).clean
+    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path).clean
+    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")), csv, tmp_path).clean
     return pl.concat([csv.collect().with_columns(landing_file=pl.lit("h-1")), json_.collect().with_columns(landing_file=pl.lit("e-2"))])
 
 

@@ -1,6 +1,9 @@
 """Ingest: landing files become `raw_plays`, then clean plays, rejects and per-file accounting."""
 
 
+import tempfile
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -62,25 +65,26 @@ def cleaned_plays(
     """
     key = context.partition_key
     kept_elsewhere = lake.scan(CLEAN_PLAYS).filter(pl.col(PARTITION_COLUMN) != key).select("play_key")
-    result = engine.clean(raw_plays, kept_elsewhere)
-    counts = result.counts
-    for detail in result.rejected["detail"].head(REJECTS_LOGGED):
-        context.log.warning(f"rejected: {detail}")
-    if result.rejected.height > REJECTS_LOGGED:
-        context.log.warning(f"... and {result.rejected.height - REJECTS_LOGGED} more rejected rows in rejected_plays")
-    context.log.info(f"{key}: " + ", ".join(f"{name} {value}" for name, value in counts.items()))
-    source = raw_plays.select("source_file", "source_format").head(1).collect()
-    accounting = pl.DataFrame({
-        "file_name": [source["source_file"][0].split("/")[0] if source.height else key],
-        "content_hash": [hash_of_key(key)],
-        "source_format": [source["source_format"][0] if source.height else "empty"],
-        **{name: [value] for name, value in counts.items()},
-    })
-    accounting_metadata = {name: dg.MetadataValue.int(value) for name, value in counts.items()}
-    yield dg.Output(result.clean, output_name="clean_plays", metadata=accounting_metadata)
-    yield dg.Output(result.rejected, output_name="rejected_plays",
-                    metadata={"reasons": _reason_counts(result.rejected)})
-    yield dg.Output(accounting, output_name="file_accounting", metadata=accounting_metadata)
+    with tempfile.TemporaryDirectory(prefix="spotify_assets_clean_") as scratch:
+        result = engine.clean(raw_plays, kept_elsewhere, Path(scratch))
+        counts = result.counts
+        for detail in result.rejected["detail"].head(REJECTS_LOGGED):
+            context.log.warning(f"rejected: {detail}")
+        if result.rejected.height > REJECTS_LOGGED:
+            context.log.warning(f"... and {result.rejected.height - REJECTS_LOGGED} more rejected rows in rejected_plays")
+        context.log.info(f"{key}: " + ", ".join(f"{name} {value}" for name, value in counts.items()))
+        source = raw_plays.select("source_file", "source_format").head(1).collect()
+        accounting = pl.DataFrame({
+            "file_name": [source["source_file"][0].split("/")[0] if source.height else key],
+            "content_hash": [hash_of_key(key)],
+            "source_format": [source["source_format"][0] if source.height else "empty"],
+            **{name: [value] for name, value in counts.items()},
+        })
+        accounting_metadata = {name: dg.MetadataValue.int(value) for name, value in counts.items()}
+        yield dg.Output(result.clean, output_name="clean_plays", metadata=accounting_metadata)
+        yield dg.Output(result.rejected, output_name="rejected_plays",
+                        metadata={"reasons": _reason_counts(result.rejected)})
+        yield dg.Output(accounting, output_name="file_accounting", metadata=accounting_metadata)
 
 
 def _reason_counts(rejected: pl.DataFrame) -> dg.MetadataValue:

@@ -5,6 +5,8 @@ Assets call `engine.clean(...)` and `engine.star_schema(...)` and never ask whic
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -17,7 +19,8 @@ class TransformEngine(dg.ConfigurableResource):
 
     timezone: str = "UTC"
 
-    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
+    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) -> CleanResult:
+        """Verdicts for one file's raw rows; `scratch` is a folder that outlives the result."""
         raise NotImplementedError
 
     def star_schema(self, clean: pl.LazyFrame) -> dict[str, pl.DataFrame]:
@@ -27,8 +30,8 @@ class TransformEngine(dg.ConfigurableResource):
 class PolarsEngine(TransformEngine):
     """Local default: lazy Polars on this machine."""
 
-    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
-        return clean_plays(raw, kept_elsewhere)
+    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) -> CleanResult:
+        return clean_plays(raw, kept_elsewhere, scratch)
 
     def star_schema(self, clean: pl.LazyFrame) -> dict[str, pl.DataFrame]:
         return star_schema(clean, self.timezone)

@@ -11,7 +11,9 @@ CSV and a JSON export of the same play name it the same way through the id.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -197,20 +199,26 @@ def _csv_field(value: pl.Expr) -> pl.Expr:
     return pl.when(needs_quotes).then(quoted).otherwise(value).fill_null("")
 
 
-def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
+def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) -> CleanResult:
     """Split raw rows into clean plays, rejects and the per-file accounting.
 
     `kept_elsewhere` holds the `play_key` of plays already kept from other landing files.
-    One narrow pass over the raw rows decides every row's verdict; `clean` is then a lazy second
-    pass that types only the rows kept, so it can stream into the lake without sitting in memory.
+    The raw rows are classified and typed once, streamed into a Parquet file in the folder
+    `scratch`; the verdicts are decided on its narrow columns, and `clean` is a lazy scan of it
+    (so `scratch` must outlive `clean`) that streams into the lake without sitting in memory.
     """
     valid = pl.col("reject_reason").is_null()
     kept = valid & (pl.col("ms_value") >= MIN_MS_PLAYED)
     position = ["source_file", "source_line"]
-    classified = classified_plays(raw)
-    verdicts = classified.select(
-        *position, "reject_reason", kept.alias("kept"), pl.when(kept).then(play_key()).alias("play_key"),
-    ).collect(engine="streaming")
+    typed_path = scratch / f"typed-{uuid.uuid4()}.parquet"
+    classified_plays(raw).select(
+        *(expr.alias(name) for name, expr in typed_columns().items()),
+        "reject_reason",
+        kept.alias("kept"),
+        pl.when(kept).then(play_key()).alias("play_key"),
+    ).sink_parquet(typed_path)
+    typed = pl.scan_parquet(typed_path)
+    verdicts = typed.select(*position, "reject_reason", "kept", "play_key").collect()
     rejected = _rejected_rows(raw, verdicts.filter(~valid).select(position))
     candidates = verdicts.filter("kept").select(*position, "play_key")
     rows_read = verdicts.height
@@ -222,11 +230,8 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame) -> CleanResult:
     elsewhere = kept_elsewhere.select("play_key").unique().collect()
     if not elsewhere.is_empty():
         survivors = survivors.join(elsewhere, on="play_key", how="anti")
-    clean = (
-        classified
-        .select(expr.alias(name) for name, expr in typed_columns().items())
-        .join(survivors.lazy(), on=position, how="inner")
-        .select(name for name in CLEAN_PLAYS.column_names if name != "landing_file")
+    clean = typed.join(survivors.select(position).lazy(), on=position, how="semi").select(
+        name for name in CLEAN_PLAYS.column_names if name != "landing_file"
     )
     counts = {
         "rows_read": rows_read,
