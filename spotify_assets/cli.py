@@ -52,6 +52,7 @@ def _instance():
 
 def _run(args: argparse.Namespace) -> int:
     from . import runner
+    from .assets.report import REPORT_FILE_NAME
     from .definitions import defs
     from .resources.landing import LandingFolder
     from .settings import Settings
@@ -70,8 +71,10 @@ def _run(args: argparse.Namespace) -> int:
         report = runner.run_files(
             defs, instance, landing, settings.lake_uri, paths, "DEBUG" if args.verbose else "WARNING"
         )
+    report_file = Path(settings.report_dir) / REPORT_FILE_NAME
     summary = {
         "success": report.success,
+        "report": str(report_file.resolve()) if report_file.exists() else None,
         "lake": str(Path(settings.lake_uri).resolve()) if "://" not in settings.lake_uri else settings.lake_uri,
         "tables": runner.table_counts(settings.lake_uri),
         "files": _file_summary(report, runner.accounting(settings.lake_uri)),
@@ -103,7 +106,10 @@ def _text_summary(summary: dict) -> str:
     for run in summary["runs"]:
         for failure in run["failures"]:
             lines.append(f"  FAILED {run['job']} [{run['partition'] or '-'}] {failure}")
-    lines += ["", f"Lake: {summary['lake']}", "UI:   make dev   (dagster dev on workspace.yaml, http://127.0.0.1:3000)"]
+    lines += ["", f"Lake:   {summary['lake']}"]
+    if summary["report"]:
+        lines.append(f"Report: {summary['report']}")
+    lines.append("UI:     make dev   (dagster dev on workspace.yaml, http://127.0.0.1:3000)")
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from .assets.common import MODEL, REPORT, WAREHOUSE
 from .assets.enrich import album_art, album_art_checks
 from .assets.ingest import cleaned_plays, raw_plays
 from .assets.model import star_schema
+from .assets.report import ReportFolder, listening_report
 from .io_managers.delta import DeltaLakeIOManager
 from .resources.engine import PolarsEngine
 from .resources.lake import LakeResource
@@ -46,12 +47,13 @@ def build_resources(settings: Settings) -> dict:
         "landing": LandingFolder(path=settings.landing_dir),
         "engine": PolarsEngine(timezone=settings.timezone),
         "spotify": spotify_api_from_env(),
+        "report_folder": ReportFolder(path=settings.report_dir),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_plays, cleaned_plays, star_schema, album_art],
+        assets=[raw_plays, cleaned_plays, star_schema, album_art, listening_report],
         asset_checks=album_art_checks(),
         jobs=[everything_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
         resources=build_resources(settings),

@@ -35,6 +35,9 @@ def test_sample_then_run_with_defaults_prints_json_accounting(tmp_path):
     for row in files.values():
         assert row["clean"] + row["filtered"] + row["duplicate"] + row["rejected"] == row["rows_read"]
     assert summary["tables"]["fact_streams"] == sum(row["clean"] for row in files.values())
+    report = Path(summary["report"])
+    assert report.parent == (tmp_path / "data/reports").resolve()
+    assert "<svg" in report.read_text(encoding="utf-8")
 
 
 def test_run_exits_non_zero_when_a_file_fails_and_names_it(tmp_path):

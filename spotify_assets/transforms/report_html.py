@@ -17,6 +17,7 @@ import polars as pl
 from .report import ListeningFigures, SpokenFigures
 
 MUSIC_COLOR, PODCAST_COLOR, AUDIOBOOK_COLOR = "#1db954", "#509bf5", "#f59b23"
+KIND_COLORS = (("music", MUSIC_COLOR), ("podcast", PODCAST_COLOR), ("audiobook", AUDIOBOOK_COLOR))
 CHART_WIDTH = 960
 NAME_LIMIT = 44  # characters of a name shown in a chart label; the full name is in its tooltip
 
@@ -33,11 +34,11 @@ header p, .note, footer { color: var(--muted); }
 section { background: var(--panel); border-radius: 10px; padding: 18px 20px; margin: 18px 0; }
 section h2 { margin: 0 0 12px; font-size: 1.25rem; }
 section h3 { margin: 16px 0 8px; font-size: 1rem; color: var(--muted); font-weight: 600; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 12px;
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 12px;
   margin: 0; }
 .card { background: #262626; border-radius: 8px; padding: 10px 12px; margin: 0; }
 .card dt { color: var(--muted); font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; }
-.card dd { margin: 2px 0 0; font-size: 1.45rem; font-weight: 700; }
+.card dd { margin: 2px 0 0; font-size: 1.35rem; font-weight: 700; white-space: nowrap; }
 svg.chart { display: block; width: 100%; height: auto; font-size: 12px; }
 svg.chart text { fill: var(--muted); }
 svg.chart text.label { fill: var(--text); }
@@ -48,7 +49,8 @@ svg.chart .grid { stroke: var(--grid); stroke-width: 1; }
   margin-right: 6px; background: var(--swatch); }
 .albums { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 16px;
   list-style: none; margin: 0; padding: 0; }
-.album { margin: 0; min-width: 0; }
+.albums li { min-width: 0; }
+.album { margin: 0; }
 .cover { position: relative; aspect-ratio: 1 / 1; border-radius: 6px; overflow: hidden;
   background: linear-gradient(135deg, #1db954, #0b3d1e); }
 .cover-fallback, .cover img::after { position: absolute; inset: 0; display: flex; align-items: center;
@@ -59,7 +61,6 @@ svg.chart .grid { stroke: var(--grid); stroke-width: 1; }
 .album figcaption { margin-top: 6px; font-size: .9rem; overflow-wrap: anywhere; }
 .album .album-name { font-weight: 600; }
 .album .album-artist, .album .album-stats { color: var(--muted); }
-.two { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 8px 24px; }
 .empty { color: var(--muted); font-style: italic; }
 """
 
@@ -99,9 +100,10 @@ def svg(width: int, height: int, label: str, body: str) -> str:
     )
 
 
-def y_gridlines(maximum: float, *, left: int, right: int, top: int, height: int, unit: str = "") -> tuple[str, float]:
+def y_gridlines(maximum: float, *, left: int, right: int, top: int, height: int,
+                unit: str = "") -> tuple[str, float]:
     """Horizontal gridlines with labels; returns them and the value at the top of the plot."""
-    step = nice_step(maximum)
+    step = nice_step(maximum or 1.0)
     ceiling = step * math.ceil(max(maximum, step) / step)
     lines = []
     for index in range(int(round(ceiling / step)) + 1):
@@ -133,14 +135,14 @@ def month_chart(months: pl.DataFrame) -> str:
                    f"{count(month['plays'])} plays (music {month['music_minutes']:,.1f}, podcasts "
                    f"{month['podcast_minutes']:,.1f}, audiobooks {month['audiobook_minutes']:,.1f})")
         segments = []
-        for kind, color in (("music", MUSIC_COLOR), ("podcast", PODCAST_COLOR), ("audiobook", AUDIOBOOK_COLOR)):
+        for kind, color in KIND_COLORS:
             height = plot_height * month[f"{kind}_minutes"] / ceiling
             if height > 0:
                 base -= height
                 segments.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" height="{height:.1f}" '
                                 f'fill="{color}"/>')
         parts.append(f'<g class="month"><title>{text(tooltip)}</title>{"".join(segments)}</g>')
-        if month["month"] == 1 or index == 0:
+        if month["month"] == 1 or (index == 0 and month["month"] <= 10):  # room before the next January
             parts.append(f'<text x="{x:.1f}" y="{top + plot_height + 16}">{month["year"]}</text>')
     legend = (f'<ul class="legend"><li style="--swatch:{MUSIC_COLOR}">music</li>'
               f'<li style="--swatch:{PODCAST_COLOR}">podcasts</li>'
@@ -153,7 +155,7 @@ def heatmap(weekday_hour: pl.DataFrame) -> str:
     left, top, cell_width, cell_height, gap = 44, 20, 37, 26, 2
     peak = weekday_hour["minutes"].max() or 1.0
     parts = [
-        f'<text x="{left + hour * cell_width + cell_width / 2:.1f}" y="{top - 6}" text-anchor="middle">{hour}</text>'
+        f'<text x="{left + (hour + 0.5) * cell_width:.1f}" y="{top - 6}" text-anchor="middle">{hour}</text>'
         for hour in range(0, 24, 2)
     ]
     for cell in weekday_hour.iter_rows(named=True):
@@ -165,8 +167,9 @@ def heatmap(weekday_hour: pl.DataFrame) -> str:
         tooltip = (f"{cell['weekday_name']} {cell['hour']:02d}:00: {minutes_text(cell['minutes'])}, "
                    f"{count(cell['plays'])} plays")
         parts.append(
-            f'<rect x="{left + column * cell_width}" y="{top + row * cell_height}" width="{cell_width - gap}" '
-            f'height="{cell_height - gap}" rx="3" fill="{MUSIC_COLOR}" fill-opacity="{opacity:.3f}">'
+            f'<rect x="{left + column * cell_width}" y="{top + row * cell_height}" '
+            f'width="{cell_width - gap}" height="{cell_height - gap}" rx="3" fill="{MUSIC_COLOR}" '
+            f'fill-opacity="{opacity:.3f}">'
             f'<title>{text(tooltip)}</title></rect>'
         )
     height = top + 7 * cell_height + 4
@@ -178,7 +181,7 @@ def horizontal_bars(rows: list[tuple[str, float, str]], label: str, color: str =
     label and given in full in the tooltip."""
     if not rows:
         return '<p class="empty">Nothing to show.</p>'
-    name_width, row_height, value_width = 330, 24, 130
+    name_width, row_height, value_width = 330, 24, 190
     bar_space = CHART_WIDTH - name_width - value_width
     peak = max(value for _, value, _ in rows) or 1.0
     parts = []
@@ -187,8 +190,10 @@ def horizontal_bars(rows: list[tuple[str, float, str]], label: str, color: str =
         width = max(bar_space * value / peak, 1.0)
         parts.append(
             f'<g><title>{text(name)}: {text(value_text)}</title>'
-            f'<text class="label" x="{name_width - 8}" y="{y + 16}" text-anchor="end">{text(short(name))}</text>'
-            f'<rect x="{name_width}" y="{y + 4}" width="{width:.1f}" height="{row_height - 8}" rx="3" fill="{color}"/>'
+            f'<text class="label" x="{name_width - 8}" y="{y + 16}" text-anchor="end">'
+            f'{text(short(name))}</text>'
+            f'<rect x="{name_width}" y="{y + 4}" width="{width:.1f}" height="{row_height - 8}" rx="3" '
+            f'fill="{color}"/>'
             f'<text x="{name_width + width + 6:.1f}" y="{y + 16}">{text(value_text)}</text></g>'
         )
     return svg(CHART_WIDTH, len(rows) * row_height, label, "".join(parts))
@@ -199,11 +204,12 @@ def column_bars(labels: list[str], values: list[float], value_texts: list[str], 
     """Vertical bars with a label under each (hours, years)."""
     if not labels:
         return '<p class="empty">Nothing to show.</p>'
-    left, top, plot_height, width = 52, 10, 150, CHART_WIDTH // 2
-    grid, ceiling = y_gridlines(max(values), left=left, right=width - 4, top=top, height=plot_height, unit=unit)
+    left, top, plot_height, width = 52, 10, 160, CHART_WIDTH
+    grid, ceiling = y_gridlines(max(values), left=left, right=width - 4, top=top, height=plot_height,
+                                unit=unit)
     slot = (width - left - 4) / len(labels)
     parts = [grid]
-    every = max(1, math.ceil(len(labels) / 12))
+    every = max(1, math.ceil(len(labels) / 24))
     for index, (name, value, value_text) in enumerate(zip(labels, values, value_texts, strict=True)):
         height = plot_height * value / ceiling
         x = left + index * slot + slot * 0.1
@@ -236,7 +242,8 @@ def album_grid(albums: pl.DataFrame) -> str:
         name, artist = album["album_name"] or "", album["artist_name"] or ""
         if album["cover_url"]:
             cover = (f'<img src="{text(album["cover_url"])}" alt="{text(f"Cover of {name} by {artist}")}" '
-                     f'data-initial="{text(initial(name))}" width="300" height="300" referrerpolicy="no-referrer">')
+                     f'data-initial="{text(initial(name))}" width="300" height="300" '
+                     'referrerpolicy="no-referrer">')
         else:
             cover = f'<span class="cover-fallback" role="img" aria-label="{text(f"No cover for {name}")}">' \
                     f'{text(initial(name))}</span>'
@@ -244,7 +251,8 @@ def album_grid(albums: pl.DataFrame) -> str:
             f'<li><figure class="album"><div class="cover">{cover}</div><figcaption>'
             f'<div class="album-name">{album["rank"]}. {text(name)}</div>'
             f'<div class="album-artist">{text(artist)}</div>'
-            f'<div class="album-stats">{minutes_text(album["minutes"])} \u00b7 {count(album["plays"])} plays</div>'
+            f'<div class="album-stats">{minutes_text(album["minutes"])} \u00b7 '
+            f'{count(album["plays"])} plays</div>'
             f'</figcaption></figure></li>'
         )
     return f'<ol class="albums">{"".join(items)}</ol>'
@@ -302,7 +310,8 @@ def render_report(figures: ListeningFigures, *, timezone: str, generated_at: dat
         f'music only.</p>'
     )
     skip_platform = horizontal_bars(
-        [(row["platform_family"], row["skip_rate"], f"{percent(row['skip_rate'])} of {count(row['plays'])}")
+        [(row["platform_family"], row["skip_rate"],
+          f"{percent(row['skip_rate'])} of {count(row['plays'])} plays")
          for row in figures.skip_by_platform.iter_rows(named=True)],
         "Music skip rate by platform",
     )
@@ -321,7 +330,8 @@ def render_report(figures: ListeningFigures, *, timezone: str, generated_at: dat
         f'</section>',
         f'<section id="skips"><h2>Skips</h2><p class="note">Share of music plays skipped.</p>'
         f'<h3>By platform</h3>{skip_platform}<h3>By hour ({text(timezone)})</h3>'
-        + column_bars([str(hour) for hour in skip_hour["hour"]], [rate * 100 for rate in skip_hour["skip_rate"]],
+        + column_bars([str(hour) for hour in skip_hour["hour"]],
+                      [rate * 100 for rate in skip_hour["skip_rate"]],
                       [f"{percent(rate)} of {count(plays)} plays" for rate, plays
                        in zip(skip_hour["skip_rate"], skip_hour["plays"], strict=True)],
                       "Music skip rate by local hour", unit="%")

@@ -1,0 +1,182 @@
+"""The listening report of a real graph run, opened from disk in headless Chromium with the network off.
+
+Needs the Debian packages `chromium` and `chromium-driver`. Saves a screenshot to docs/report.png
+(the README's picture of the report).
+"""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from spotify_assets import sample
+from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, ReportFolder, listening_report
+from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table, write_table
+from spotify_assets.resources.engine import PolarsEngine
+from spotify_assets.tables import ALBUM_ART, DIM_ALBUM, FACT_STREAMS, PARTITION_COLUMN
+
+from .graph import Platform
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "report.png"
+TIMEZONE = "Europe/Berlin"
+SECTIONS = ("totals", "months", "heatmap", "top-artists", "top-albums", "top-tracks", "skips", "discovery",
+            "podcasts", "audiobooks")
+LOCAL_COVERS, REMOTE_COVERS = 3, 5  # of the top albums: covers on disk (they load), on the web (they fail)
+COVER_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300" viewBox="0 0 300 300">
+<rect width="300" height="300" fill="{color}"/><circle cx="150" cy="150" r="90" fill="#181818"/>
+<circle cx="150" cy="150" r="18" fill="{color}"/></svg>"""
+
+
+def give_top_albums_covers(lake_uri: str, covers: Path) -> tuple[list[str], list[str]]:
+    """Marks the most played music albums `found`: the first with cover files on disk, the next with
+    web URLs; returns both URL lists. Each album is rewritten in the album_art partition holding it."""
+    top = (
+        scan_table(lake_uri, FACT_STREAMS).filter(pl.col("content_type") == "track")
+        .group_by("album_key").agg(pl.col("ms_played").sum()).sort("ms_played", "album_key", descending=True)
+        .head(LOCAL_COVERS + REMOTE_COVERS).collect()["album_key"].to_list()
+    )
+    covers.mkdir(parents=True, exist_ok=True)
+    local = []
+    for index, color in enumerate(("#e8115b", "#509bf5", "#f59b23")[:LOCAL_COVERS]):
+        path = covers / f"cover-{index}.svg"
+        path.write_text(COVER_SVG.format(color=color), encoding="utf-8")
+        local.append(path.as_uri())
+    remote = [f"https://i.scdn.co/image/ab67616d00001e02{key & 0xFFFFFFFF:08x}" for key in top[LOCAL_COVERS:]]
+    found = pl.DataFrame({"album_key": top, "cover": local + remote})
+    albums = scan_table(lake_uri, DIM_ALBUM).select("album_key", "sample_track_id", "first_landing_file")
+    art = (
+        albums.join(scan_table(lake_uri, ALBUM_ART), on="album_key", how="left")
+        .with_columns(pl.coalesce(PARTITION_COLUMN, "first_landing_file").alias(PARTITION_COLUMN))
+        .join(found.lazy(), on="album_key", how="left")
+        .filter(pl.col("cover").is_not_null() | pl.col("status").is_not_null())
+        .with_columns(
+            pl.when(pl.col("cover").is_not_null()).then(pl.lit("found")).otherwise("status").alias("status"),
+            pl.coalesce("cover", "image_url_medium").alias("image_url_medium"),
+            pl.coalesce("cover", "image_url_large").alias("image_url_large"),
+        )
+        .collect()
+    )
+    for (partition,), rows in art.group_by(PARTITION_COLUMN):
+        write_table(lake_uri, ALBUM_ART, rows, partition)
+    return local, remote
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, list[str], list[str]]:
+    """The report of a graph run over a generated CSV and ZIP export, with some covers found."""
+    root = tmp_path_factory.mktemp("report")
+    platform = Platform.on(root, timezone=TIMEZONE)
+    sample.write_maven_csv(platform.landing.root / "Spotify_Streaming_History.csv", rows=20_000, seed=7)
+    sample.write_extended_zip(platform.landing.root / "my_spotify_data.zip", rows=3_000, seed=7)
+    assert platform.run().success
+    local, remote = give_top_albums_covers(platform.settings.lake_uri, root / "covers")
+    result = dg.materialize(
+        [listening_report, *(dg.AssetSpec(name) for name in REPORT_INPUTS)],
+        resources={"lake_io_manager": DeltaLakeIOManager(lake_uri=platform.settings.lake_uri),
+                   "report_folder": ReportFolder(path=platform.settings.report_dir),
+                   "engine": PolarsEngine(timezone=TIMEZONE)},
+        instance=platform.instance,
+    )
+    assert result.success
+    return Path(platform.settings.report_dir) / REPORT_FILE_NAME, local, remote
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium that cannot reach the network: offline emulation, and a proxy nobody runs."""
+    assert CHROMIUM and CHROMEDRIVER, "needs the Debian packages chromium and chromium-driver (.ci/run installs them)"
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--proxy-server=http://127.0.0.1:9", "--window-size=1200,900", "--hide-scrollbars",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                           {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def loaded(report, browser):
+    """The report opened from disk, every image settled (loaded or failed), and the browser log."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    path, local, remote = report
+    browser.get(path.as_uri())
+    WebDriverWait(browser, 30).until(lambda driver: driver.execute_script(
+        "return document.readyState === 'complete' && [...document.images].every(image => image.complete)"
+    ))
+    return browser, browser.get_log("browser"), local, remote
+
+
+def test_every_section_is_shown(loaded):
+    browser, _, _, _ = loaded
+    assert browser.title.startswith("Listening report, ")
+    heights = browser.execute_script(
+        "return arguments[0].map(id => { const e = document.getElementById(id); "
+        "return e ? e.getBoundingClientRect().height : 0; })", list(SECTIONS))
+    assert all(height > 40 for height in heights), dict(zip(SECTIONS, heights, strict=True))
+
+
+def test_charts_are_drawn(loaded):
+    browser, _, _, _ = loaded
+    charts = browser.execute_script(
+        "return [...document.querySelectorAll('svg.chart')].map(svg => ({section: svg.closest('section').id, "
+        "width: svg.getBoundingClientRect().width, marks: svg.querySelectorAll('rect').length}))")
+    assert {chart["section"] for chart in charts} == set(SECTIONS) - {"totals", "top-albums"}
+    assert all(chart["width"] > 300 and chart["marks"] > 0 for chart in charts), charts
+    heatmap = next(chart for chart in charts if chart["section"] == "heatmap")
+    assert heatmap["marks"] == 7 * 24
+    months = next(chart for chart in charts if chart["section"] == "months")
+    assert months["marks"] >= 12 * 7  # eight years of months, music at least
+
+
+def test_covers_load_from_disk_and_fall_back_to_a_placeholder_offline(loaded):
+    browser, _, local, remote = loaded
+    images = browser.execute_script(
+        "return [...document.images].map(image => ({src: image.currentSrc || image.src, alt: image.alt, "
+        "width: image.naturalWidth, shown: image.getBoundingClientRect().width, "
+        "fallback: getComputedStyle(image, '::after').content}))")
+    assert [image["src"] for image in images] == local + remote
+    assert all(image["alt"].startswith("Cover of ") and image["shown"] > 100 for image in images)
+    assert all(image["width"] > 0 for image in images[:len(local)]), "covers on disk load"
+    failed = images[len(local):]
+    assert all(image["width"] == 0 for image in failed), "the network is off: web covers cannot load"
+    assert all(image["fallback"] not in ("none", "normal", '""') for image in failed), failed
+    placeholders = browser.execute_script(
+        "return [...document.querySelectorAll('.cover-fallback')].map(e => e.getBoundingClientRect().width)")
+    cards = browser.execute_script(
+        "return [...document.querySelectorAll('#top-albums figcaption')].map(e => e.innerText.trim())")
+    assert len(cards) == len(images) + len(placeholders) and all(cards)
+    assert all(width > 100 for width in placeholders)
+
+
+def test_nothing_failed_but_the_web_covers_and_nothing_but_covers_was_requested(loaded):
+    browser, log, local, remote = loaded
+    problems = [entry for entry in log if entry["level"] in ("SEVERE", "WARNING")
+                and not any(url in entry["message"] for url in remote)]
+    assert problems == []
+    requested = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(entry => [entry.initiatorType, entry.name])")
+    assert all(kind == "img" and name in local + remote for kind, name in requested), requested
+
+
+def test_screenshot_for_the_readme(loaded):
+    browser, _, _, _ = loaded
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1200, height)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 50_000
