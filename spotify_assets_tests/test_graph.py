@@ -72,6 +72,8 @@ def test_star_schema_keys_are_unique_and_references_resolve(platform):
         assert fact.join(tables[dimension], on=column, how="anti").is_empty(), f"{column} -> {dimension}"
     assert fact.height == platform.table("clean_plays").height
     assert fact.height == platform.table("file_accounting")["clean"].sum()
+    per_file = fact.group_by("landing_file").len().join(platform.table("file_accounting"), on="landing_file")
+    assert per_file.height == 4 and (per_file["len"] == per_file["clean"]).all()
 
 
 def test_podcasts_and_audiobooks_from_json_and_zip_are_typed(platform):

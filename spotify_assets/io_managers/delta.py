@@ -61,8 +61,7 @@ def write_table(lake_uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFram
     path = Path(uri) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = [name for name in spec.column_names if not (spec.partitioned and name == PARTITION_COLUMN)]
-    spec.conform(data.lazy().with_columns(pl.lit(partition, pl.String).alias(PARTITION_COLUMN)))\
-        .select(columns).sink_parquet(path, statistics=True)
+    _conformed(spec, data, partition).select(columns).sink_parquet(path, statistics=True)
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     action = AddAction(
         path=relative,
@@ -85,8 +84,16 @@ def write_table(lake_uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFram
     return rows
 
 
+def _conformed(spec: TableSpec, data: pl.DataFrame | pl.LazyFrame, partition: str | None) -> pl.LazyFrame:
+    """`data` as the table's columns; a partitioned table's rows all get the partition key."""
+    frame = data.lazy()
+    if spec.partitioned:
+        frame = frame.with_columns(pl.lit(partition, pl.String).alias(PARTITION_COLUMN))
+    return spec.conform(frame)
+
+
 def _write_with_delta_rs(uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame, partition: str | None) -> int:
-    frame = spec.conform(data.lazy().with_columns(pl.lit(partition, pl.String).alias(PARTITION_COLUMN)))
+    frame = _conformed(spec, data, partition)
     options: dict = {"partition_by": [PARTITION_COLUMN]} if spec.partitioned else {"schema_mode": "overwrite"}
     if spec.partitioned and table_exists(uri):
         options["predicate"] = f"{PARTITION_COLUMN} = '{_sql_quote(partition)}'"
