@@ -55,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
     from .assets.report import REPORT_FILE_NAME
     from .definitions import defs
     from .resources.landing import LandingFolder
-    from .settings import Settings
+    from .settings import Settings, mask_url
 
     settings = Settings.from_env()
     landing = LandingFolder(path=settings.landing_dir)
@@ -76,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         "success": report.success,
         "report": str(report_file.resolve()) if report_file.exists() else None,
         "lake": str(Path(settings.lake_uri).resolve()) if "://" not in settings.lake_uri else settings.lake_uri,
+        "warehouse": mask_url(settings.warehouse_url),
         "tables": runner.table_counts(settings.lake_uri),
         "files": _file_summary(report, runner.accounting(settings.lake_uri)),
         "runs": report.runs,
@@ -106,10 +107,10 @@ def _text_summary(summary: dict) -> str:
     for run in summary["runs"]:
         for failure in run["failures"]:
             lines.append(f"  FAILED {run['job']} [{run['partition'] or '-'}] {failure}")
-    lines += ["", f"Lake:   {summary['lake']}"]
+    lines += ["", f"Lake:      {summary['lake']}", f"Warehouse: {summary['warehouse']}"]
     if summary["report"]:
-        lines.append(f"Report: {summary['report']}")
-    lines.append("UI:     make dev   (dagster dev on workspace.yaml, http://127.0.0.1:3000)")
+        lines.append(f"Report:    {summary['report']}")
+    lines.append("UI:        make dev   (dagster dev on workspace.yaml, http://127.0.0.1:3000)")
     return "\n".join(lines)
 
 

@@ -6,18 +6,23 @@ branch on the deployment profile.
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from .assets.common import MODEL, REPORT, WAREHOUSE
 from .assets.enrich import album_art, album_art_checks
 from .assets.ingest import cleaned_plays, raw_plays
 from .assets.model import star_schema
+from .assets.publish import warehouse_assets, warehouse_checks
 from .assets.report import ReportFolder, listening_report
 from .io_managers.delta import DeltaLakeIOManager
+from .io_managers.warehouse import WarehouseIOManager
 from .resources.engine import PolarsEngine
 from .resources.lake import LakeResource
 from .resources.landing import LandingFolder
 from .resources.spotify import spotify_api_from_env
+from .resources.warehouse import Warehouse
 from .settings import Settings
 
 INGEST_SELECTION = dg.AssetSelection.assets(raw_plays, cleaned_plays)
@@ -41,7 +46,13 @@ ingest_file_job = dg.define_asset_job(
 
 def build_resources(settings: Settings) -> dict:
     """The resources of one deployment profile."""
+    # the URL may carry a password: from the environment it stays an EnvVar, out of the UI and run config
+    from_env = os.environ.get("SPOTIFY_WAREHOUSE_URL") == settings.warehouse_url
+    url = dg.EnvVar("SPOTIFY_WAREHOUSE_URL") if from_env else settings.warehouse_url
+    warehouse = Warehouse(url=url)
     return {
+        "warehouse": warehouse,
+        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "lake_io_manager": DeltaLakeIOManager(lake_uri=settings.lake_uri),
         "lake": LakeResource(lake_uri=settings.lake_uri),
         "landing": LandingFolder(path=settings.landing_dir),
@@ -53,8 +64,8 @@ def build_resources(settings: Settings) -> dict:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_plays, cleaned_plays, star_schema, album_art, listening_report],
-        asset_checks=album_art_checks(),
+        assets=[raw_plays, cleaned_plays, star_schema, album_art, *warehouse_assets, listening_report],
+        asset_checks=[*album_art_checks(), *warehouse_checks],
         jobs=[everything_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
         resources=build_resources(settings),
         executor=dg.in_process_executor,

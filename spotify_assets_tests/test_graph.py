@@ -122,3 +122,17 @@ def test_album_art_without_credentials_keeps_every_music_album_pending(platform)
         (pl.col("landing_file") == pl.col("first_landing_file")).all()
     )
     assert owners.item()
+
+
+def test_every_table_is_published_to_the_sqlite_warehouse(platform):
+    import sqlite3
+
+    from spotify_assets.tables import WAREHOUSE_TABLES
+
+    path = platform.settings.warehouse_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        for spec in WAREHOUSE_TABLES:
+            rows = connection.execute(f"SELECT COUNT(*) FROM {spec.name}").fetchone()[0]
+            assert rows == platform.table(spec.name).height, spec.name
+        by_month = connection.execute("SELECT SUM(plays) FROM v_minutes_by_month").fetchone()[0]
+    assert by_month == platform.table("fact_streams").height
