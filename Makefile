@@ -21,7 +21,7 @@ $(VENV)/.installed-all: pyproject.toml
 
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	cp spotify_assets/dagster.yaml $@
 
 demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/spotify-assets sample data/landing/Spotify_Streaming_History.csv --rows $(DEMO_ROWS) --seed 7

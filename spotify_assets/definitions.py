@@ -16,6 +16,8 @@ from .assets.ingest import cleaned_plays, raw_plays
 from .assets.model import star_schema
 from .assets.publish import warehouse_assets, warehouse_checks
 from .assets.report import ReportFolder, listening_report
+from .automation import automation_sensor, refresh_album_art_schedule, with_automation
+from .checks import lake_checks
 from .io_managers.delta import DeltaLakeIOManager
 from .io_managers.warehouse import WarehouseIOManager
 from .resources.engine import PolarsEngine
@@ -23,6 +25,7 @@ from .resources.lake import LakeResource
 from .resources.landing import LandingFolder
 from .resources.spotify import spotify_api_from_env
 from .resources.warehouse import Warehouse
+from .sensors import landing_sensor
 from .settings import Settings
 
 INGEST_SELECTION = dg.AssetSelection.assets(raw_plays, cleaned_plays)
@@ -64,9 +67,13 @@ def build_resources(settings: Settings) -> dict:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_plays, cleaned_plays, star_schema, album_art, *warehouse_assets, listening_report],
-        asset_checks=[*album_art_checks(), *warehouse_checks],
+        assets=with_automation(
+            [raw_plays, cleaned_plays, star_schema, album_art, *warehouse_assets, listening_report]
+        ),
+        asset_checks=[*lake_checks, *album_art_checks(), *warehouse_checks],
         jobs=[everything_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
+        schedules=[refresh_album_art_schedule],
+        sensors=[landing_sensor, automation_sensor],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

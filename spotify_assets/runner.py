@@ -9,6 +9,7 @@ earlier ones then get their album_art run and the published tables one refresh.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import polars as pl
 
 from .io_managers.delta import scan_table
 from .partitions import landing_files
-from .resources.landing import LandingFolder, hash_of_key
+from .resources.landing import LandingFile, LandingFolder, hash_of_key
 from .tables import FILE_ACCOUNTING, LAKE_TABLES, PARTITION_COLUMN
 
 
@@ -54,22 +55,33 @@ def into_landing(landing: LandingFolder, path: Path) -> Path:
     return target
 
 
-def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: list[Path]) -> list[Registration]:
-    """Add a partition per new file; bytes already registered under another name are not added."""
-    known = set(instance.get_dynamic_partitions(landing_files.name))
+def plan_registrations(known_keys: Iterable[str], files: Iterable[LandingFile]) -> list[Registration]:
+    """What registering `files` means, given the partitions already known: a new partition per new
+    file; bytes already registered (under any name) are recognized, not added again."""
+    known = set(known_keys)
     key_by_hash = {hash_of_key(key): key for key in known}
-    registrations, new_keys = [], []
-    for path in paths:
-        key = landing.describe(path).key
+    registrations = []
+    for landing_file in files:
+        key = landing_file.key
         digest = hash_of_key(key)
         if key in known:
-            registrations.append(Registration(path, key, "known"))
+            registrations.append(Registration(landing_file.path, key, "known"))
         elif digest in key_by_hash:
-            registrations.append(Registration(path, key_by_hash[digest], "same_bytes", same_as=key_by_hash[digest]))
+            registrations.append(
+                Registration(landing_file.path, key_by_hash[digest], "same_bytes", same_as=key_by_hash[digest])
+            )
         else:
-            registrations.append(Registration(path, key, "new"))
+            registrations.append(Registration(landing_file.path, key, "new"))
             key_by_hash[digest] = key
-            new_keys.append(key)
+    return registrations
+
+
+def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: list[Path]) -> list[Registration]:
+    """Add a partition per new file; bytes already registered under another name are not added."""
+    registrations = plan_registrations(
+        instance.get_dynamic_partitions(landing_files.name), [landing.describe(path) for path in paths]
+    )
+    new_keys = [registration.key for registration in registrations if registration.status == "new"]
     if new_keys:
         instance.add_dynamic_partitions(landing_files.name, new_keys)
     return registrations

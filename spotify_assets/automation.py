@@ -1,0 +1,124 @@
+"""Declarative automation: what updates by itself once the landing sensor has ingested a file.
+
+The landing sensor runs `raw_plays` and the cleaning step for a new file (one run per file); from
+there every asset follows its `AutomationCondition`:
+
+- the cleaning outputs and the star schema are `eager`: they update when something upstream did.
+  The star schema waits while any file is still being ingested (so a burst of files gives one
+  rebuild, not one per file) and does not wait for files whose ingest failed;
+- `album_art` looks up a landing file's albums once, after the star schema has been rebuilt with
+  that file; a failed lookup is retried on the next rebuild or by the `refresh_album_art` schedule.
+  Nothing else depends on it except its own warehouse table, so a quota stop holds nothing back;
+- warehouse tables and the report are `eager` and also wait until the blocking checks of the lake
+  tables they read have passed, so bad data is never published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from .assets.common import ENRICH, INGEST, MODEL
+from .assets.enrich import MUSIC_CONTENT_TYPE, needs_lookup
+from .resources.lake import LakeResource
+from .resources.spotify import SpotifyApi
+from .tables import ALBUM_ART, CLEAN_PLAYS, DIM_ALBUM, PARTITION_COLUMN
+
+AutomationCondition = dg.AutomationCondition
+AUTOMATION_INTERVAL_SECONDS = 10
+REFRESH_ALBUM_ART_CRON = "0 4 * * *"  # daily, at night when no one is listening
+
+
+def eager_through_failed_files() -> dg.AutomationCondition:
+    """`eager()` for an asset built from every file: it does not wait for files whose ingest failed."""
+    return (
+        AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+        .with_label("eager_through_failed_files")
+    )
+
+
+def once_per_file_after_model() -> dg.AutomationCondition:
+    """For a per-file enrichment: run a missing partition after its upstream was rebuilt with that
+    file, never while that rebuild is still planned or running."""
+    file_ingested = AutomationCondition.asset_matches(
+        CLEAN_PLAYS.name, ~AutomationCondition.missing() & ~AutomationCondition.in_progress()
+    )
+    return (
+        AutomationCondition.missing()
+        & AutomationCondition.any_deps_updated().since_last_handled()
+        & file_ingested
+        & ~AutomationCondition.any_deps_match(
+            AutomationCondition.in_progress() | AutomationCondition.will_be_requested()
+        )
+        & ~AutomationCondition.in_progress()
+    ).with_label("once_per_file_after_model")
+
+
+def publish_when_checks_pass() -> dg.AutomationCondition:
+    """`eager()` that also waits for the blocking checks of the tables it reads."""
+    return eager_through_failed_files() & AutomationCondition.all_deps_blocking_checks_passed()
+
+
+def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
+    """The automation condition of one asset, by its stage (None: started by the landing sensor)."""
+    if spec.key.to_user_string() == "raw_plays":
+        return None
+    if spec.group_name == INGEST:
+        return AutomationCondition.eager()
+    if spec.group_name == MODEL:
+        return eager_through_failed_files()
+    if spec.group_name == ENRICH:
+        return once_per_file_after_model()
+    return publish_when_checks_pass()
+
+
+def with_automation(assets: Iterable[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """`assets` with the automation condition of their stage on every asset they produce."""
+    return [
+        assets_def.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition_for(spec)))
+        for assets_def in assets
+    ]
+
+
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "automation",
+    target=dg.AssetSelection.all(),
+    minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Evaluates every asset's automation condition: what a new landing file brings up to date.",
+)
+
+
+def partitions_with_pending_albums(dim_album: pl.LazyFrame, album_art: pl.LazyFrame, *, now: datetime,
+                                   not_found_retry_days: int) -> list[str]:
+    """Landing-file partitions of album_art holding music albums that still need a lookup
+    (never looked up, pending, or not found long enough ago), in the ownership album_art uses."""
+    owned = dim_album.filter(pl.col("content_type") == MUSIC_CONTENT_TYPE).select(
+        "album_key", "first_landing_file"
+    ).join(album_art.select("album_key", PARTITION_COLUMN, "status", "fetched_at"), on="album_key", how="left")
+    pending = owned.filter(needs_lookup(now=now, not_found_retry_days=not_found_retry_days)).select(
+        pl.coalesce(PARTITION_COLUMN, "first_landing_file").alias("partition")
+    )
+    return sorted(pending.unique().collect()["partition"].to_list())
+
+
+@dg.schedule(
+    cron_schedule=REFRESH_ALBUM_ART_CRON,
+    job_name="refresh_album_art",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Daily: one refresh_album_art run per landing file that still has albums without cover art.",
+)
+def refresh_album_art_schedule(
+    context: dg.ScheduleEvaluationContext, lake: LakeResource, spotify: SpotifyApi
+) -> list[dg.RunRequest] | dg.SkipReason:
+    partitions = partitions_with_pending_albums(
+        lake.scan(DIM_ALBUM), lake.scan(ALBUM_ART),
+        now=datetime.now(UTC), not_found_retry_days=spotify.not_found_retry_days,
+    )
+    if not partitions:
+        return dg.SkipReason("every album has been looked up")
+    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    return [dg.RunRequest(run_key=f"{partition}@{day}", partition_key=partition) for partition in partitions]
