@@ -1,12 +1,13 @@
-"""Foundation benchmark: the whole graph on one history file, inside Dagster, in-process.
+"""Foundation benchmark: one history file through the graph, inside Dagster, in-process.
 
 For each size it writes a Maven CSV with `spotify-assets sample` logic (cached under bench/out),
 then, in a fresh child process (so peak memory is that size's own), registers the file and runs
-the `everything` job once, as `spotify-assets run` does. It reports wall time, peak RSS, and per
-Dagster step its duration and the peak RSS seen while it ran.
+one job over its partition: `lake` (ingest, model, album art and their checks: the foundation)
+or `everything` (plus the SQLite warehouse and the report, as `spotify-assets run` does). It
+reports wall time, peak RSS, and per Dagster step its duration and the peak RSS seen while it ran.
 
-    python bench/bench_foundation.py                 # 150k and 10M rows
-    python bench/bench_foundation.py --rows 150000
+    python bench/bench_foundation.py                          # 150k and 10M rows, job lake
+    python bench/bench_foundation.py --rows 150000 --job everything
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ class RssSampler(threading.Thread):
         return max((rss for at, rss in self.samples if start <= at <= end), default=0)
 
 
-def measure(path: Path) -> dict:
-    """Runs in the child process: one `everything` run over `path`."""
+def measure(path: Path, job_name: str) -> dict:
+    """Runs in the child process: one `job_name` run over `path`'s partition."""
     import dagster as dg
 
     from spotify_assets import runner
@@ -76,13 +77,18 @@ def measure(path: Path) -> dict:
     sampler.start()
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
-        report = runner.run_files(defs, instance, folder, settings.lake_uri, folder.files(), "WARNING")
+        (registration,) = runner.register_files(instance, folder, folder.files())
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, partition_key=registration.key,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
         wall = time.perf_counter() - started
-        steps = _steps(instance, report.runs[-1]["run_id"], sampler)
+        steps = _steps(instance, result.run_id, sampler)
     sampler.running = False
     return {
+        "job": job_name,
         "file_mb": round(path.stat().st_size / 1e6),
-        "success": report.success,
+        "success": result.success,
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(sampler.peak() / 2**20),
         "steps": steps,
@@ -113,14 +119,16 @@ def _steps(instance, run_id: str, sampler: RssSampler) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="history size(s); default 150k and 10M")
+    parser.add_argument("--job", choices=("lake", "everything"), default="lake")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child)))
+        print(json.dumps(measure(args.child, args.job)))
         return
     for rows in args.rows or [150_000, 10_000_000]:
         path = history(rows)
-        child = subprocess.run([sys.executable, __file__, "--child", str(path)], capture_output=True, text=True)
+        child = subprocess.run([sys.executable, __file__, "--child", str(path), "--job", args.job],
+                               capture_output=True, text=True)
         if child.returncode:
             sys.exit(f"benchmark child failed:\n{child.stderr[-3000:]}")
         result = json.loads(child.stdout.strip().splitlines()[-1]) | {"rows": rows}

@@ -10,7 +10,7 @@ import os
 
 import dagster as dg
 
-from .assets.common import MODEL, REPORT, WAREHOUSE
+from .assets.common import ENRICH, INGEST, MODEL, REPORT, WAREHOUSE
 from .assets.enrich import album_art, album_art_checks
 from .assets.ingest import cleaned_plays, raw_plays
 from .assets.model import star_schema
@@ -32,6 +32,10 @@ INGEST_SELECTION = dg.AssetSelection.assets(raw_plays, cleaned_plays)
 
 everything_job = dg.define_asset_job(
     "everything", selection=dg.AssetSelection.all(), description="Materialize every asset."
+)
+lake_job = dg.define_asset_job(
+    "lake", selection=dg.AssetSelection.groups(INGEST, MODEL, ENRICH),
+    description="Materialize the lake only (ingest, model, album art) with its checks; no warehouse, no report.",
 )
 refresh_model_job = dg.define_asset_job(
     "refresh_model", selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
@@ -71,7 +75,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             [raw_plays, cleaned_plays, star_schema, album_art, *warehouse_assets, listening_report]
         ),
         asset_checks=[*lake_checks, *album_art_checks(), *warehouse_checks],
-        jobs=[everything_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
+        jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
         schedules=[refresh_album_art_schedule],
         sensors=[landing_sensor, automation_sensor],
         resources=build_resources(settings),
