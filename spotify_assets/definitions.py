@@ -20,7 +20,7 @@ from .automation import automation_sensor, refresh_album_art_schedule, with_auto
 from .checks import lake_checks
 from .io_managers.delta import DeltaLakeIOManager
 from .io_managers.warehouse import WarehouseIOManager
-from .resources.engine import PolarsEngine
+from .resources.engine import PolarsEngine, TransformEngine
 from .resources.lake import LakeResource
 from .resources.landing import LandingFolder
 from .resources.spotify import spotify_api_from_env
@@ -51,6 +51,25 @@ ingest_file_job = dg.define_asset_job(
 )
 
 
+def build_engine(settings: Settings) -> TransformEngine:
+    """The profile's transformation engine (spark and databricks need their extras installed)."""
+    if settings.engine == "spark":
+        from dagster_pyspark import LazyPySparkResource
+
+        from .resources.spark_engine import LOCAL_SPARK_CONFIG, SparkEngine
+
+        return SparkEngine(timezone=settings.timezone, pyspark=LazyPySparkResource(spark_config=LOCAL_SPARK_CONFIG))
+    if settings.engine == "databricks":
+        from .resources.spark_engine import DatabricksEngine
+
+        return DatabricksEngine(
+            timezone=settings.timezone, lake_uri=settings.lake_uri,
+            host=dg.EnvVar("DATABRICKS_HOST"), token=dg.EnvVar("DATABRICKS_TOKEN"),
+            job_script=dg.EnvVar("SPOTIFY_DATABRICKS_JOB_SCRIPT"), package_wheel=dg.EnvVar("SPOTIFY_DATABRICKS_WHEEL"),
+        )
+    return PolarsEngine(timezone=settings.timezone)
+
+
 def build_resources(settings: Settings) -> dict:
     """The resources of one deployment profile."""
     # the URL may carry a password: from the environment it stays an EnvVar, out of the UI and run config
@@ -63,7 +82,7 @@ def build_resources(settings: Settings) -> dict:
         "lake_io_manager": DeltaLakeIOManager(lake_uri=settings.lake_uri),
         "lake": LakeResource(lake_uri=settings.lake_uri),
         "landing": LandingFolder(path=settings.landing_dir),
-        "engine": PolarsEngine(timezone=settings.timezone),
+        "engine": build_engine(settings),
         "spotify": spotify_api_from_env(),
         "report_folder": ReportFolder(path=settings.report_dir),
     }

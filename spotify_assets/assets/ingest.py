@@ -66,7 +66,7 @@ def cleaned_plays(
     key = context.partition_key
     kept_elsewhere = lake.scan(CLEAN_PLAYS).filter(pl.col(PARTITION_COLUMN) != key).select("play_key")
     with tempfile.TemporaryDirectory(prefix="spotify_assets_clean_") as scratch:
-        result = engine.clean(raw_plays, kept_elsewhere, Path(scratch))
+        result = engine.clean(raw_plays, kept_elsewhere, Path(scratch), context=context)
         counts = result.counts
         for detail in result.rejected["detail"].head(REJECTS_LOGGED):
             context.log.warning(f"rejected: {detail}")

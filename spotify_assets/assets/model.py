@@ -20,7 +20,7 @@ def star_schema(context: dg.AssetExecutionContext, clean_plays: pl.LazyFrame, en
     the local date key and hour in SPOTIFY_TIMEZONE. Keys are stable: the same natural key gets
     the same key whatever the file order, the run or the engine.
     """
-    tables = engine.star_schema(clean_plays)
+    tables = engine.star_schema(clean_plays, context=context)
     context.log.info(", ".join(
         f"{name} {frame.height}" for name, frame in tables.items() if isinstance(frame, pl.DataFrame)
     ))

@@ -19,19 +19,24 @@ class TransformEngine(dg.ConfigurableResource):
 
     timezone: str = "UTC"
 
-    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) -> CleanResult:
-        """Verdicts for one file's raw rows; `scratch` is a folder that outlives the result."""
+    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path, *,
+              context: dg.AssetExecutionContext | None = None) -> CleanResult:
+        """Verdicts for one file's raw rows; `scratch` is a folder that outlives the result.
+        `context` is the calling asset's (an engine that submits remote jobs reports through it)."""
         raise NotImplementedError
 
-    def star_schema(self, clean: pl.LazyFrame) -> dict[str, pl.DataFrame]:
+    def star_schema(self, clean: pl.LazyFrame, *,
+                    context: dg.AssetExecutionContext | None = None) -> dict[str, pl.DataFrame | pl.LazyFrame]:
         raise NotImplementedError
 
 
 class PolarsEngine(TransformEngine):
     """Local default: lazy Polars on this machine."""
 
-    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) -> CleanResult:
+    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path, *,
+              context: dg.AssetExecutionContext | None = None) -> CleanResult:
         return clean_plays(raw, kept_elsewhere, scratch)
 
-    def star_schema(self, clean: pl.LazyFrame) -> dict[str, pl.DataFrame]:
+    def star_schema(self, clean: pl.LazyFrame, *,
+                    context: dg.AssetExecutionContext | None = None) -> dict[str, pl.DataFrame | pl.LazyFrame]:
         return star_schema(clean, self.timezone)

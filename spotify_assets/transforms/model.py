@@ -78,9 +78,10 @@ def fact_streams(clean: pl.LazyFrame, keyed_members: pl.DataFrame, timezone: str
     )
 
 
-def _latest(column: str) -> pl.Expr:
-    """The value of `column` on the member played last."""
-    return pl.col(column).get(pl.col("last_ts").arg_max())
+# Ties between members played at the same moment are broken by value, as Spark's max_by/min_by
+# over a struct do, so both engines pick the same row.
+LATEST_ORDER = ["last_ts", "track_name", "artist_key", "album_key"]
+EARLIEST_ORDER = ["first_ts", "first_landing_file"]
 
 
 def dim_artist(keyed: pl.DataFrame) -> pl.DataFrame:
@@ -89,24 +90,24 @@ def dim_artist(keyed: pl.DataFrame) -> pl.DataFrame:
 
 def dim_album(keyed: pl.DataFrame) -> pl.DataFrame:
     is_track = pl.col("content_type") == "track"
-    return keyed.group_by("album_key").agg(
+    return keyed.sort(EARLIEST_ORDER).group_by("album_key", maintain_order=True).agg(
         pl.col("album_name").min(),
         pl.col("artist_key").first(),
         pl.col("content_type").min(),
         pl.coalesce(pl.col("content_id").filter(is_track).min(), pl.col("content_id").min())
         .alias("sample_track_id"),
-        pl.col("first_landing_file").get(pl.col("first_ts").arg_min()),
+        pl.col("first_landing_file").first(),
     )
 
 
 def dim_track(keyed: pl.DataFrame) -> pl.DataFrame:
-    return keyed.group_by("track_key").agg(
+    return keyed.sort(LATEST_ORDER).group_by("track_key", maintain_order=True).agg(
         pl.col("content_id").first().alias("track_id"),
         pl.format("spotify:{}:{}", pl.col("content_type"), pl.col("content_id")).first().alias("track_uri"),
-        _latest("track_name"),
+        pl.col("track_name").last(),
         pl.col("content_type").first(),
-        _latest("artist_key"),
-        _latest("album_key"),
+        pl.col("artist_key").last(),
+        pl.col("album_key").last(),
     )
 
 

@@ -1,0 +1,107 @@
+"""The docker deployment is consistent: compose services, volumes, build context, env vars,
+the PostgreSQL instance config and the gRPC workspace (Docker itself cannot run here)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+DOCKER = Path(__file__).resolve().parent.parent / "docker"
+SERVICES = {"webserver", "daemon", "code-location", "postgres", "mysql"}
+DAGSTER_SERVICES = ("webserver", "daemon", "code-location")
+REFERENCE = re.compile(r"\$\{(\w+)(?::?-[^}]*)?\}")
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((DOCKER / name).read_text())
+
+
+def env_example() -> dict[str, str]:
+    lines = (DOCKER / ".env.example").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {name: value for name, value in pairs}
+
+
+def env_references(node) -> set[str]:
+    """Every `{env: NAME}` in a Dagster YAML tree."""
+    if isinstance(node, dict):
+        own = {node["env"]} if set(node) == {"env"} else set()
+        return own.union(*(env_references(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(env_references(value) for value in node))
+    return set()
+
+
+def test_compose_has_every_service():
+    assert set(load("docker-compose.yml")["services"]) == SERVICES
+
+
+def test_every_variable_the_compose_file_uses_is_in_env_example():
+    used = set(REFERENCE.findall((DOCKER / "docker-compose.yml").read_text()))
+    assert used, "the compose file takes its secrets from .env"
+    assert used <= set(env_example())
+
+
+def test_dagster_services_build_the_package_and_read_env():
+    services = load("docker-compose.yml")["services"]
+    for name in DAGSTER_SERVICES:
+        build = services[name]["build"]
+        context = (DOCKER / build["context"]).resolve()
+        assert (context / build["dockerfile"]).is_file()
+        assert (context / "pyproject.toml").is_file() and (context / "spotify_assets").is_dir()
+        assert services[name]["env_file"] == ".env"
+
+
+def test_dockerfile_installs_the_package_with_extras_on_python_311_slim():
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
+    assert 'pip install --no-cache-dir ".[${EXTRAS}]"' in dockerfile
+    for copied in re.findall(r"^COPY (\S+)", dockerfile, re.MULTILINE):
+        assert (DOCKER.parent / copied).exists(), copied
+
+
+def test_named_volumes_are_declared_and_landing_and_lake_are_mounted():
+    compose = load("docker-compose.yml")
+    declared = set(compose["volumes"])
+    mounts = {
+        name: [volume.split(":") for volume in service.get("volumes", [])]
+        for name, service in compose["services"].items()
+    }
+    named = {source for volumes in mounts.values() for source, *_ in volumes if not source.startswith(("$", ".", "/"))}
+    assert named == declared
+    targets = {target for _, target in mounts["code-location"]}
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    for setting in ("SPOTIFY_LANDING_DIR", "SPOTIFY_LAKE_URI"):
+        assert re.search(rf"{setting}=(\S+)", dockerfile).group(1) in targets
+
+
+def test_dagster_instance_stores_everything_in_postgres_from_env():
+    instance = load("dagster.yaml")
+    database = instance["storage"]["postgres"]["postgres_db"]
+    assert env_references(instance) <= set(env_example())
+    for field in ("username", "password", "hostname", "db_name"):
+        assert set(database[field]) == {"env"}
+    assert env_example()[database["hostname"]["env"]] == "postgres"
+    services = load("docker-compose.yml")["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "${%s}" % database["password"]["env"]
+
+
+def test_workspace_points_at_the_code_location_grpc_server():
+    [location] = load("workspace.yaml")["load_from"]
+    server = location["grpc_server"]
+    code_location = load("docker-compose.yml")["services"][server["host"]]
+    command = code_location["command"]
+    assert command[:3] == ["dagster", "code-server", "start"]
+    assert command[command.index("-p") + 1] == str(server["port"])
+    for name in ("webserver", "daemon"):
+        command = load("docker-compose.yml")["services"][name]["command"]
+        assert command[command.index("-w") + 1] == "/opt/dagster/dagster_home/workspace.yaml"
+
+
+def test_the_warehouse_url_points_at_the_mysql_service():
+    env = env_example()
+    assert env["SPOTIFY_WAREHOUSE_URL"] == (
+        f"mysql://{env['MYSQL_USER']}:{env['MYSQL_PASSWORD']}@mysql:3306/{env['MYSQL_DATABASE']}"
+    )
