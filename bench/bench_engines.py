@@ -1,6 +1,6 @@
 """Polars engine vs local Spark engine on the same histories: clean + star schema.
 
-    .venv/bin/python bench/bench_engines.py [--rows 150000 1000000] [--out bench/RESULTS_engines.md]
+    .venv/bin/python bench/bench_engines.py [--rows 150000 1000000] [--out bench/out/engines.md]
 
 Each (engine, size) runs in its own child process; the parent samples the resident memory of the
 child and all its descendants (Spark's JVM included) every 50 ms with psutil. Timed in the child:
@@ -151,7 +151,8 @@ def write_results(results: list[dict], out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[150_000, 1_000_000])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS_engines.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "engines.md",
+                        help="where to write the Markdown section (copy it into BENCHMARKS.md)")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "HISTORY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -8,7 +8,7 @@ Delta tables, untimed: about 8 years of plays, 4,800 music tracks on 3,000 album
 chapters, 8 platforms, covers found for 90% of the albums. Then, each repeat:
 (1) the figures from the lake (`listening_figures` over `pl.scan_delta`), (2) the HTML rendering,
 (3) the whole `listening_report` asset through `dagster.materialize` (Dagster run, lake scans,
-figures, rendering, file write). Prints a Markdown section for bench/RESULTS_report.md.
+figures, rendering, file write). Prints a Markdown section for BENCHMARKS.md.
 """
 
 import argparse
