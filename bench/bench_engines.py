@@ -128,6 +128,7 @@ def write_results(results: list[dict], out: Path) -> None:
         for r in sorted(results, key=lambda r: (r["rows"], r["engine"]))
     ]
     machine = f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB, {platform.system()}"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join([
         "## Engines (issue 8)", "",
         f"Machine: {machine}; {date.today().isoformat()}; `python bench/bench_engines.py`. "
