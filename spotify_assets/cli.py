@@ -54,11 +54,12 @@ def _instance():
 def _run(args: argparse.Namespace) -> int:
     from . import runner
     from .assets.report import REPORT_FILE_NAME
-    from .definitions import defs
+    from .definitions import build_definitions
     from .resources.landing import LandingFolder
     from .settings import Settings, mask_url
 
     settings = Settings.from_env()
+    defs = build_definitions(settings, interactive=True)
     landing = LandingFolder(path=settings.landing_dir)
     missing = [str(path) for path in args.files if not path.is_file()]
     if missing:

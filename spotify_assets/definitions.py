@@ -70,8 +70,8 @@ def build_engine(settings: Settings) -> TransformEngine:
     return PolarsEngine(timezone=settings.timezone)
 
 
-def build_resources(settings: Settings) -> dict:
-    """The resources of one deployment profile."""
+def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
+    """The resources of one deployment profile; `interactive` (the CLI) never waits out a retry delay."""
     # the URL may carry a password: from the environment it stays an EnvVar, out of the UI and run config
     from_env = os.environ.get("SPOTIFY_WAREHOUSE_URL") == settings.warehouse_url
     url = dg.EnvVar("SPOTIFY_WAREHOUSE_URL") if from_env else settings.warehouse_url
@@ -83,12 +83,13 @@ def build_resources(settings: Settings) -> dict:
         "lake": LakeResource(lake_uri=settings.lake_uri),
         "landing": LandingFolder(path=settings.landing_dir),
         "engine": build_engine(settings),
-        "spotify": spotify_api_from_env(),
+        "spotify": spotify_api_from_env(retry_quota_stops=not interactive),
         "report_folder": ReportFolder(path=settings.report_dir),
     }
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(settings: Settings, *, interactive: bool = False) -> dg.Definitions:
+    """The platform for one profile: the UI loads `defs`; `spotify-assets run` builds it interactive."""
     return dg.Definitions(
         assets=with_automation(
             [raw_plays, cleaned_plays, star_schema, album_art, *warehouse_assets, listening_report]
@@ -97,7 +98,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
         schedules=[refresh_album_art_schedule],
         sensors=[landing_sensor, automation_sensor],
-        resources=build_resources(settings),
+        resources=build_resources(settings, interactive=interactive),
         executor=dg.in_process_executor,
     )
 

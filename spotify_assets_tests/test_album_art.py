@@ -213,3 +213,16 @@ def test_album_key_stays_unique_when_another_file_later_claims_an_album(platform
     assert art["album_key"].is_unique().all()
     assert art.height == 15
     assert art.filter(album_key=0)["landing_file"].item() == FIRST_FILE
+
+
+def test_without_retrying_quota_stops_the_step_fails_at_once_and_keeps_what_it_fetched(platform, fake):
+    platform.write_dim_album(dim_album(fake.catalog, FIRST_FILE))
+    fake.script(ScriptedResponse(429, retry_after_seconds=7200))
+    spotify = platform.spotify(workers=1, retry_quota_stops=False)
+
+    result = platform.materialize(spotify=spotify, retry_policy=dg.RetryPolicy(max_retries=1, delay=0.1))
+
+    assert not result.success
+    assert len(result.asset_materializations_for_node(ALBUM_ART.name)) == 1  # no retry
+    assert fake.counts[TRACK] == 1
+    assert status_counts(platform.album_art()) == {"pending": 12}

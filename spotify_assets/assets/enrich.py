@@ -101,7 +101,7 @@ def build_album_art(*, retry_policy: dg.RetryPolicy = ALBUM_ART_RETRY_POLICY) ->
         if lookup.stop_reason:
             raise dg.Failure(
                 description=f"album_art {partition}: {lookup.stop_reason}; fetched rows are stored",
-                allow_retries=lookup.retryable,
+                allow_retries=lookup.retryable and spotify.retry_quota_stops,
             )
 
     return album_art

@@ -114,6 +114,9 @@ class SpotifyApi(dg.ConfigurableResource):
     retry_backoff_seconds: float = 1.0  # first backoff; doubles per retry, jittered
     not_found_retry_days: int = 30
     batch_endpoint: bool = True  # False skips the one probing 403 for a known Development Mode app
+    # False: a quota stop fails the step without asking its RetryPolicy to wait (the CLI: an
+    # in-process run would sleep through the backoff; the next `run` resumes instead)
+    retry_quota_stops: bool = True
 
     def credential_pairs(self) -> list[tuple[str, str]]:
         """(client id, secret) pairs in failover order, duplicates removed."""
