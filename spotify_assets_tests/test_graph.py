@@ -136,3 +136,25 @@ def test_every_table_is_published_to_the_sqlite_warehouse(platform):
             assert rows == platform.table(spec.name).height, spec.name
         by_month = connection.execute("SELECT SUM(plays) FROM v_minutes_by_month").fetchone()[0]
     assert by_month == platform.table("fact_streams").height
+
+
+def test_report_figures_agree_with_the_warehouse_views(platform):
+    import sqlite3
+
+    from spotify_assets.transforms.report import listening_figures
+
+    tables = {name: platform.table(name).lazy() for name in (
+        "fact_streams", "dim_date", "dim_artist", "dim_album", "dim_track", "dim_platform", "album_art")}
+    figures = listening_figures(*tables.values())
+    path = platform.settings.warehouse_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        months = connection.execute(
+            "SELECT month_key, plays, minutes_played FROM v_minutes_by_month ORDER BY month_key").fetchall()
+        cells = connection.execute(
+            "SELECT weekday, local_hour, plays, minutes_played FROM v_listening_by_weekday_hour "
+            "ORDER BY weekday, local_hour").fetchall()
+    report_months = figures.months.filter(pl.col("plays") > 0).sort("month_key")
+    assert months == report_months.select("month_key", "plays", "minutes").rows()
+    report_cells = figures.weekday_hour.filter(pl.col("plays") > 0).sort("weekday", "hour")
+    assert cells == report_cells.select("weekday", "hour", "plays", "minutes").rows()
+    assert sum(plays for _, plays, _ in months) == figures.totals["plays"]
