@@ -217,20 +217,28 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) 
         kept.alias("kept"),
         pl.when(kept).then(play_key()).alias("play_key"),
     ).sink_parquet(typed_path)
-    typed = pl.scan_parquet(typed_path)
-    verdicts = typed.select(*position, "reject_reason", "kept", "play_key").collect()
-    rejected = _rejected_rows(raw, verdicts.filter(~valid).select(position))
-    candidates = verdicts.filter("kept").select(*position, "play_key")
+    typed = pl.scan_parquet(typed_path).with_row_index("row")
+    verdicts = typed.select("row", "reject_reason", "kept", "play_key").collect()
+
+    def positions(rows: pl.Series) -> pl.DataFrame:
+        """Where the given scratch rows came from (looked up only for the few that need it)."""
+        return typed.filter(pl.col("row").is_in(rows.implode())).select("row", *position).collect()
+
+    rejected = _rejected_rows(raw, positions(verdicts.filter(~valid)["row"]).select(position))
+    candidates = verdicts.filter("kept").select("row", "play_key")
     rows_read = verdicts.height
     del verdicts
-    repeated = pl.col("play_key").is_duplicated()
-    # duplicates are rare: only their rows are sorted to keep the earliest of each
-    first_of_repeated = candidates.filter(repeated).sort(position).filter(pl.col("play_key").is_first_distinct())
-    survivors = pl.concat([candidates.filter(~repeated), first_of_repeated])
+    repeated = candidates.filter(pl.col("play_key").is_duplicated())
+    # duplicates are rare: only their rows are sorted by position to keep the earliest of each
+    first_of_repeated = (
+        repeated.join(positions(repeated["row"]), on="row").sort(position)
+        .filter(pl.col("play_key").is_first_distinct()).select("row", "play_key")
+    )
+    survivors = pl.concat([candidates.join(repeated, on="row", how="anti"), first_of_repeated])
     elsewhere = kept_elsewhere.select("play_key").unique().collect()
     if not elsewhere.is_empty():
         survivors = survivors.join(elsewhere, on="play_key", how="anti")
-    clean = typed.join(survivors.select(position).lazy(), on=position, how="semi").select(
+    clean = typed.join(survivors.select("row").lazy(), on="row", how="semi").select(
         name for name in CLEAN_PLAYS.column_names if name != "landing_file"
     )
     counts = {
