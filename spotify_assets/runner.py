@@ -46,11 +46,11 @@ def into_landing(landing: LandingFolder, path: Path) -> Path:
     if path.resolve().parent == landing.root.resolve():
         return path
     target = landing.root / path.name
-    if target.exists() and target.stat().st_size == path.stat().st_size and \
-            landing.describe(target).digest == landing.describe(path).digest:
-        return target
     if target.exists():
-        target = landing.root / f"{path.stem}-{landing.describe(path).digest[:8]}{path.suffix}"
+        digest = landing.describe(path).digest
+        if target.stat().st_size == path.stat().st_size and landing.describe(target).digest == digest:
+            return target
+        target = landing.root / f"{path.stem}-{digest[:8]}{path.suffix}"
     shutil.copy2(path, target)
     return target
 
@@ -88,6 +88,7 @@ def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: 
 
 
 def ingested_keys(lake_uri: str) -> set[str]:
+    """Partitions whose ingest completed (they have a file_accounting row)."""
     accounting = scan_table(lake_uri, FILE_ACCOUNTING).select(PARTITION_COLUMN).collect()
     return set(accounting[PARTITION_COLUMN].to_list())
 

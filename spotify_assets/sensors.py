@@ -33,8 +33,7 @@ import polars as pl
 from .partitions import landing_files
 from .resources.lake import LakeResource
 from .resources.landing import QUARANTINE_DIR, LandingFile, LandingFolder, hash_of_key
-from .runner import plan_registrations
-from .tables import FILE_ACCOUNTING, PARTITION_COLUMN
+from .runner import ingested_keys, plan_registrations
 from .transforms.parse import EXTENDED_MEMBER, UTF8_BOM, NotAHistoryFile, read_history
 
 INGEST_JOB = "ingest_file"
@@ -197,7 +196,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder, 
             cursor.handled[name] = present[name]
 
     registrations = plan_registrations(context.instance.get_dynamic_partitions(landing_files.name), histories)
-    ingested = set(lake.scan(FILE_ACCOUNTING).select(PARTITION_COLUMN).collect()[PARTITION_COLUMN])
+    ingested = ingested_keys(lake.lake_uri)
     to_ingest = [reg for reg in registrations if reg.status != "same_bytes" and reg.key not in ingested]
     for registration in registrations:
         context.log.info(f"{registration.path.name}: {registration.status} as {registration.key}")

@@ -28,9 +28,13 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def key_stem(path: Path) -> str:
+    """The file-name part of a partition key: the stem with unsafe characters replaced."""
+    return _UNSAFE.sub("_", path.stem).strip("_.-")[:80] or "history"
+
+
 def partition_key(path: Path, digest: str) -> str:
-    stem = _UNSAFE.sub("_", path.stem).strip("_.-")[:80] or "history"
-    return f"{stem}-{digest[:HASH_LENGTH]}"
+    return f"{key_stem(path)}-{digest[:HASH_LENGTH]}"
 
 
 def hash_of_key(key: str) -> str:
@@ -71,11 +75,10 @@ class LandingFolder(dg.ConfigurableResource):
 
     def find(self, key: str) -> Path:
         """The landing file whose name and bytes give partition `key`."""
-        stem_part = key[: -(HASH_LENGTH + 1)]
+        stem = key[: -(HASH_LENGTH + 1)]
         for path in self.files():
-            if partition_key(path, "0" * HASH_LENGTH)[: -(HASH_LENGTH + 1)] == stem_part:
-                if self.describe(path).key == key:
-                    return path
+            if key_stem(path) == stem and self.describe(path).key == key:
+                return path
         raise FileNotFoundError(
             f"no file in the landing folder {self.root} has the name and content of partition {key!r}: "
             "it was moved, renamed or changed after it was registered"

@@ -39,6 +39,8 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOauthError
 
+from ..tables import ALBUM_ART_STATUSES
+
 DEFAULT_API_URL = "https://api.spotify.com/v1"
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
 BATCH_SIZE = 50  # the most ids GET /tracks accepts
@@ -58,7 +60,7 @@ ENV_VARS = {
     "token_url": "SPOTIFY_TOKEN_URL",
 }
 
-FOUND, NOT_FOUND, PENDING = "found", "not_found", "pending"
+FOUND, NOT_FOUND, PENDING = ALBUM_ART_STATUSES
 
 LOOKUP_SCHEMA = pl.Schema({
     "track_id": pl.String(),

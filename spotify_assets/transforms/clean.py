@@ -27,7 +27,6 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 BOOLEAN_FIELDS = ("shuffle", "skipped", "offline", "incognito_mode")
 SPOTIFY_URI = r"^(?:spotify:([a-z]+):)?([0-9A-Za-z]{22})$"
 UNKNOWN = {"track": "(unknown title)", "artist": "(unknown artist)", "album": "(unknown album)"}
-STATUSES = ("clean", "filtered", "duplicate", "rejected")
 
 
 @dataclass(frozen=True)
