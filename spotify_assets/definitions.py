@@ -45,6 +45,16 @@ refresh_album_art_job = dg.define_asset_job(
     "refresh_album_art", selection=dg.AssetSelection.assets(album_art),
     description="Look up cover art for one landing file's albums that have none yet (pending ones included).",
 )
+rebuild_model_job = dg.define_asset_job(
+    "rebuild_model", selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
+    config={"ops": {"star_schema": {"config": {"rebuild": True}}}},
+    description="Rebuild the star schema from every file's clean_plays (the reference the incremental "
+                "updates equal), and publish it.",
+)
+publish_job = dg.define_asset_job(
+    "publish", selection=dg.AssetSelection.groups(WAREHOUSE, REPORT),
+    description="Publish the lake to the warehouse and write the report, from the lake as it is.",
+)
 ingest_file_job = dg.define_asset_job(
     "ingest_file", selection=INGEST_SELECTION,
     description="Read one landing file into raw_plays, clean_plays, rejected_plays and file_accounting.",
@@ -67,7 +77,7 @@ def build_engine(settings: Settings) -> TransformEngine:
             host=dg.EnvVar("DATABRICKS_HOST"), token=dg.EnvVar("DATABRICKS_TOKEN"),
             job_script=dg.EnvVar("SPOTIFY_DATABRICKS_JOB_SCRIPT"), package_wheel=dg.EnvVar("SPOTIFY_DATABRICKS_WHEEL"),
         )
-    return PolarsEngine(timezone=settings.timezone)
+    return PolarsEngine(timezone=settings.timezone, overrides_path=settings.track_overrides)
 
 
 def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
@@ -95,7 +105,8 @@ def build_definitions(settings: Settings, *, interactive: bool = False) -> dg.De
             [raw_plays, cleaned_plays, star_schema, album_art, *warehouse_assets, listening_report]
         ),
         asset_checks=[*lake_checks, *album_art_checks(), *warehouse_checks],
-        jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
+        jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, rebuild_model_job, publish_job,
+              refresh_album_art_job],
         schedules=[refresh_album_art_schedule],
         sensors=[landing_sensor, automation_sensor],
         resources=build_resources(settings, interactive=interactive),
