@@ -29,6 +29,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
 FAKE_CLIENT_ID = "fake-client-id"
@@ -100,6 +101,7 @@ class ScriptedResponse:
     status: int
     retry_after_seconds: int | None = None
     hang_seconds: float = 0.0
+    reason: str | None = None  # the error body's `reason`, e.g. QUOTA_EXCEEDED on a 429
 
 
 class FakeSpotify:
@@ -160,7 +162,7 @@ class FakeSpotify:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> FakeSpotify:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
@@ -252,7 +254,7 @@ class FakeSpotify:
             headers = {}
             if trouble.retry_after_seconds is not None:
                 headers["Retry-After"] = str(trouble.retry_after_seconds)
-            return trouble.status, _error(trouble.status, "Scripted failure"), headers
+            return trouble.status, _error(trouble.status, "Scripted failure", trouble.reason), headers
         if self.latency_seconds:
             time.sleep(self.latency_seconds)
         if path.rstrip("/") == "/v1/tracks":
@@ -278,8 +280,11 @@ class FakeSpotify:
         return 200, {"tracks": tracks}, {}
 
 
-def _error(status: int, message: str) -> dict:
-    return {"error": {"status": status, "message": message}}
+def _error(status: int, message: str, reason: str | None = None) -> dict:
+    error = {"status": status, "message": message}
+    if reason:
+        error["reason"] = reason
+    return {"error": error}
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str | None, str | None]:
@@ -336,7 +341,7 @@ def _handler_for(fake: FakeSpotify) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout): nothing left to answer
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args) -> None:
             """Silent: tests and benchmarks read `counts`, not an access log."""
 
     return Handler
