@@ -7,8 +7,9 @@ its `Retry-After`). The policy:
 * every request has a timeout; 5xx, timeouts and connection errors are retried with exponential
   backoff and jitter, up to `max_retries`;
 * a 429 pauses every worker for its `Retry-After` when that is at most `max_retry_after_seconds`;
-  past the cap, or once `daily_call_budget` is spent, the lookup stops calling, keeps what it has
-  and reports the rest as pending with "quota exhausted; retry after HH:MM UTC";
+  past the cap, on a 429 whose body says `QUOTA_EXCEEDED`, or once `daily_call_budget` is spent,
+  the lookup stops calling, keeps what it has and reports the rest as pending with "quota
+  exhausted; retry after HH:MM UTC" (and the time itself, `retry_after`);
 * the token is refreshed before it expires (spotipy's 60 s margin) and after a 401; a credential
   the token endpoint rejects hands over to the next one in `credentials`;
 * the batch endpoint (`GET /tracks?ids=`) is tried once; a 403 (Development Mode apps) switches to
@@ -31,9 +32,9 @@ import spotipy
 
 from .budget import CallBudget
 from .credentials import RotatingCredentials, TokenError
-from .quota import quota_stop_reason, retry_after_seconds, utc_clock
+from .quota import QUOTA_EXCEEDED_REASON, quota_stop_reason, retry_after_seconds, utc_clock
 from .rate_limiter import RateLimiter
-from .results import AlbumArtLookup, LookupStats, rows_frame, track_row
+from .results import LookupStats, TrackLookup, answer_row, answers_frame
 from .spotipy_adapter import api_client
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class LookupRun:
 
     # -- orchestration ----------------------------------------------------------------------------
 
-    def run(self, track_ids: list[str]) -> AlbumArtLookup:
+    def run(self, track_ids: list[str]) -> TrackLookup:
         self._started = time.monotonic()
         self._total = len(track_ids)
         mode = "single-id" if self.batch_refused else "batch (probing once)"
@@ -107,8 +108,8 @@ class LookupRun:
         if unanswered and self.stop_reason is None:
             self.stop_reason = (f"{unanswered} tracks unanswered after {self.config.max_retries} retries "
                                 "(5xx, timeouts or connection errors); they stay pending")
-        return AlbumArtLookup(
-            tracks=rows_frame(self.rows, track_ids), stats=self.stats,
+        return TrackLookup(
+            tracks=answers_frame(self.rows, track_ids), stats=self.stats,
             stop_reason=self.stop_reason, retryable=self.retryable, retry_after=self.retry_after,
         )
 
@@ -166,15 +167,15 @@ class LookupRun:
         if answer.kind == "ok" and answer.payload:
             fetched_at = datetime.now(UTC)
             for track_id, track in zip(track_ids, answer.payload.get("tracks") or [], strict=False):
-                self.rows[track_id] = track_row(track, fetched_at)
+                self.rows[track_id] = answer_row(track, fetched_at)
         return []
 
     def _lookup_single(self, track_id: str) -> list[str]:
         answer = self._request(lambda: self.client.track(track_id))
         if answer.kind == "ok" and answer.payload:  # an empty 200 body stays pending
-            self.rows[track_id] = track_row(answer.payload, datetime.now(UTC))
+            self.rows[track_id] = answer_row(answer.payload, datetime.now(UTC))
         elif answer.kind == "not_found":
-            self.rows[track_id] = track_row(None, datetime.now(UTC))
+            self.rows[track_id] = answer_row(None, datetime.now(UTC))
         elif answer.kind == "forbidden":
             self._stop("Spotify refused GET /tracks/{id} (403 Forbidden): check the app's access",
                        retryable=False)
@@ -212,13 +213,13 @@ class LookupRun:
                     attempt = self._back_off(attempt, "401: token refreshed", delay=0.0)
                 elif status == 429:
                     self._count("http_429s")
-                    if not self._honour_retry_after(error.headers or {}):
+                    if not self._honour_retry_after(error.headers or {}, reason=error.reason):
                         break
                     attempt = self._back_off(attempt, "429", delay=0.0)
                 elif status >= 500:
                     attempt = self._back_off(attempt, f"HTTP {status}")
                 else:
-                    self.logger.warning(f"Spotify answered HTTP {status}; album left pending")
+                    self.logger.warning(f"Spotify answered HTTP {status}; track left pending")
                     break
             except requests.RequestException as error:
                 attempt = self._back_off(attempt, type(error).__name__)
@@ -233,15 +234,26 @@ class LookupRun:
             self._stop("every configured Spotify credential was rejected by the token endpoint",
                        retryable=False)
 
-    def _honour_retry_after(self, headers) -> bool:
-        """Pause every worker for Retry-After if it is within the cap; otherwise stop the lookup."""
+    def _honour_retry_after(self, headers, *, reason: str | None) -> bool:
+        """Pause every worker for Retry-After if it is within the cap; otherwise stop the lookup.
+
+        A 429 whose body says QUOTA_EXCEEDED stops at once whatever Retry-After says: the account's
+        quota is spent, and every further call would only be refused (without a Retry-After the
+        next try is at 00:00 UTC, as for our own daily budget).
+        """
         retry_after = retry_after_seconds(headers)
+        cap = self.config.max_retry_after_seconds
+        if reason == QUOTA_EXCEEDED_REASON:
+            resume_at = (datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after is not None
+                         else self.budget.resets_at())
+            self._stop(quota_stop_reason(utc_clock(resume_at), "Spotify answered 429 QUOTA_EXCEEDED"),
+                       retry_after=resume_at)
+            return False
         if retry_after is None:
             retry_after = self.config.retry_backoff_seconds
-        if retry_after > self.config.max_retry_after_seconds:
+        if retry_after > cap:
             resume_at = datetime.now(UTC) + timedelta(seconds=retry_after)
-            detail = (f"Spotify asked to wait {retry_after:.0f} s, more than the "
-                      f"{self.config.max_retry_after_seconds:.0f} s cap")
+            detail = f"Spotify asked to wait {retry_after:.0f} s, more than the {cap:.0f} s cap"
             self._stop(quota_stop_reason(utc_clock(resume_at), detail), retry_after=resume_at)
             return False
         self.limiter.pause_for(retry_after)

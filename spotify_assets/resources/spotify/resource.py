@@ -11,13 +11,13 @@ import dagster as dg
 import polars as pl
 
 from .lookup import LookupRun
-from .results import LOOKUP_SCHEMA, AlbumArtLookup, LookupStats, rows_frame
+from .results import ANSWER_SCHEMA, LookupStats, TrackLookup, answers_frame
 
 DEFAULT_API_URL = "https://api.spotify.com/v1"
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
 NO_CREDENTIALS_WARNING = (
     "no Spotify credentials configured (SPOTIFY_CLIENT_ID/SPOTIFY_CLIENT_SECRET or "
-    "SPOTIFY_CREDENTIALS): no calls made, albums left pending"
+    "SPOTIFY_CREDENTIALS): no calls made, albums and tracks left pending"
 )
 
 ENV_VARS = {
@@ -65,15 +65,16 @@ class SpotifyApi(dg.ConfigurableResource):
     def has_credentials(self) -> bool:
         return bool(self.credential_pairs())
 
-    def fetch_album_art(self, *, track_ids: Sequence[str], logger: logging.Logger | Any) -> AlbumArtLookup:
-        """The album id and cover URLs of each track; never raises for API trouble, reports it."""
+    def fetch_tracks(self, *, track_ids: Sequence[str], logger: logging.Logger | Any) -> TrackLookup:
+        """What `GET /v1/tracks/{id}` answers for each id, asked in the order given (so a quota stop
+        leaves the last ones pending); never raises for API trouble, reports it."""
         unique_ids = list(dict.fromkeys(track_ids))
         if not unique_ids:
-            return AlbumArtLookup(tracks=pl.DataFrame(schema=LOOKUP_SCHEMA), stats=LookupStats())
+            return TrackLookup(tracks=pl.DataFrame(schema=ANSWER_SCHEMA), stats=LookupStats())
         if not self.has_credentials():
             logger.warning(NO_CREDENTIALS_WARNING)
-            return AlbumArtLookup(
-                tracks=rows_frame({}, unique_ids), stats=LookupStats(), warnings=[NO_CREDENTIALS_WARNING]
+            return TrackLookup(
+                tracks=answers_frame({}, unique_ids), stats=LookupStats(), warnings=[NO_CREDENTIALS_WARNING]
             )
         return LookupRun(self, logger).run(unique_ids)
 
@@ -82,7 +83,7 @@ def spotify_api_from_env(environ: dict[str, str] | None = None, **overrides: Any
     """The resource configured from SPOTIFY_* variables; secrets stay `EnvVar`s, never plain values.
 
     Only variables that are set become `EnvVar`s, so a deployment without credentials still loads
-    (album_art then materializes everything as pending, with a warning).
+    (the Spotify lookup then materializes everything as pending, with a warning).
     """
     env = os.environ if environ is None else environ
     settings = {name: dg.EnvVar(variable) for name, variable in ENV_VARS.items() if env.get(variable)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,14 +12,11 @@ from ...tables import ALBUM_ART_STATUSES
 
 FOUND, NOT_FOUND, PENDING = ALBUM_ART_STATUSES
 
-LOOKUP_SCHEMA = pl.Schema({
+ANSWER_SCHEMA = pl.Schema({
     "track_id": pl.String(),
-    "album_id": pl.String(),
-    "image_url_large": pl.String(),
-    "image_url_medium": pl.String(),
-    "image_url_small": pl.String(),
     "status": pl.String(),
     "fetched_at": pl.Datetime("us", "UTC"),
+    "raw_json": pl.String(),  # the track object as the API returned it; null unless found
 })
 
 
@@ -35,8 +33,8 @@ class LookupStats:
 
 
 @dataclass
-class AlbumArtLookup:
-    """One row per requested track id (LOOKUP_SCHEMA), why the lookup stopped early, and its cost."""
+class TrackLookup:
+    """One row per requested track id (ANSWER_SCHEMA), why the lookup stopped early, and its cost."""
 
     tracks: pl.DataFrame
     stats: LookupStats
@@ -49,27 +47,17 @@ class AlbumArtLookup:
     warnings: list[str] = field(default_factory=list)
 
 
-def track_row(track: dict | None, fetched_at: datetime) -> dict:
-    """found with the album's cover URLs (largest, middle, smallest), or not_found."""
-    album = (track or {}).get("album") or {}
-    if not album.get("id"):
+def answer_row(track: dict | None, fetched_at: datetime) -> dict:
+    """found with the track object as JSON, or not_found (a 404, or a batch answer of null)."""
+    if not track or not track.get("id"):
         return {"status": NOT_FOUND, "fetched_at": fetched_at}
-    images = sorted(album.get("images") or [], key=lambda image: image.get("width") or 0, reverse=True)
-    urls = [image.get("url") for image in images]
-    return {
-        "album_id": album["id"],
-        "image_url_large": urls[0] if urls else None,
-        "image_url_medium": urls[len(urls) // 2] if urls else None,
-        "image_url_small": urls[-1] if urls else None,
-        "status": FOUND,
-        "fetched_at": fetched_at,
-    }
+    return {"status": FOUND, "fetched_at": fetched_at, "raw_json": json.dumps(track, separators=(",", ":"))}
 
 
-def rows_frame(rows: dict[str, dict], track_ids: list[str]) -> pl.DataFrame:
-    """One row per track id; ids without an answer are pending."""
+def answers_frame(rows: dict[str, dict], track_ids: list[str]) -> pl.DataFrame:
+    """One row per track id, in the order asked; ids without an answer are pending."""
     pending = {"status": PENDING}
     return pl.DataFrame(
         [{"track_id": track_id, **rows.get(track_id, pending)} for track_id in track_ids],
-        schema=LOOKUP_SCHEMA,
+        schema=ANSWER_SCHEMA,
     )
