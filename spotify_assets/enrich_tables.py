@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from .tables import ALBUM_ART_STATUSES, LANDING_FILE, Column, TableSpec
 
-LOOKUP_STATUSES = ALBUM_ART_STATUSES  # found, not_found (a real 404), pending (not answered yet)
 RELEASE_DATE_PRECISIONS = ("year", "month", "day")
 KEY = {"nullable": False}
 
@@ -25,18 +24,18 @@ TRACK_METADATA = TableSpec(
                max_length=64, **KEY),
         Column("track_key", "int64", "The track in dim_track.", **KEY),
         LANDING_FILE,
-        Column("status", "string", "found, not_found (the API answered 404) or pending (not answered yet).",
+        Column("status", "string", f"{', '.join(ALBUM_ART_STATUSES)}: found, a real 404, or not answered yet.",
                max_length=16, **KEY),
         Column("fetched_at", "datetime", "When the API last answered for this track; null while pending."),
-        Column("raw_json", "string", "The track object exactly as the API returned it (JSON); null unless found."),
+        Column("raw_json", "string", "The track object the API returned (compact JSON, every field); null unless found."),
         Column("isrc", "string", "International Standard Recording Code (external_ids.isrc): one recording "
                "across its releases; null when Spotify knows none.", max_length=16),
         Column("duration_ms", "int64", "Track length in milliseconds."),
         Column("explicit", "bool", "Explicit lyrics."),
         Column("release_date", "date", "The album's release date; the first day of the year or month when "
                "release_date_precision is year or month; null when Spotify gives none (or 0000)."),
-        Column("release_date_precision", "string", "year, month or day: how much of release_date is known.",
-               max_length=8),
+        Column("release_date_precision", "string",
+               f"{', '.join(RELEASE_DATE_PRECISIONS)}: how much of release_date is known.", max_length=8),
         Column("album_type", "string", "album, single or compilation.", max_length=16),
         Column("album_id", "string", "Spotify album id of this track's release.", max_length=64),
         Column("artist_ids", "string", "Spotify ids of the track's artists in credit order, comma-separated."),
@@ -49,5 +48,3 @@ TRACK_METADATA = TableSpec(
     indexes=(("isrc",), ("track_key",)),
     partitioned=True,
 )
-
-ENRICH_TABLES = (TRACK_METADATA,)

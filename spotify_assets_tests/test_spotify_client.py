@@ -304,6 +304,8 @@ def test_settings_come_from_environment_variables_and_secrets_stay_env_vars(monk
     environ = {
         "SPOTIFY_CREDENTIALS": "a:secret-a,b:secret-b",
         "SPOTIFY_API_URL": "http://127.0.0.1:1/v1",
+        "SPOTIFY_DAILY_CALL_BUDGET": "2000",
+        "SPOTIFY_CALL_LEDGER": "/var/lib/spotify-assets/calls.json",
     }
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -316,4 +318,8 @@ def test_settings_come_from_environment_variables_and_secrets_stay_env_vars(monk
     resolved = resource.process_config_and_initialize()
     assert resolved.credential_pairs() == [("a", "secret-a"), ("b", "secret-b")]
     assert resolved.api_url == "http://127.0.0.1:1/v1"
+    assert resolved.daily_call_budget == 2000
+    assert resolved.call_ledger_path == "/var/lib/spotify-assets/calls.json"
     assert not spotify_api_from_env({}).has_credentials()
+    with pytest.raises(ValueError, match=r"^SPOTIFY_DAILY_CALL_BUDGET='2k': expected a whole number"):
+        spotify_api_from_env({"SPOTIFY_DAILY_CALL_BUDGET": "2k"})

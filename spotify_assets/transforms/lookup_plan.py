@@ -26,12 +26,11 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from ..tables import PARTITION_COLUMN
+from ..tables import ALBUM_ART_STATUSES, PARTITION_COLUMN
 from .track_responses import IMAGE_COLUMNS, PARSED_COLUMNS, album_covers, parse_tracks
 
 MUSIC_CONTENT_TYPE = "track"
-FOUND, NOT_FOUND, PENDING = "found", "not_found", "pending"
-ANSWER_COLUMNS = ["track_id", "status", "fetched_at", "raw_json"]
+FOUND, NOT_FOUND, PENDING = ALBUM_ART_STATUSES
 TRACK_STATE_COLUMNS = [PARTITION_COLUMN, "status", "fetched_at", "album_id", *IMAGE_COLUMNS]
 
 
@@ -140,8 +139,8 @@ def partition_tracks(tracks: pl.DataFrame, stored: pl.LazyFrame, answers: pl.Dat
                      partition: str) -> pl.DataFrame:
     """track_metadata rows of `partition`: every track it owns, answered, kept, or pending.
 
-    `stored` is track_metadata as stored (every column); `answers` the lookup's rows
-    (ANSWER_COLUMNS). An answer replaces the stored row; a track left unanswered keeps its stored row
+    `stored` is track_metadata as stored (every column); `answers` the lookup's rows (track_id,
+    status, fetched_at, raw_json). An answer replaces the stored row; a track left unanswered keeps its stored row
     (a stale not_found stays not_found until the API answers again) or becomes pending.
     """
     owned = tracks.lazy().filter(pl.col("owner") == partition).select("track_id", "track_key")
