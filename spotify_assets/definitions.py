@@ -43,7 +43,7 @@ refresh_model_job = dg.define_asset_job(
 )
 refresh_album_art_job = dg.define_asset_job(
     "refresh_album_art", selection=dg.AssetSelection.assets(spotify_lookup),
-    description="Look up cover art for one landing file's albums that have none yet (pending ones included).",
+    description="Spotify lookups of one landing file still due: album covers first, then track metadata.",
 )
 ingest_file_job = dg.define_asset_job(
     "ingest_file", selection=INGEST_SELECTION,
