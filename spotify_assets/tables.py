@@ -413,6 +413,43 @@ ALBUM_ART = TableSpec(
     partitioned=True,
 )
 
+RELEASE_DATE_PRECISIONS = ("year", "month", "day")
+TRACK_METADATA = TableSpec(
+    name="track_metadata",
+    description=(
+        "One row per Spotify track id played: what GET /v1/tracks/{id} answered (raw JSON and parsed "
+        "fields) and its lookup status."
+    ),
+    columns=(
+        _col("track_id", "string", "Spotify track id (22 base62 characters): the key looked up.",
+               max_length=64, nullable=False),
+        _col("track_key", "int64", "The track in dim_track.", nullable=False),
+        LANDING_FILE,
+        _col("status", "string", f"{', '.join(ALBUM_ART_STATUSES)}: found, a real 404, or not answered yet.",
+               max_length=16, nullable=False),
+        _col("fetched_at", "datetime", "When the API last answered for this track; null while pending."),
+        _col("raw_json", "string", "The track object the API returned (compact JSON, every field); null unless found."),
+        _col("isrc", "string", "International Standard Recording Code (external_ids.isrc): one recording "
+               "across its releases; null when Spotify knows none.", max_length=16),
+        _col("duration_ms", "int64", "Track length in milliseconds."),
+        _col("explicit", "bool", "Explicit lyrics."),
+        _col("release_date", "date", "The album's release date; the first day of the year or month when "
+               "release_date_precision is year or month; null when Spotify gives none (or 0000)."),
+        _col("release_date_precision", "string",
+               f"{', '.join(RELEASE_DATE_PRECISIONS)}: how much of release_date is known.", max_length=8),
+        _col("album_type", "string", "album, single or compilation.", max_length=16),
+        _col("album_id", "string", "Spotify album id of this track's release.", max_length=64),
+        _col("artist_ids", "string", "Spotify ids of the track's artists in credit order, comma-separated."),
+        _col("image_url_large", "string", "Largest cover image URL of the album."),
+        _col("image_url_medium", "string", "Middle-sized cover image URL."),
+        _col("image_url_small", "string", "Smallest cover image URL."),
+    ),
+    primary_key=("track_id",),
+    foreign_keys={"track_key": "dim_track"},
+    indexes=(("isrc",), ("track_key",)),
+    partitioned=True,
+)
+
 RESOLUTION_STATUSES = ("matched", "pinned", "ambiguous", "unmatched")
 
 TRACK_RESOLUTION = TableSpec(
@@ -477,7 +514,7 @@ MODEL_STATE = TableSpec(
 LAKE_TABLES = (
     RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FILE_READS, FILE_ACCOUNTING, DUPLICATE_PLAYS,
     DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, TRACK_RESOLUTION,
-    ALBUM_ART,
+    ALBUM_ART, TRACK_METADATA,
 )
 BOOKKEEPING_TABLES = (MODEL_MEMBERS, MODEL_STATE)
 # Published to the warehouse, dimensions before the fact so foreign keys resolve.
