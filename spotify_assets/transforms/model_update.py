@@ -49,6 +49,29 @@ class LakeReader(Protocol):
     def exists(self, spec: TableSpec) -> bool: ...
 
 
+class PlayTransforms(Protocol):
+    """The per-play work of a model update, the part an engine runs (Polars here, Spark elsewhere);
+    the rest works on the catalogue and on the few plays a change touches."""
+
+    def file_members(self, winners: pl.LazyFrame) -> pl.DataFrame:
+        """`model.file_members` of one file's counted plays."""
+        ...
+
+    def fact_rows(self, winners: pl.LazyFrame, member_keys: pl.DataFrame, timezone: str) -> pl.LazyFrame:
+        """`model.fact_rows` of one file's counted plays (lazy: it streams into the lake)."""
+        ...
+
+
+class PolarsPlays:
+    """PlayTransforms on this machine, lazily."""
+
+    def file_members(self, winners: pl.LazyFrame) -> pl.DataFrame:
+        return _collect(file_members(winners))
+
+    def fact_rows(self, winners: pl.LazyFrame, member_keys: pl.DataFrame, timezone: str) -> pl.LazyFrame:
+        return fact_rows(winners, member_keys, timezone)
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     timezone: str
@@ -114,8 +137,9 @@ def _needs_rebuild(lake: LakeReader, state: pl.DataFrame, reads: pl.DataFrame, s
     return not state["complete"].all() or (state["settings_key"] != settings.key).any()
 
 
-def plan_update(lake: LakeReader, settings: ModelSettings) -> ModelUpdate:
-    """Everything a model run must write to make the lake reflect every ingested file."""
+def plan_update(lake: LakeReader, settings: ModelSettings, plays: PlayTransforms | None = None) -> ModelUpdate:
+    """Everything a model run must write to make the lake reflect every ingested file; `plays`
+    runs the per-play work (default: Polars)."""
     reads = _collect(lake.scan(FILE_READS))
     state = _collect(lake.scan(MODEL_STATE))
     rebuild = _needs_rebuild(lake, state, reads, settings)
@@ -131,7 +155,8 @@ def plan_update(lake: LakeReader, settings: ModelSettings) -> ModelUpdate:
     with_ids = [key for key in present if formats[key] not in (BASIC_JSON, "empty")]
     verdicts = _Verdicts(lake, present, with_basic, with_ids)
     losers, rewritten = verdicts.rebuild() if rebuild else verdicts.incremental(changed)
-    return _Writer(lake, settings, reads, present, changed, with_basic, rebuild).write(losers, rewritten)
+    writer = _Writer(lake, settings, plays or PolarsPlays(), reads, present, changed, with_basic, rebuild)
+    return writer.write(losers, rewritten)
 
 
 class _Verdicts:
@@ -197,9 +222,9 @@ class _Verdicts:
 class _Writer:
     """Turns the verdicts of the rewritten files into the tables to write."""
 
-    def __init__(self, lake: LakeReader, settings: ModelSettings, reads: pl.DataFrame, present: list[str],
-                 changed: list[str], with_basic: list[str], rebuild: bool):
-        self.lake, self.settings, self.reads, self.present = lake, settings, reads, present
+    def __init__(self, lake: LakeReader, settings: ModelSettings, plays: PlayTransforms, reads: pl.DataFrame,
+                 present: list[str], changed: list[str], with_basic: list[str], rebuild: bool):
+        self.lake, self.settings, self.plays, self.reads, self.present = lake, settings, plays, reads, present
         self.changed, self.with_basic, self.rebuild = changed, with_basic, rebuild
         self.removed = tuple(key for key in changed if key not in present)
 
@@ -209,7 +234,7 @@ class _Writer:
 
     def write(self, losers: pl.DataFrame, rewritten: list[str]) -> ModelUpdate:
         members = {
-            key: _collect(file_members(self.winners(key, losers)).with_columns(pl.lit(key).alias(PARTITION_COLUMN)))
+            key: self.plays.file_members(self.winners(key, losers)).with_columns(pl.lit(key).alias(PARTITION_COLUMN))
             for key in rewritten
         }
         kept_members = self.lake.scan(MODEL_MEMBERS).filter(
@@ -218,7 +243,7 @@ class _Writer:
         all_members = pl.concat([_collect(kept_members), *(frame.select(MODEL_MEMBERS.column_names)
                                                            for frame in members.values())])
         built = catalogue(all_members, self.settings.overrides, self.settings.timezone)
-        facts = {key: fact_rows(self.winners(key, losers), built.member_keys, self.settings.timezone)
+        facts = {key: self.plays.fact_rows(self.winners(key, losers), built.member_keys, self.settings.timezone)
                  for key in rewritten}
         facts |= self._resolved_differently(rewritten, losers, built.member_keys)
         tables: dict[str, pl.DataFrame | PartitionedUpdate | None] = {
@@ -256,7 +281,7 @@ class _Writer:
         for key in (key for key in self.with_basic if key not in rewritten):
             old_losers = self.lake.scan(DUPLICATE_PLAYS, [key]).select("play_key")
             winners = self.lake.scan(CLEAN_PLAYS, [key]).join(old_losers, on="play_key", how="anti")
-            fresh = _collect(fact_rows(winners, member_keys, self.settings.timezone))
+            fresh = _collect(self.plays.fact_rows(winners, member_keys, self.settings.timezone))
             stored = _collect(self.lake.scan(FACT_STREAMS, [key]))
             if not _same(stored.select(fresh.columns), fresh, FACT_ORDER):
                 frames[key] = fresh
