@@ -475,20 +475,24 @@ TRACK_RESOLUTION = TableSpec(
 )
 
 # Model bookkeeping: lake tables the model step keeps for itself (not assets, not published).
+MEMBER_KINDS = ("track", "platform", "reason")
+
 MODEL_MEMBERS = TableSpec(
     name="model_members",
-    description="One row per landing file and distinct combination of a counted play's descriptive values.",
+    description="One row per landing file and distinct track (content type, id, names), platform or reason "
+                "pair of its counted plays, with how often and when they were played.",
     columns=(
         LANDING_FILE,
-        _col("member_key", "int64", "stable_key of the natural columns.", nullable=False),
-        _col("content_type", "string", "As in clean_plays.", nullable=False),
-        _col("content_id", "string", "As in clean_plays."),
-        _col("track_name", "string", "As in clean_plays.", nullable=False),
-        _col("artist_name", "string", "As in clean_plays.", nullable=False),
-        _col("album_name", "string", "As in clean_plays.", nullable=False),
-        _col("platform", "string", "As in clean_plays.", nullable=False),
-        _col("reason_start", "string", "As in clean_plays.", nullable=False),
-        _col("reason_end", "string", "As in clean_plays.", nullable=False),
+        _col("member_key", "int64", "stable_key of kind and values.", nullable=False),
+        _col("kind", "string", f"One of {', '.join(MEMBER_KINDS)}: which values the row holds.", nullable=False),
+        _col("content_type", "string", "As in clean_plays (track rows)."),
+        _col("content_id", "string", "As in clean_plays (track rows)."),
+        _col("track_name", "string", "As in clean_plays (track rows)."),
+        _col("artist_name", "string", "As in clean_plays (track rows)."),
+        _col("album_name", "string", "As in clean_plays (track rows)."),
+        _col("platform", "string", "As in clean_plays (platform rows)."),
+        _col("reason_start", "string", "As in clean_plays (reason rows)."),
+        _col("reason_end", "string", "As in clean_plays (reason rows)."),
         _col("plays", "int64", "Counted plays.", nullable=False),
         _col("first_ts", "datetime", "Earliest counted play.", nullable=False),
         _col("last_ts", "datetime", "Latest counted play.", nullable=False),

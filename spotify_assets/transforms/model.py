@@ -1,10 +1,11 @@
 """The star schema: dimensions from the catalogue of what was heard, `fact_streams` from counted plays.
 
 The dimensions never read the plays themselves: they come from `members`, one row per landing
-file and distinct combination of a counted play's descriptive values (`NATURAL_COLUMNS`), with how
-often and when it was played. Members are a few thousand to a few hundred thousand rows for a
-person's history, so the whole catalogue (dimensions, name resolution) is recomputed on every model
-update for the cost of a catalogue, while the fact is only written for the files that changed.
+file and distinct track (`TRACK_COLUMNS`: content type, id and names as written), platform or reason
+pair of its counted plays, with how often and when they were played. Members are about as many rows
+as the listener has distinct tracks (thousands to tens of thousands), so the whole catalogue
+(dimensions, name resolution) is recomputed on every model update for the cost of a catalogue,
+while the fact is only written for the files that changed.
 
 Plays without a Spotify id (basic account data) are resolved by name (`resolve_names`): an
 (artist, title) pair that the listener's own extended/Maven exports know under exactly one id
@@ -42,10 +43,10 @@ PLATFORM_FAMILIES = (  # first match wins, on the lower-cased platform string
     ("linux", r"linux"),
     ("web", r"web|browser"),
 )
-# What a dimension member is made of; one row per distinct combination is all the dims need.
-NATURAL_COLUMNS = ["content_type", "content_id", "track_name", "artist_name", "album_name", "platform",
-                   "reason_start", "reason_end"]
-KEY_COLUMNS = ["track_key", "artist_key", "album_key", "platform_key", "reason_key"]
+# What the dimension members are made of; one row per distinct value (combination) is all the dims need.
+TRACK_COLUMNS = ["content_type", "content_id", "track_name", "artist_name", "album_name"]
+MEMBER_GROUPS = {"track": TRACK_COLUMNS, "platform": ["platform"], "reason": ["reason_start", "reason_end"]}
+TRACK_KEY_COLUMNS = ["track_key", "artist_key", "album_key", "fact_content_type"]
 MEMBER_COLUMNS = [name for name in MODEL_MEMBERS.column_names if name != PARTITION_COLUMN]
 
 
@@ -57,16 +58,24 @@ def date_key(value: pl.Expr) -> pl.Expr:
     )
 
 
-def file_members(winners: pl.LazyFrame) -> pl.LazyFrame:
-    """One landing file's members: counted plays grouped by NATURAL_COLUMNS (MODEL_MEMBERS rows
-    without landing_file)."""
-    return (
-        winners.group_by(NATURAL_COLUMNS)
-        .agg(pl.len().cast(pl.Int64).alias("plays"), pl.col("ts_utc").min().alias("first_ts"),
-             pl.col("ts_utc").max().alias("last_ts"))
-        .with_columns(stable_key(*(pl.col(name) for name in NATURAL_COLUMNS)).alias("member_key"))
-        .select(MEMBER_COLUMNS)
-    )
+def file_members(winners: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """One landing file's members, as one query per kind (collect them together: they share the
+    scan): counted plays grouped by a kind's columns (MODEL_MEMBERS rows without landing_file)."""
+    queries = []
+    for kind, columns in MEMBER_GROUPS.items():
+        queries.append(
+            winners.group_by(columns)
+            .agg(pl.len().cast(pl.Int64).alias("plays"), pl.col("ts_utc").min().alias("first_ts"),
+                 pl.col("ts_utc").max().alias("last_ts"))
+            .with_columns(
+                pl.lit(kind).alias("kind"),
+                stable_key(pl.lit(kind), *(pl.col(name) for name in columns)).alias("member_key"),
+                *(pl.lit(None, pl.String).alias(name) for group in MEMBER_GROUPS.values() for name in group
+                  if name not in columns),
+            )
+            .select(MEMBER_COLUMNS)
+        )
+    return queries
 
 
 def latest(*values: str) -> list[pl.Expr]:
@@ -141,8 +150,6 @@ def _keyed(members: pl.DataFrame, resolution: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce("content_id", "resolved_id").alias("track_id"),
         artist.pipe(stable_key).alias("artist_key"),
         own_album.alias("own_album_key"),
-        stable_key(normalize_name(pl.col("platform"))).alias("platform_key"),
-        stable_key(pl.col("reason_start"), pl.col("reason_end")).alias("reason_key"),
     ).with_columns(
         pl.when(pl.col("track_id").is_not_null())
         .then(stable_key(pl.col("fact_content_type"), pl.col("track_id")))
@@ -188,18 +195,28 @@ def dim_track(keyed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def dim_platform(keyed: pl.DataFrame) -> pl.DataFrame:
+def platform_key() -> pl.Expr:
+    return stable_key(normalize_name(pl.col("platform")))
+
+
+def reason_key() -> pl.Expr:
+    return stable_key(pl.col("reason_start"), pl.col("reason_end"))
+
+
+def dim_platform(platforms: pl.DataFrame) -> pl.DataFrame:
     lowered = pl.col("platform").str.to_lowercase()
     family = pl.lit("other")
     for name, pattern in reversed(PLATFORM_FAMILIES):
         family = pl.when(lowered.str.contains(pattern)).then(pl.lit(name)).otherwise(family)
-    return keyed.group_by("platform_key").agg(pl.col("platform").min()).with_columns(
+    return platforms.group_by(platform_key().alias("platform_key")).agg(pl.col("platform").min()).with_columns(
         family.alias("platform_family")
     )
 
 
-def dim_reason(keyed: pl.DataFrame) -> pl.DataFrame:
-    return keyed.group_by("reason_key").agg(pl.col("reason_start").min(), pl.col("reason_end").min())
+def dim_reason(reasons: pl.DataFrame) -> pl.DataFrame:
+    return reasons.group_by(reason_key().alias("reason_key")).agg(
+        pl.col("reason_start").min(), pl.col("reason_end").min()
+    )
 
 
 def dim_date(keyed: pl.DataFrame, timezone: str) -> pl.DataFrame:
@@ -227,38 +244,44 @@ def dim_date(keyed: pl.DataFrame, timezone: str) -> pl.DataFrame:
 @dataclass(frozen=True)
 class Catalogue:
     """Everything the model derives from the members: the dimensions, the name resolution, and the
-    keys each member's plays count under (for the fact)."""
+    keys each track member's plays count under (for the fact)."""
 
     dimensions: dict[str, pl.DataFrame]  # dim_* and track_resolution, conformed and sorted
-    member_keys: pl.DataFrame  # NATURAL_COLUMNS + KEY_COLUMNS + fact_content_type, one row per combination
+    track_keys: pl.DataFrame  # TRACK_COLUMNS + TRACK_KEY_COLUMNS, one row per distinct track member
 
 
 def catalogue(members: pl.DataFrame, overrides: pl.DataFrame, timezone: str) -> Catalogue:
     """The catalogue of every landing file's `members` (MODEL_MEMBERS rows)."""
-    members = members.with_columns(name_key(pl.col("artist_name"), pl.col("track_name")).alias("name_key"))
-    resolution = resolve_names(members, overrides)
-    keyed = _keyed(members, resolution)
+    kind = pl.col("kind")
+    tracks = members.filter(kind == "track").with_columns(
+        name_key(pl.col("artist_name"), pl.col("track_name")).alias("name_key")
+    )
+    resolution = resolve_names(tracks, overrides)
+    keyed = _keyed(tracks, resolution)
     frames = [
         (DIM_ARTIST, dim_artist(keyed)),
         (DIM_ALBUM, dim_album(keyed)),
         (DIM_TRACK, dim_track(keyed)),
         (DIM_DATE, dim_date(keyed, timezone)),
-        (DIM_PLATFORM, dim_platform(keyed)),
-        (DIM_REASON, dim_reason(keyed)),
+        (DIM_PLATFORM, dim_platform(members.filter(kind == "platform"))),
+        (DIM_REASON, dim_reason(members.filter(kind == "reason"))),
         (TRACK_RESOLUTION, resolution.with_columns(pl.col("resolved_id").alias("track_id"))),
     ]
     dimensions = {spec.name: spec.conform(frame).collect().sort(spec.primary_key) for spec, frame in frames}
-    member_keys = keyed.select(*NATURAL_COLUMNS, *KEY_COLUMNS, "fact_content_type").unique(subset=NATURAL_COLUMNS)
-    return Catalogue(dimensions=dimensions, member_keys=member_keys)
+    track_keys = keyed.select(*TRACK_COLUMNS, *TRACK_KEY_COLUMNS).unique(subset=TRACK_COLUMNS)
+    return Catalogue(dimensions=dimensions, track_keys=track_keys)
 
 
-def fact_rows(winners: pl.LazyFrame, member_keys: pl.DataFrame, timezone: str) -> pl.LazyFrame:
-    """fact_streams rows for counted plays (clean_plays rows), lazily: they stream into the lake."""
+def fact_rows(winners: pl.LazyFrame, track_keys: pl.DataFrame, timezone: str) -> pl.LazyFrame:
+    """fact_streams rows for counted plays (clean_plays rows), lazily: they stream into the lake.
+    Track, artist and album keys come from the catalogue; platform and reason keys are hashed."""
     ts_local = pl.col("ts_utc").dt.convert_time_zone(timezone)
     return FACT_STREAMS.conform(
-        winners.join(member_keys.lazy(), on=NATURAL_COLUMNS, how="left", nulls_equal=True).with_columns(
+        winners.join(track_keys.lazy(), on=TRACK_COLUMNS, how="left", nulls_equal=True).with_columns(
             date_key(ts_local).alias("date_key"),
             ts_local.dt.hour().cast(pl.Int16).alias("hour"),
             pl.col("fact_content_type").alias("content_type"),
+            platform_key().alias("platform_key"),
+            reason_key().alias("reason_key"),
         )
     )

@@ -57,7 +57,7 @@ class PlayTransforms(Protocol):
         """`model.file_members` of one file's counted plays."""
         ...
 
-    def fact_rows(self, winners: pl.LazyFrame, member_keys: pl.DataFrame, timezone: str) -> pl.LazyFrame:
+    def fact_rows(self, winners: pl.LazyFrame, track_keys: pl.DataFrame, timezone: str) -> pl.LazyFrame:
         """`model.fact_rows` of one file's counted plays (lazy: it streams into the lake)."""
         ...
 
@@ -66,10 +66,10 @@ class PolarsPlays:
     """PlayTransforms on this machine, lazily."""
 
     def file_members(self, winners: pl.LazyFrame) -> pl.DataFrame:
-        return _collect(file_members(winners))
+        return pl.concat(pl.collect_all(file_members(winners), engine="streaming"))
 
-    def fact_rows(self, winners: pl.LazyFrame, member_keys: pl.DataFrame, timezone: str) -> pl.LazyFrame:
-        return fact_rows(winners, member_keys, timezone)
+    def fact_rows(self, winners: pl.LazyFrame, track_keys: pl.DataFrame, timezone: str) -> pl.LazyFrame:
+        return fact_rows(winners, track_keys, timezone)
 
 
 @dataclass(frozen=True)
@@ -172,9 +172,15 @@ class _Verdicts:
         return self.copies(self.with_ids).filter(pl.col("source_format") != BASIC_JSON)
 
     def decide(self, keys: pl.Series) -> pl.DataFrame:
-        """The losers among every copy of the plays `keys`."""
-        copies = _collect(self.copies(self.present).filter(pl.col("play_key").is_in(keys.implode())))
-        return decide(copies, self.id_copies()) if copies.height else no_losers()
+        """The losers among every copy of the plays `keys`. The files holding them are found on the
+        narrow key column first, so only those files' other columns are read."""
+        wanted = pl.col("play_key").is_in(keys.implode())
+        holders = _collect(self.lake.scan(CLEAN_PLAYS, self.present).select(PARTITION_COLUMN, "play_key")
+                           .filter(wanted).select(PARTITION_COLUMN).unique())[PARTITION_COLUMN]
+        if holders.is_empty():
+            return no_losers()
+        copies = _collect(self.copies(sorted(holders)).filter(wanted))
+        return decide(copies, self.id_copies())
 
     def rebuild(self) -> tuple[pl.DataFrame, list[str]]:
         """Every play with more than one copy, and every basic play, decided from scratch."""
@@ -243,9 +249,9 @@ class _Writer:
         all_members = pl.concat([_collect(kept_members), *(frame.select(MODEL_MEMBERS.column_names)
                                                            for frame in members.values())])
         built = catalogue(all_members, self.settings.overrides, self.settings.timezone)
-        facts = {key: self.plays.fact_rows(self.winners(key, losers), built.member_keys, self.settings.timezone)
+        facts = {key: self.plays.fact_rows(self.winners(key, losers), built.track_keys, self.settings.timezone)
                  for key in rewritten}
-        facts |= self._resolved_differently(rewritten, losers, built.member_keys)
+        facts |= self._resolved_differently(rewritten, losers, built.track_keys)
         tables: dict[str, pl.DataFrame | PartitionedUpdate | None] = {
             name: self._if_changed(name, frame) for name, frame in built.dimensions.items()
         }
@@ -275,13 +281,13 @@ class _Writer:
         return None if _same(stored, frame, list(spec.primary_key)) else frame
 
     def _resolved_differently(self, rewritten: list[str], losers: pl.DataFrame,
-                              member_keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
+                              track_keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
         """Fact partitions of basic account-data files whose plays now count under other keys."""
         frames = {}
         for key in (key for key in self.with_basic if key not in rewritten):
             old_losers = self.lake.scan(DUPLICATE_PLAYS, [key]).select("play_key")
             winners = self.lake.scan(CLEAN_PLAYS, [key]).join(old_losers, on="play_key", how="anti")
-            fresh = _collect(self.plays.fact_rows(winners, member_keys, self.settings.timezone))
+            fresh = _collect(self.plays.fact_rows(winners, track_keys, self.settings.timezone))
             stored = _collect(self.lake.scan(FACT_STREAMS, [key]))
             if not _same(stored.select(fresh.columns), fresh, FACT_ORDER):
                 frames[key] = fresh
