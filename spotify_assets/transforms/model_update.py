@@ -36,7 +36,7 @@ from .identity import COPY_COLUMNS, LOSER_COLUMNS, MATCH_COLUMNS, WINDOW, decide
 from .model import catalogue, fact_rows, file_members
 from .rules import BASIC_JSON
 
-MODEL_VERSION = "2"  # bump when the model's rules change: the next run rebuilds
+MODEL_VERSION = "3"  # bump when the model's rules change: the next run rebuilds
 FACT_ORDER = ["play_key"]
 # the asset's outputs, written in this order: the fact after the tables its keys point to
 OUTPUT_ORDER = (FILE_ACCOUNTING, DUPLICATE_PLAYS, TRACK_RESOLUTION, DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE,
@@ -243,11 +243,11 @@ class _Writer:
             key: self.plays.file_members(self.winners(key, losers)).with_columns(pl.lit(key).alias(PARTITION_COLUMN))
             for key in rewritten
         }
-        kept_members = self.lake.scan(MODEL_MEMBERS).filter(
+        kept = [] if self.rebuild else [_collect(self.lake.scan(MODEL_MEMBERS).filter(
             pl.col(PARTITION_COLUMN).is_in(self.present) & ~pl.col(PARTITION_COLUMN).is_in(rewritten)
-        )
-        all_members = pl.concat([_collect(kept_members), *(frame.select(MODEL_MEMBERS.column_names)
-                                                           for frame in members.values())])
+        ).select(MODEL_MEMBERS.column_names))]
+        all_members = pl.concat([*kept, *(frame.select(MODEL_MEMBERS.column_names) for frame in members.values())])
+        all_members = MODEL_MEMBERS.conform(all_members).collect() if all_members.width else MODEL_MEMBERS.empty()
         built = catalogue(all_members, self.settings.overrides, self.settings.timezone)
         facts = {key: self.plays.fact_rows(self.winners(key, losers), built.track_keys, self.settings.timezone)
                  for key in rewritten}
