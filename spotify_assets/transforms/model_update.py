@@ -103,15 +103,17 @@ class ModelUpdate:
     def steps(self) -> Iterator[tuple[TableSpec, pl.DataFrame | PartitionedUpdate | None, bool]]:
         """(table, what to write or None for unchanged, is it an asset output) in the order to write:
         the state marked incomplete first (an interruption then forces a rebuild), the members,
-        every output, and the state last."""
-        assert self.state is not None
-        yield MODEL_STATE, self.state.with_columns(complete=pl.lit(False)), False
-        yield MODEL_MEMBERS, self.members, False
+        every output, and the state last. Unchanged: every output, as None, and nothing else."""
+        if self.writes:
+            assert self.state is not None
+            yield MODEL_STATE, self.state.with_columns(complete=pl.lit(False)), False
+            yield MODEL_MEMBERS, self.members, False
         for spec in OUTPUT_ORDER:
             frame = self.tables.get(spec.name)
             unchanged = frame is None or (isinstance(frame, PartitionedUpdate) and frame.is_empty())
             yield spec, None if unchanged else frame, True
-        yield MODEL_STATE, self.state, False
+        if self.writes:
+            yield MODEL_STATE, self.state, False
 
 
 def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
