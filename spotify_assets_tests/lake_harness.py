@@ -18,7 +18,14 @@ from spotify_assets.resources.engine import PolarsEngine
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.landing import content_hash, partition_key
 from spotify_assets.tables import (
-    BOOKKEEPING_TABLES, CLEAN_PLAYS, FILE_READS, LAKE_TABLES, MODEL_STATE, RAW_PLAYS, REJECTED_PLAYS, TABLES,
+    BOOKKEEPING_TABLES,
+    CLEAN_PLAYS,
+    FILE_READS,
+    LAKE_TABLES,
+    MODEL_STATE,
+    RAW_PLAYS,
+    REJECTED_PLAYS,
+    TABLES,
 )
 from spotify_assets.transforms.clean import clean_plays
 from spotify_assets.transforms.model_update import ModelUpdate

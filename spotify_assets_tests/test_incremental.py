@@ -17,6 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from spotify_assets.tables import TABLES
+
 from . import histories
 from .lake_harness import Lake, differences
 
@@ -187,3 +189,26 @@ def test_nothing_new_writes_nothing(lake, tmp_path):
     assert len(before) >= 10
     assert lake.model().mode == "unchanged"
     assert versions() == before
+
+
+def test_an_interrupted_update_is_repaired_by_a_rebuild_on_the_next_run(lake, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    lake.ingest(histories.write_export(landing, "extended_json", 1, TIMELINE[:60]))
+    lake.model()
+    reference = lake.model_tables()
+    lake.ingest(histories.write_export(landing, "basic_json", 2, TIMELINE[30:90]))
+    # an update killed half-way: the state says so, one table is written, the others are not
+    state = lake.table("model_state").with_columns(complete=pl.lit(False))
+    lake.resource.write(TABLES["model_state"], state)
+    fact = lake.table("fact_streams")
+    lake.resource.write(TABLES["fact_streams"], fact.head(10))
+    update = lake.model()
+    assert update.mode == "rebuild"
+    repaired = lake.model_tables()
+    clean = Lake(tmp_path / "clean", timezone=lake.timezone)
+    for path in sorted(landing.iterdir()):
+        clean.ingest(path)
+    clean.model()
+    assert differences(repaired, clean.model_tables()) == []
+    assert repaired["fact_streams"].height > reference["fact_streams"].height

@@ -30,8 +30,16 @@ from ..tables import CLEAN_PLAYS, PARTITION_COLUMN, RAW_TEXT_FIELDS, REJECTED_PL
 from .keys import normalize_name, stable_key
 from .parse import BASIC_FIELDS, EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
 from .rules import (
-    BASIC_JSON, BOOLEAN_FIELDS, MIN_MS_PLAYED, MISSING, REJECT_DETAILS, SPOTIFY_URI, UNKNOWN, UNKNOWN_PLATFORM,
-    UNKNOWN_REASON, template_parts,
+    BASIC_JSON,
+    BOOLEAN_FIELDS,
+    MIN_MS_PLAYED,
+    MISSING,
+    REJECT_DETAILS,
+    SPOTIFY_URI,
+    UNKNOWN,
+    UNKNOWN_PLATFORM,
+    UNKNOWN_REASON,
+    template_parts,
 )
 from .timestamps import parse_timestamp
 
@@ -86,7 +94,7 @@ def _render(template: str, values: dict[str, pl.Expr]) -> pl.Expr:
 
 def _reject_messages() -> dict[str, pl.Expr]:
     bad = _bad_booleans()
-    first_bad = lambda values: pl.coalesce(pl.when(bad[field]).then(value) for field, value in values.items())  # noqa: E731
+    first_bad = lambda values: pl.coalesce(pl.when(bad[field]).then(value) for field, value in values.items())
     values = {
         "parse_error": pl.col("parse_error"),
         "ts": _text("ts"),

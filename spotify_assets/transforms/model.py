@@ -24,8 +24,16 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ..tables import (
-    DIM_ALBUM, DIM_ARTIST, DIM_DATE, DIM_PLATFORM, DIM_REASON, DIM_TRACK, FACT_STREAMS, MODEL_MEMBERS,
-    PARTITION_COLUMN, TRACK_RESOLUTION,
+    DIM_ALBUM,
+    DIM_ARTIST,
+    DIM_DATE,
+    DIM_PLATFORM,
+    DIM_REASON,
+    DIM_TRACK,
+    FACT_STREAMS,
+    MODEL_MEMBERS,
+    PARTITION_COLUMN,
+    TRACK_RESOLUTION,
 )
 from .identity import name_key
 from .keys import normalize_name, stable_key

@@ -28,9 +28,23 @@ import polars as pl
 
 from ..io_managers.updates import PartitionedUpdate
 from ..tables import (
-    CLEAN_PLAYS, DIM_ALBUM, DIM_ARTIST, DIM_DATE, DIM_PLATFORM, DIM_REASON, DIM_TRACK, DUPLICATE_PLAYS,
-    FACT_STREAMS, FILE_ACCOUNTING, FILE_READS, MODEL_MEMBERS, MODEL_STATE, PARTITION_COLUMN, TABLES,
-    TRACK_RESOLUTION, TableSpec,
+    CLEAN_PLAYS,
+    DIM_ALBUM,
+    DIM_ARTIST,
+    DIM_DATE,
+    DIM_PLATFORM,
+    DIM_REASON,
+    DIM_TRACK,
+    DUPLICATE_PLAYS,
+    FACT_STREAMS,
+    FILE_ACCOUNTING,
+    FILE_READS,
+    MODEL_MEMBERS,
+    MODEL_STATE,
+    PARTITION_COLUMN,
+    TABLES,
+    TRACK_RESOLUTION,
+    TableSpec,
 )
 from .identity import COPY_COLUMNS, LOSER_COLUMNS, MATCH_COLUMNS, WINDOW, decide, no_losers, overlap_matches
 from .model import catalogue, fact_rows, file_members
