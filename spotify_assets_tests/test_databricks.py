@@ -19,7 +19,9 @@ import polars as pl
 import pytest
 from dagster_pipes import decode_param
 
-pytest.importorskip("dagster_databricks")
+from spotify_assets_tests.requirements import need
+
+need("dagster_databricks", "the databricks extra")
 
 from spotify_assets.io_managers.delta import write_table  # noqa: E402
 from spotify_assets.resources.engine import TransformEngine  # noqa: E402

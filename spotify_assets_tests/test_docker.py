@@ -4,9 +4,9 @@ the PostgreSQL instance config and the gRPC workspace (Docker itself cannot run 
 import re
 from pathlib import Path
 
-import pytest
+from .requirements import need
 
-yaml = pytest.importorskip("yaml")
+yaml = need("yaml", "PyYAML, from the dev extra")
 
 DOCKER = Path(__file__).resolve().parent.parent / "docker"
 SERVICES = {"webserver", "daemon", "code-location", "postgres", "mysql"}
