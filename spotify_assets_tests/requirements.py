@@ -24,7 +24,9 @@ def in_ci() -> bool:
 def missing(what: str) -> NoReturn:
     """Skips the caller locally; fails it under CI=true. Works at module level too."""
     if in_ci():
-        pytest.fail(f"{what} (CI=true: nothing may be missing; .ci/run and `make test` install it)", pytrace=False)
+        pytest.fail(
+            f"{what} (CI=true: nothing may be missing; .ci/run and `make test` install it)", pytrace=False
+        )
     pytest.skip(what, allow_module_level=True)
 
 

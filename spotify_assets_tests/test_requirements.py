@@ -42,9 +42,24 @@ def run_pytest(tmp_path, source: str, ci: str | None) -> subprocess.CompletedPro
     if ci is not None:
         env["CI"] = ci
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "spotify_assets_tests.conftest", "-p", "no:cacheprovider",
-         "-o", "addopts=", "-rA", str(tmp_path / "test_probe.py")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "spotify_assets_tests.conftest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "-rA",
+            str(tmp_path / "test_probe.py"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
