@@ -27,7 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 DAGSTER = Path(sys.executable).with_name("dagster")
 REPO = Path(__file__).resolve().parents[1]
-DOCS = REPO / "docs"
 GROUPS = {
     "ingest": ("raw_plays", "clean_plays", "rejected_plays", "file_accounting"),
     "model": ("dim_album", "dim_date", "fact_streams"),
@@ -35,7 +34,7 @@ GROUPS = {
 }
 DAGSTER_YAML = (Path(spotify_assets.__file__).parent / "dagster.yaml").read_text()  # the shipped one
 GRACE_SECONDS = 20
-SCREEN = (1800, 1000)  # viewport, and so the size of the docs/ screenshots
+SCREEN = (1800, 1000)  # viewport, and so the size of the screenshots (`make screenshots`: docs/)
 LINEAGE_EXTRA = ("listening_report", "v_streams")  # downstream of GROUPS, shown once the groups are expanded
 
 RUNS = "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"
@@ -201,7 +200,7 @@ def test_same_bytes_start_nothing_and_a_broken_file_is_quarantined(dev):
     assert ticks and all(tick["status"] != "FAILURE" for tick in ticks), ticks
 
 
-def test_the_asset_graph_shows_every_asset_and_the_last_run_succeeded(dev, tmp_path):
+def test_the_asset_graph_shows_every_asset_and_the_last_run_succeeded(dev, tmp_path, screenshot_dir):
     from selenium import webdriver
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.action_chains import ActionChains
@@ -263,12 +262,11 @@ def test_the_asset_graph_shows_every_asset_and_the_last_run_succeeded(dev, tmp_p
             "return Array.from(document.querySelectorAll('[class*=minimalAssetNodeBox]'),"
             " box => getComputedStyle(box).borderColor)"))) == 1)
         assert not browser.find_elements(By.XPATH, "//button[@role='menuitem'] | //button[normalize-space()='Skip']")
-        DOCS.mkdir(exist_ok=True)
-        browser.save_screenshot(str(DOCS / "asset_graph.png"))
+        assert browser.save_screenshot(str(screenshot_dir / "asset_graph.png"))
 
         browser.get(f"{dev.url}/runs")
         WebDriverWait(browser, 60).until(lambda _: "Success" in body())
         assert "Failure" not in body()
-        browser.save_screenshot(str(DOCS / "runs.png"))
+        assert browser.save_screenshot(str(screenshot_dir / "runs.png"))
     finally:
         browser.quit()

@@ -1,7 +1,7 @@
 """The listening report of a real graph run, opened from disk in headless Chromium with the network off.
 
-Needs the Debian packages `chromium` and `chromium-driver`. Saves a screenshot to docs/report.png
-(the README's picture of the report).
+Needs the Debian packages `chromium` and `chromium-driver`. Saves a screenshot, report.png, into a
+temporary folder (`make screenshots`: docs/, the README's picture of the report).
 """
 
 import shutil
@@ -22,7 +22,6 @@ from .graph import Platform
 pytestmark = pytest.mark.e2e
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "report.png"
 TIMEZONE = "Europe/Berlin"
 SECTIONS = ("totals", "months", "heatmap", "top-artists", "top-albums", "top-tracks", "skips", "discovery",
             "podcasts", "audiobooks")
@@ -173,10 +172,10 @@ def test_nothing_failed_but_the_web_covers_and_nothing_but_covers_was_requested(
     assert all(kind == "img" and name in local + remote for kind, name in requested), requested
 
 
-def test_screenshot_for_the_readme(loaded):
+def test_screenshot_for_the_readme(loaded, screenshot_dir):
     browser, _, _, _ = loaded
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1200, height)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    assert browser.save_screenshot(str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 50_000
+    screenshot = screenshot_dir / "report.png"
+    assert browser.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 50_000
