@@ -23,9 +23,10 @@ from spotify_assets_tests.requirements import need
 
 need("dagster_databricks", "the databricks extra")
 
+from spotify_assets.adapters.databricks import DatabricksRunFailed, RecordingWorkspaceClient, run_task  # noqa: E402
 from spotify_assets.io_managers.delta import write_table  # noqa: E402
+from spotify_assets.resources.databricks_engine import DatabricksEngine  # noqa: E402
 from spotify_assets.resources.engine import TransformEngine  # noqa: E402
-from spotify_assets.resources.spark_engine import DatabricksEngine  # noqa: E402
 from spotify_assets.tables import CLEAN_PLAYS, REJECTED_PLAYS  # noqa: E402
 from spotify_assets.transforms.clean import clean_plays  # noqa: E402
 from spotify_assets.transforms.parse import read_history  # noqa: E402
@@ -46,6 +47,7 @@ class FakeWorkspace:
         self.submitted: list[dict] = []
         self.headers: list[dict] = []
         self.fail_with: str | None = None
+        self.port = 0
 
     def run_remote_job(self, task: dict) -> None:
         """What databricks_job.py does in the workspace, played locally with the Polars transforms:
@@ -147,6 +149,7 @@ def handler_for(workspace: FakeWorkspace) -> type[BaseHTTPRequestHandler]:
 def workspace(tmp_path, monkeypatch):
     state = FakeWorkspace(lake=tmp_path / "lake", inputs=tmp_path)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
+    state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{server.server_address[1]}")
@@ -166,15 +169,18 @@ def cleaned_remotely(context: dg.AssetExecutionContext, engine: TransformEngine)
                                           "rejected_rows": result.rejected.height})
 
 
-def materialize(workspace: FakeWorkspace) -> dg.ExecuteInProcessResult:
-    engine = DatabricksEngine(
+def databricks_engine(workspace: FakeWorkspace) -> DatabricksEngine:
+    return DatabricksEngine(
         host=dg.EnvVar("DATABRICKS_HOST"), token=dg.EnvVar("DATABRICKS_TOKEN"), lake_uri=str(workspace.lake),
         job_script="dbfs:/spotify_assets/databricks_job.py",
         package_wheel="dbfs:/spotify_assets/spotify_assets-0.1.0-py3-none-any.whl",
         poll_interval_seconds=0.05, message_poll_seconds=0.05,
     )
-    return dg.materialize([cleaned_remotely], resources={"engine": engine}, partition_key=LANDING_FILE,
-                          raise_on_error=False)
+
+
+def materialize(workspace: FakeWorkspace) -> dg.ExecuteInProcessResult:
+    return dg.materialize([cleaned_remotely], resources={"engine": databricks_engine(workspace)},
+                          partition_key=LANDING_FILE, raise_on_error=False)
 
 
 def test_a_clean_run_is_submitted_and_its_counts_come_back(workspace):
@@ -224,3 +230,28 @@ def test_a_failed_remote_run_fails_the_asset_with_the_remote_error(workspace):
     assert REMOTE_ERROR in message
     assert len(workspace.submitted) == 1
     assert not (workspace.lake / CLEAN_PLAYS.name).exists()
+
+
+def test_the_adapter_sees_the_run_the_pipes_client_submits(workspace):
+    """spotify_assets/adapters/databricks.py finds a failed run's task errors by the run ids that
+    PipesDatabricksClient.run submits through WorkspaceClient.jobs.submit."""
+    workspace.fail_with = REMOTE_ERROR
+    seen: dict = {}
+
+    @dg.asset
+    def submitted_directly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        client = RecordingWorkspaceClient(host=f"http://127.0.0.1:{workspace.port}", token=TOKEN)
+        task = databricks_engine(workspace).submit_task("star_schema", [])
+        with pytest.raises(DatabricksRunFailed) as raised:
+            run_task(context, client, task, poll_interval_seconds=0.05, message_poll_seconds=0.05)
+        seen.update(run_ids=client.jobs.submitted_run_ids, message=str(raised.value))
+        return dg.MaterializeResult()
+
+    assert dg.materialize([submitted_directly]).success
+    assert seen["run_ids"] == [1], (
+        "PipesDatabricksClient.run no longer submits through WorkspaceClient.jobs.submit: "
+        "spotify_assets/adapters/databricks.py cannot name a failed task's error any more"
+    )
+    first_line, *task_errors = seen["message"].splitlines()
+    assert first_line == "Error running Databricks job: Workload failed, see run output for details"
+    assert task_errors == [REMOTE_ERROR, "Traceback (most recent call last): ..."]
