@@ -1,7 +1,7 @@
 """End to end through the real UI stack: `dagster dev` (webserver + daemon), the landing sensor,
 declarative automation, the asset checks, and the asset graph in headless Chromium.
 
-Needs Debian's `chromium` and `chromium-driver` (see docs/operations.md). Run alone with
+Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them). Run alone with
 `pytest -m e2e`; it takes about two minutes on two cores.
 """
 
