@@ -55,8 +55,15 @@ class FakeWorkspace:
         in its `closed` message, as `open_dagster_pipes` does)."""
         messages = decode_param(task["new_cluster"]["spark_env_vars"]["DAGSTER_PIPES_MESSAGES"])["path"]
         if self.fail_with:
-            closed = {"exception": {"name": "ValueError", "message": self.fail_with, "stack": [], "cause": None,
-                                    "context": None}}
+            closed = {
+                "exception": {
+                    "name": "ValueError",
+                    "message": self.fail_with,
+                    "stack": [],
+                    "cause": None,
+                    "context": None,
+                }
+            }
             self._write_messages(messages, [("closed", closed)])
             return
         raw = read_history(hostile.write_hostile_csv(self.inputs / "hostile.csv"))
@@ -64,8 +71,9 @@ class FakeWorkspace:
             result = clean_plays(raw, pl.LazyFrame(schema={"play_key": pl.Int64}), Path(scratch))
             write_table(str(self.lake), CLEAN_PLAYS, result.clean, LANDING_FILE)
         write_table(str(self.lake), REJECTED_PLAYS, result.rejected, LANDING_FILE)
-        self._write_messages(messages, [("report_custom_message", {"payload": {"counts": result.counts}}),
-                                        ("closed", {})])
+        self._write_messages(
+            messages, [("report_custom_message", {"payload": {"counts": result.counts}}), ("closed", {})]
+        )
 
     def _write_messages(self, folder: str, messages: list[tuple[str, dict]]) -> None:
         lines = [("opened", {}), *messages]
@@ -76,8 +84,11 @@ class FakeWorkspace:
 
     def run_state(self) -> dict:
         if self.fail_with:
-            return {"life_cycle_state": "TERMINATED", "result_state": "FAILED",
-                    "state_message": "Workload failed, see run output for details"}
+            return {
+                "life_cycle_state": "TERMINATED",
+                "result_state": "FAILED",
+                "state_message": "Workload failed, see run output for details",
+            }
         return {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
 
 
@@ -95,7 +106,13 @@ def handler_for(workspace: FakeWorkspace) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _not_found(self, path: str) -> None:
-            self._reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No file or directory exists on path {path}."})
+            self._reply(
+                404,
+                {
+                    "error_code": "RESOURCE_DOES_NOT_EXIST",
+                    "message": f"No file or directory exists on path {path}.",
+                },
+            )
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
@@ -104,7 +121,9 @@ def handler_for(workspace: FakeWorkspace) -> type[BaseHTTPRequestHandler]:
             if url.path == "/api/2.0/dbfs/get-status":
                 path = query["path"]
                 if path in workspace.folders or path in workspace.files:
-                    return self._reply(200, {"path": path, "is_dir": path in workspace.folders, "file_size": 0})
+                    return self._reply(
+                        200, {"path": path, "is_dir": path in workspace.folders, "file_size": 0}
+                    )
                 return self._not_found(path)
             if url.path == "/api/2.0/dbfs/read":
                 data = workspace.files.get(query["path"])
@@ -113,14 +132,20 @@ def handler_for(workspace: FakeWorkspace) -> type[BaseHTTPRequestHandler]:
                 return self._reply(200, {"bytes_read": len(data), "data": base64.b64encode(data).decode()})
             if url.path == "/api/2.2/jobs/runs/get":
                 run_id = int(query["run_id"])
-                return self._reply(200, {
-                    "run_id": run_id, "state": workspace.run_state(),
-                    "run_page_url": f"https://fake.cloud.databricks.com/#job/runs/{run_id}",
-                    "tasks": [{"run_id": run_id + 1000, "task_key": "spotify_assets_task"}],
-                })
+                return self._reply(
+                    200,
+                    {
+                        "run_id": run_id,
+                        "state": workspace.run_state(),
+                        "run_page_url": f"https://fake.cloud.databricks.com/#job/runs/{run_id}",
+                        "tasks": [{"run_id": run_id + 1000, "task_key": "spotify_assets_task"}],
+                    },
+                )
             if url.path == "/api/2.2/jobs/runs/get-output":
-                return self._reply(200, {"error": workspace.fail_with,
-                                         "error_trace": "Traceback (most recent call last): ..."})
+                return self._reply(
+                    200,
+                    {"error": workspace.fail_with, "error_trace": "Traceback (most recent call last): ..."},
+                )
             self._reply(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": url.path})
 
         def do_POST(self) -> None:
@@ -165,22 +190,30 @@ def cleaned_remotely(context: dg.AssetExecutionContext, engine: TransformEngine)
     with tempfile.TemporaryDirectory() as scratch:
         result = engine.clean(pl.LazyFrame(), pl.LazyFrame(), Path(scratch), context=context)
         clean_rows = result.clean.collect().height
-    return dg.MaterializeResult(metadata={**result.counts, "clean_rows": clean_rows,
-                                          "rejected_rows": result.rejected.height})
+    return dg.MaterializeResult(
+        metadata={**result.counts, "clean_rows": clean_rows, "rejected_rows": result.rejected.height}
+    )
 
 
 def databricks_engine(workspace: FakeWorkspace) -> DatabricksEngine:
     return DatabricksEngine(
-        host=dg.EnvVar("DATABRICKS_HOST"), token=dg.EnvVar("DATABRICKS_TOKEN"), lake_uri=str(workspace.lake),
+        host=dg.EnvVar("DATABRICKS_HOST"),
+        token=dg.EnvVar("DATABRICKS_TOKEN"),
+        lake_uri=str(workspace.lake),
         job_script="dbfs:/spotify_assets/databricks_job.py",
         package_wheel="dbfs:/spotify_assets/spotify_assets-0.1.0-py3-none-any.whl",
-        poll_interval_seconds=0.05, message_poll_seconds=0.05,
+        poll_interval_seconds=0.05,
+        message_poll_seconds=0.05,
     )
 
 
 def materialize(workspace: FakeWorkspace) -> dg.ExecuteInProcessResult:
-    return dg.materialize([cleaned_remotely], resources={"engine": databricks_engine(workspace)},
-                          partition_key=LANDING_FILE, raise_on_error=False)
+    return dg.materialize(
+        [cleaned_remotely],
+        resources={"engine": databricks_engine(workspace)},
+        partition_key=LANDING_FILE,
+        raise_on_error=False,
+    )
 
 
 def test_a_clean_run_is_submitted_and_its_counts_come_back(workspace):
@@ -191,7 +224,15 @@ def test_a_clean_run_is_submitted_and_its_counts_come_back(workspace):
     [task] = submitted["tasks"]
     assert task["spark_python_task"] == {
         "python_file": "dbfs:/spotify_assets/databricks_job.py",
-        "parameters": ["clean", "--lake", str(workspace.lake), "--timezone", "UTC", "--landing-file", LANDING_FILE],
+        "parameters": [
+            "clean",
+            "--lake",
+            str(workspace.lake),
+            "--timezone",
+            "UTC",
+            "--landing-file",
+            LANDING_FILE,
+        ],
     }
     assert task["libraries"] == [{"whl": "dbfs:/spotify_assets/spotify_assets-0.1.0-py3-none-any.whl"}]
     assert task["new_cluster"]["spark_conf"] == {"spark.sql.session.timeZone": "UTC"}

@@ -12,8 +12,9 @@ import polars as pl
 from ..tables import STAR_SCHEMA, TABLES
 
 
-def polars_star_schema(frames: dict[str, pl.DataFrame | pl.LazyFrame],
-                        ) -> dict[str, pl.DataFrame | pl.LazyFrame]:
+def polars_star_schema(
+    frames: dict[str, pl.DataFrame | pl.LazyFrame],
+) -> dict[str, pl.DataFrame | pl.LazyFrame]:
     """Frames typed like the Polars engine's: sorted dimensions, `fact_streams` lazy."""
     tables = {spec.name: spec.conform(frames[spec.name]) for spec in STAR_SCHEMA}
     return {
