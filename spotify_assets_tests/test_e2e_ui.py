@@ -24,6 +24,8 @@ import spotify_assets
 from spotify_assets import sample
 from spotify_assets.resources.landing import QUARANTINE_DIR
 
+from .requirements import need_command
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 DAGSTER = Path(sys.executable).with_name("dagster")
@@ -242,7 +244,7 @@ def test_the_asset_graph_shows_every_asset_and_the_last_run_succeeded(dev, tmp_p
     from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    options.binary_location = need_command("chromium", "Debian's chromium package; .ci/run installs it")
     for flag in (
         "--headless",
         "--no-sandbox",
@@ -256,7 +258,8 @@ def test_the_asset_graph_shows_every_asset_and_the_last_run_succeeded(dev, tmp_p
         f"--window-size={SCREEN[0]},{SCREEN[1]}",
     ):
         options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    chromedriver = need_command("chromedriver", "Debian's chromium-driver package; .ci/run installs it")
+    service = webdriver.ChromeService(executable_path=chromedriver)
     browser = webdriver.Chrome(options=options, service=service)
     # headless --window-size counts window chrome too; pin the viewport, and so the screenshots, to SCREEN
     browser.execute_cdp_cmd(

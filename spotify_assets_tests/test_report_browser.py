@@ -4,7 +4,6 @@ Needs the Debian packages `chromium` and `chromium-driver`. Saves a screenshot, 
 temporary folder (`make screenshots`: docs/, the README's picture of the report).
 """
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -18,10 +17,10 @@ from spotify_assets.resources.engine import PolarsEngine
 from spotify_assets.tables import ALBUM_ART, DIM_ALBUM, FACT_STREAMS, PARTITION_COLUMN
 
 from .graph import Platform
+from .requirements import need_command
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 TIMEZONE = "Europe/Berlin"
 SECTIONS = (
     "totals",
@@ -105,13 +104,12 @@ def report(tmp_path_factory) -> tuple[Path, list[str], list[str]]:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Headless Chromium that cannot reach the network: offline emulation, and a proxy nobody runs."""
-    assert CHROMIUM and CHROMEDRIVER, (
-        "needs the Debian packages chromium and chromium-driver (.ci/run installs them)"
-    )
+    chromium = need_command("chromium", "Debian's chromium package; .ci/run installs it")
+    chromedriver = need_command("chromedriver", "Debian's chromium-driver package; .ci/run installs it")
     from selenium import webdriver
 
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
+    options.binary_location = chromium
     for flag in (
         "--headless",
         "--no-sandbox",
@@ -128,7 +126,7 @@ def browser(tmp_path_factory):
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd(
         "Network.emulateNetworkConditions",
