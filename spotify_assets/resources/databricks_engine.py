@@ -46,10 +46,10 @@ class DatabricksEngine(TransformEngine):
     poll_interval_seconds: float = 5.0
     message_poll_seconds: float = 10.0
 
-    def clean(self, raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path,
+    def clean(self, raw: pl.LazyFrame, scratch: Path,
               *, context: dg.AssetExecutionContext | None = None) -> CleanResult:
-        """Cleans the context's partition in the workspace; `raw` and `kept_elsewhere` are the
-        lake tables the job reads there itself."""
+        """Cleans the context's partition in the workspace; `raw` is the lake table the job reads
+        there itself."""
         context = self._required(context)
         key = context.partition_key
         reported = self._run(context, "clean", ["--landing-file", key])
