@@ -70,7 +70,7 @@ def build_engine(settings: Settings) -> TransformEngine:
 
         return SparkEngine(timezone=settings.timezone, pyspark=LazyPySparkResource(spark_config=LOCAL_SPARK_CONFIG))
     if settings.engine == "databricks":
-        from .resources.spark_engine import DatabricksEngine
+        from .resources.databricks_engine import DatabricksEngine
 
         return DatabricksEngine(
             timezone=settings.timezone, lake_uri=settings.lake_uri,

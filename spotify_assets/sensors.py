@@ -30,6 +30,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from .instance_rules import INGEST_CONCURRENCY_TAG  # limited to one run at a time
 from .partitions import landing_files
 from .resources.lake import LakeResource
 from .resources.landing import QUARANTINE_DIR, LandingFile, LandingFolder, hash_of_key
@@ -37,7 +38,6 @@ from .runner import ingested_keys, plan_registrations
 from .transforms.parse import EXTENDED_MEMBER, UTF8_BOM, NotAHistoryFile, read_history
 
 INGEST_JOB = "ingest_file"
-INGEST_CONCURRENCY_TAG = "spotify/ingest"  # limit it to 1 in dagster.yaml: files dedupe against each other
 LANDING_POLL_SECONDS = 10
 MAX_FILES_PER_TICK = 20
 MAX_BYTES_PER_TICK = 4 << 30
