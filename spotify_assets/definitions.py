@@ -18,6 +18,7 @@ from .assets.publish import warehouse_assets, warehouse_checks
 from .assets.report import ReportFolder, listening_report
 from .automation import automation_sensor, refresh_album_art_schedule, with_automation
 from .checks import lake_checks
+from .instance_rules import INGEST_CONCURRENCY_TAG
 from .io_managers.delta import DeltaLakeIOManager
 from .io_managers.warehouse import WarehouseIOManager
 from .resources.engine import PolarsEngine, TransformEngine
@@ -56,7 +57,7 @@ publish_job = dg.define_asset_job(
     description="Publish the lake to the warehouse and write the report, from the lake as it is.",
 )
 ingest_file_job = dg.define_asset_job(
-    "ingest_file", selection=INGEST_SELECTION,
+    "ingest_file", selection=INGEST_SELECTION, tags={INGEST_CONCURRENCY_TAG: "ingest_file"},
     description="Read one landing file into raw_plays, clean_plays, rejected_plays and file_accounting.",
 )
 

@@ -1,6 +1,8 @@
 """The Dagster instance rules every deployment enforces, stated once.
 
-- Runs tagged `spotify/ingest` (every ingest the landing sensor starts) run one at a time.
+- Runs tagged `spotify/ingest` (every ingest the landing sensor or the `ingest_file` job starts) run one
+  at a time: ingests are file-local and safe side by side, but one large file at a time keeps memory
+  bounded.
 - Each pool in `POOLS` lets one step at a time in: `spotify_api` keeps two `album_art` partitions from
   doubling the call rate on one Spotify quota; `spotify_model` keeps model updates one at a time.
 

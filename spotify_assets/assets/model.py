@@ -2,13 +2,14 @@
 
 import dagster as dg
 
+from ..instance_rules import POOLS
 from ..resources.engine import TransformEngine
 from ..resources.lake import LakeResource
 from ..tables import MODEL_STATE
 from ..transforms.model_update import OUTPUT_ORDER
 from .common import MODEL, lake_out
 
-MODEL_POOL = "spotify_model"  # one model update at a time, also where no lake lock exists
+MODEL_POOL = POOLS[1]  # spotify_model: one model update at a time, also where no lake lock exists
 
 
 class ModelConfig(dg.Config):
