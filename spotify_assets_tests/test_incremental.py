@@ -63,7 +63,7 @@ def _play(landing: Path, actions, lake: Lake) -> list[Path]:
     return files
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(actions=drops(), timezone=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"]))
 def test_incremental_updates_equal_a_rebuild(actions, timezone):
     root = Path(tempfile.mkdtemp(prefix="incremental_"))
@@ -212,3 +212,9 @@ def test_an_interrupted_update_is_repaired_by_a_rebuild_on_the_next_run(lake, tm
     clean.model()
     assert differences(repaired, clean.model_tables()) == []
     assert repaired["fact_streams"].height > reference["fact_streams"].height
+
+
+def test_a_lake_without_any_ingested_file_models_to_empty_tables(lake, tmp_path):
+    assert lake.model().mode == "rebuild"
+    assert all(frame.is_empty() for frame in lake.model_tables().values())
+    assert lake.model().mode == "unchanged"

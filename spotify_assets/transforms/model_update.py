@@ -262,8 +262,8 @@ class _Writer:
         kept = [] if self.rebuild else [_collect(self.lake.scan(MODEL_MEMBERS).filter(
             pl.col(PARTITION_COLUMN).is_in(self.present) & ~pl.col(PARTITION_COLUMN).is_in(rewritten)
         ).select(MODEL_MEMBERS.column_names))]
-        all_members = pl.concat([*kept, *(frame.select(MODEL_MEMBERS.column_names) for frame in members.values())])
-        all_members = MODEL_MEMBERS.conform(all_members).collect() if all_members.width else MODEL_MEMBERS.empty()
+        parts = [*kept, *(frame.select(MODEL_MEMBERS.column_names) for frame in members.values())]
+        all_members = MODEL_MEMBERS.conform(pl.concat(parts)).collect() if parts else MODEL_MEMBERS.empty()
         built = catalogue(all_members, self.settings.overrides, self.settings.timezone)
         facts = {key: self.plays.fact_rows(self.winners(key, losers), built.track_keys, self.settings.timezone)
                  for key in rewritten}
