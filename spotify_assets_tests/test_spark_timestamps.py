@@ -39,7 +39,8 @@ def test_spark_reads_every_case_as_documented(spark):
     found = spark_read(spark, [(index, text, order) for index, (text, order, _) in enumerate(CASES)])
     wrong = {
         (text, order): (found[index], expected(iso))
-        for index, (text, order, iso) in enumerate(CASES) if found[index] != expected(iso)
+        for index, (text, order, iso) in enumerate(CASES)
+        if found[index] != expected(iso)
     }
     assert wrong == {}
 
@@ -54,6 +55,7 @@ def test_spark_and_polars_agree_on_texts_near_the_grammar(spark):
     assert sum(value is not None for value in expected_values[4_000:]) > 200
     differ = [
         (texts[index], orders[index], found[index], value)
-        for index, value in enumerate(expected_values) if found[index] != value
+        for index, value in enumerate(expected_values)
+        if found[index] != value
     ]
     assert differ == []

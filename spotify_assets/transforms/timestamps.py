@@ -45,11 +45,28 @@ YEAR_LAST = (
     r"(?:\s*([AaPp])\.?[Mm]\.?)?"
 )
 TIMESTAMP_PATTERN = rf"^\s*(?:{YEAR_FIRST}|{YEAR_LAST})\s*$"
+YEAR_LAST_SHAPE = rf"^\s*{YEAR_LAST}\s*$"
 # capture groups of TIMESTAMP_PATTERN, in order (year-last ones start with `l_`)
 GROUPS = (
-    "year", "month", "day", "hour", "minute", "second", "fraction",
-    "l_a", "l_date_sep", "l_b", "l_date_sep_2", "l_year", "l_hour", "l_time_sep", "l_minute",
-    "l_time_sep_2", "l_second", "l_fraction", "l_meridiem",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "fraction",
+    "l_a",
+    "l_date_sep",
+    "l_b",
+    "l_date_sep_2",
+    "l_year",
+    "l_hour",
+    "l_time_sep",
+    "l_minute",
+    "l_time_sep_2",
+    "l_second",
+    "l_fraction",
+    "l_meridiem",
 )
 # The forms the exports write, read directly (years from 1000, times that exist; any other value
 # takes the grammar's way, which reads these the same).
@@ -73,7 +90,8 @@ def parse_timestamp(text: pl.Expr, date_order: pl.Expr) -> pl.Expr:
     reads those forms the same but costs several times more per value.
     """
     fast = pl.coalesce(
-        pl.when(pl.field("text").str.contains(shape)).then(pl.field("text"))
+        pl.when(pl.field("text").str.contains(shape))
+        .then(pl.field("text"))
         .str.to_datetime(format_, strict=False, time_unit="us")
         for shape, format_ in FAST_FORMS
     ).dt.replace_time_zone("UTC")
@@ -106,27 +124,40 @@ def read_timestamp(text: pl.Expr, date_order: pl.Expr) -> pl.Expr:
         .struct.with_fields(
             consistent.alias("consistent"),
             pl.coalesce(part("year"), part("l_year")).cast(pl.Int32).alias("year"),
-            pl.concat_str([
-                pl.coalesce(part("year"), part("l_year")), pl.lit("-"),
-                pl.coalesce(part("month"), pl.when(day_first).then(b).when(month_first).then(a)), pl.lit("-"),
-                pl.coalesce(part("day"), pl.when(day_first).then(a).when(month_first).then(b)), pl.lit(" "),
-                pl.coalesce(part("hour").cast(pl.Int32), _hour_24(part("l_hour"), part("l_meridiem")))
-                .cast(pl.String), pl.lit(":"),
-                pl.coalesce(part("minute"), part("l_minute")),
-            ]).alias("minute_text"),
+            pl.concat_str(
+                [
+                    pl.coalesce(part("year"), part("l_year")),
+                    pl.lit("-"),
+                    pl.coalesce(part("month"), pl.when(day_first).then(b).when(month_first).then(a)),
+                    pl.lit("-"),
+                    pl.coalesce(part("day"), pl.when(day_first).then(a).when(month_first).then(b)),
+                    pl.lit(" "),
+                    pl.coalesce(
+                        part("hour").cast(pl.Int32), _hour_24(part("l_hour"), part("l_meridiem"))
+                    ).cast(pl.String),
+                    pl.lit(":"),
+                    pl.coalesce(part("minute"), part("l_minute")),
+                ]
+            ).alias("minute_text"),
             pl.coalesce(part("second"), part("l_second")).cast(pl.Int64).fill_null(0).alias("seconds"),
-            pl.coalesce(part("fraction"), part("l_fraction")).str.slice(0, 6).str.pad_end(6, "0")
-            .cast(pl.Int64).fill_null(0).alias("micros"),
+            pl.coalesce(part("fraction"), part("l_fraction"))
+            .str.slice(0, 6)
+            .str.pad_end(6, "0")
+            .cast(pl.Int64)
+            .fill_null(0)
+            .alias("micros"),
         )
         .struct.with_fields(
             # chrono checks the calendar; years from 1 (Spark has no year 0)
             pl.when(pl.field("consistent") & (pl.field("year") >= 1) & (seconds <= 60))
             .then(pl.field("minute_text").str.to_datetime("%Y-%m-%d %H:%M", strict=False, time_unit="us"))
-            .dt.replace_time_zone("UTC").alias("minute_start")
+            .dt.replace_time_zone("UTC")
+            .alias("minute_start")
         )
         .struct.with_fields(
-            (pl.field("minute_start") + pl.duration(microseconds=seconds * 1_000_000 + micros))
-            .alias("timestamp")
+            (pl.field("minute_start") + pl.duration(microseconds=seconds * 1_000_000 + micros)).alias(
+                "timestamp"
+            )
         )
         .struct.field("timestamp")
     )
@@ -137,6 +168,7 @@ def year_last_numbers(text: pl.Expr) -> pl.Expr:
     value is not year-last): what `parse.date_order_of` weighs to decide a file's order."""
     part = pl.field("parts").struct.field
     consistent = _separators_agree(part)
+    text = pl.when(text.str.contains(YEAR_LAST_SHAPE)).then(text)  # a cheap test spares most captures
     return (
         pl.struct(_captures(text).alias("parts"))
         .struct.with_fields(
