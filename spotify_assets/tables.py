@@ -113,7 +113,7 @@ RAW_TEXT_FIELDS = (
     "ts", "platform", "ms_played", "spotify_track_uri", "track_name", "artist_name", "album_name",
     "reason_start", "reason_end", "shuffle", "skipped", "offline", "incognito_mode", "conn_country",
     "episode_name", "episode_show_name", "spotify_episode_uri", "audiobook_title", "audiobook_uri",
-    "audiobook_chapter_uri", "audiobook_chapter_title",
+    "audiobook_chapter_uri", "audiobook_chapter_title", "author_name",
 )
 
 RAW_PLAYS = TableSpec(
@@ -123,7 +123,10 @@ RAW_PLAYS = TableSpec(
         LANDING_FILE,
         SOURCE_FILE,
         SOURCE_LINE,
-        _col("source_format", "string", "maven_csv or extended_json.", nullable=False),
+        _col("source_format", "string", "maven_csv, extended_json or basic_json.", nullable=False),
+        _col("date_order", "string",
+             "How the file writes year-last dates: dmy or mdy (decided per CSV file from its values), "
+             "else null."),
         _col("parse_error", "string", "Structural problem found while reading (e.g. wrong column count)."),
         _col("raw_text", "string", "The record as read, kept for rows with a parse error."),
         *(_col(name, "string", f"`{name}` as read from the file.") for name in RAW_TEXT_FIELDS),
