@@ -10,7 +10,7 @@ emoji and CJK, a lost character as `?` and as mojibake.
 - Extended Streaming History: `write_extended_export_zip` (audio, video, an `endsong.json`
   without a number and the ReadMe PDF);
 - the Maven CSV as spreadsheets save it: `write_spreadsheet_csv(path, style)` for every
-  `SPREADSHEET_STYLES` entry, from `SPREADSHEET_PLAYS`;
+  `SPREADSHEET_STYLES` entry, from `SPREADSHEET_PLAYS` (in `spreadsheets.py`, re-exported here);
 - a hostile ZIP, written in a streaming way: `write_zip_bomb`.
 """
 
@@ -20,11 +20,19 @@ import json
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from .hostile import JSON_RECORDS, TRACK_A, TRACK_B, TRACK_C
+from .hostile import JSON_RECORDS, TRACK_A
+from .spreadsheets import (  # noqa: F401  (re-exported: `exports` is the one place for fixtures)
+    AMBIGUOUS_PLAYS,
+    SPREADSHEET_PLAYS,
+    SPREADSHEET_STYLES,
+    TS_FORMS,
+    SpreadsheetPlay,
+    SpreadsheetStyle,
+    expected_ts,
+    write_spreadsheet_csv,
+)
 
 PDF = (
     b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
@@ -206,186 +214,6 @@ def write_extended_export_zip(path: Path) -> Path:
         for name, records in reversed(EXTENDED_HISTORY.items()):
             archive.writestr(name, json.dumps(records, ensure_ascii=False))
     return path
-
-
-# --- the Maven CSV after a spreadsheet saved it ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpreadsheetPlay:
-    ended: datetime
-    uri: str
-    platform: str
-    ms_played: str
-    track_name: str
-    artist_name: str
-    album_name: str
-    reason_start: str
-    reason_end: str
-    shuffle: str
-    skipped: str
-
-    def fields(self, ts: str) -> list[str]:
-        return [
-            self.uri,
-            ts,
-            self.platform,
-            self.ms_played,
-            self.track_name,
-            self.artist_name,
-            self.album_name,
-            self.reason_start,
-            self.reason_end,
-            self.shuffle,
-            self.skipped,
-        ]
-
-
-SPREADSHEET_PLAYS = [
-    SpreadsheetPlay(
-        datetime(2013, 7, 8, 2, 44, 31),
-        TRACK_A,
-        "android",
-        "74465",
-        "Classy Girls",
-        "Post Malone",
-        "Goodbyes, Vol. 1; Deluxe",
-        "fwdbtn",
-        "endplay",
-        "FALSE",
-        "FALSE",
-    ),
-    SpreadsheetPlay(
-        datetime(2013, 7, 25, 14, 5, 9),
-        TRACK_B,
-        "iOS",
-        "19050",
-        "Mythical Monsters ",
-        " De Hofnar",
-        'Zonne\r\nstraal "live"',
-        "trackdone",
-        "fwdbtn",
-        "TRUE",
-        "TRUE",
-    ),
-    SpreadsheetPlay(
-        datetime(2014, 1, 2, 0, 0, 0),
-        TRACK_C,
-        "windows",
-        "201000",
-        "Beyonc?",
-        "BeyoncÃ©",
-        "B'Day\u00a0",
-        "clickrow",
-        "trackdone",
-        "false",
-        "false",
-    ),
-    SpreadsheetPlay(
-        datetime(2014, 12, 31, 23, 59, 59),
-        TRACK_C,
-        "cast to device",
-        "1500",
-        "夜に駆ける 🎵",
-        "YOASOBI",
-        "THE BOOK",
-        "",
-        "",
-        "True",
-        "False",
-    ),
-]
-# every day and month at most 12: the values alone cannot tell day-first from month-first
-AMBIGUOUS_PLAYS = [
-    SpreadsheetPlay(
-        datetime(2013, month, day, 9, 30),
-        TRACK_A,
-        "android",
-        "1000",
-        "T",
-        "A",
-        "B",
-        "clickrow",
-        "trackdone",
-        "FALSE",
-        "FALSE",
-    )
-    for month, day in ((7, 8), (1, 12))
-]
-HEADER = (
-    "spotify_track_uri",
-    "ts",
-    "platform",
-    "ms_played",
-    "track_name",
-    "artist_name",
-    "album_name",
-    "reason_start",
-    "reason_end",
-    "shuffle",
-    "skipped",
-)
-TS_FORMS = {
-    "iso_seconds": lambda d: f"{d:%Y-%m-%d %H:%M:%S}",
-    "iso_minutes": lambda d: f"{d:%Y-%m-%d %H:%M}",
-    "mdy_slash": lambda d: f"{d.month}/{d.day}/{d.year} {d.hour}:{d.minute:02d}",
-    "mdy_slash_seconds_pm": lambda d: f"{d.month}/{d.day}/{d.year} {(d.hour - 1) % 12 + 1}:{d:%M:%S %p}",
-    "dmy_slash_seconds": lambda d: f"{d.day}/{d.month}/{d.year} {d.hour}:{d:%M:%S}",
-    "dmy_dash_dot": lambda d: f"{d:%d-%m-%Y} {d.hour}.{d:%M}",
-    "dmy_dash_colon": lambda d: f"{d:%d-%m-%Y} {d.hour}:{d:%M}",
-    "dmy_dots": lambda d: f"{d:%d.%m.%Y %H:%M}",
-}
-
-
-@dataclass(frozen=True)
-class SpreadsheetStyle:
-    separator: str
-    ts_form: str
-    date_order: str | None  # what the parser must decide
-    seconds: bool  # whether the form keeps seconds
-    header_case: str = "lower"  # lower | title | upper
-    line_end: str = "\r\n"
-    bom: bool = True
-
-
-SPREADSHEET_STYLES = {
-    "us_comma": SpreadsheetStyle(",", "mdy_slash", "mdy", seconds=False),
-    "us_pm": SpreadsheetStyle(",", "mdy_slash_seconds_pm", "mdy", seconds=True, bom=False, line_end="\n"),
-    "eu_semicolon": SpreadsheetStyle(";", "dmy_dash_dot", "dmy", seconds=False, bom=False),
-    "eu_semicolon_colon": SpreadsheetStyle(";", "dmy_dash_colon", "dmy", seconds=False),
-    "uk_slash_seconds": SpreadsheetStyle(",", "dmy_slash_seconds", "dmy", seconds=True),
-    "de_dots": SpreadsheetStyle(";", "dmy_dots", "dmy", seconds=False, header_case="upper"),
-    "tab_capitalised": SpreadsheetStyle(
-        "\t", "iso_minutes", None, seconds=False, header_case="title", line_end="\n"
-    ),
-    "iso_seconds_semicolon": SpreadsheetStyle(";", "iso_seconds", None, seconds=True),
-}
-
-
-def csv_field(value: str, separator: str) -> str:
-    if any(char in value for char in (separator, '"', "\r", "\n")):
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def write_spreadsheet_csv(path: Path, style: str, plays: list[SpreadsheetPlay] = SPREADSHEET_PLAYS) -> Path:
-    """`plays` as the Maven CSV saved by a spreadsheet in `style` (SPREADSHEET_STYLES)."""
-    shape = SPREADSHEET_STYLES[style]
-    header = {"lower": str.lower, "title": str.title, "upper": str.upper}[shape.header_case]
-    lines = [shape.separator.join(header(column) for column in HEADER)] + [
-        shape.separator.join(
-            csv_field(value, shape.separator) for value in play.fields(TS_FORMS[shape.ts_form](play.ended))
-        )
-        for play in plays
-    ]
-    body = shape.line_end.join(lines) + shape.line_end
-    path.write_bytes((b"\xef\xbb\xbf" if shape.bom else b"") + body.encode("utf-8"))
-    return path
-
-
-def expected_ts(play: SpreadsheetPlay, style: str) -> datetime:
-    """When the play ended as the style can say it (to the minute when it drops seconds)."""
-    return play.ended if SPREADSHEET_STYLES[style].seconds else play.ended.replace(second=0)
 
 
 # --- a hostile ZIP -------------------------------------------------------------------------------
