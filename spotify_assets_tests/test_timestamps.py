@@ -8,7 +8,13 @@ import random
 import polars as pl
 import pytest
 
-from spotify_assets.transforms.timestamps import parse_timestamp, read_timestamp
+from spotify_assets.transforms.timestamps import (
+    GROUPS,
+    TIMESTAMP_PATTERN,
+    parse_timestamp,
+    read_timestamp,
+    year_last_numbers,
+)
 
 from .timestamp_cases import CASES, expected
 
@@ -166,3 +172,33 @@ def test_year_last_orders_read_the_same_instant_written_both_ways():
     )
     assert read_back["mdy"].to_list() == frame["when"].to_list()
     assert read_back["dmy"].to_list() == frame["when"].to_list()
+
+
+def test_the_date_order_evidence_is_the_grammars_first_two_numbers():
+    """year_last_numbers (a shape test and a split) agrees with the grammar's captures."""
+    texts = near_year_last(6_000, seed=11) + near_timestamps(2_000, seed=11)
+    parts = pl.col("parts").struct.field
+    same_separators = (parts("l_date_sep") == parts("l_date_sep_2")) & (
+        parts("l_time_sep_2").is_null() | (parts("l_time_sep") == parts("l_time_sep_2"))
+    )
+    frame = (
+        pl.DataFrame({"text": texts})
+        .with_columns(
+            year_last_numbers(pl.col("text")),
+            pl.col("text")
+            .str.extract_groups(TIMESTAMP_PATTERN)
+            .struct.rename_fields(list(GROUPS))
+            .alias("parts"),
+        )
+        .with_columns(
+            pl.when(same_separators).then(parts("l_a").cast(pl.Int32)).alias("grammar_a"),
+            pl.when(same_separators).then(parts("l_b").cast(pl.Int32)).alias("grammar_b"),
+        )
+    )
+    assert frame["a"].is_not_null().sum() > 1_000
+    assert (
+        frame.filter(
+            pl.col("a").ne_missing(pl.col("grammar_a")) | pl.col("b").ne_missing(pl.col("grammar_b"))
+        ).height
+        == 0
+    )

@@ -45,7 +45,14 @@ YEAR_LAST = (
     r"(?:\s*([AaPp])\.?[Mm]\.?)?"
 )
 TIMESTAMP_PATTERN = rf"^\s*(?:{YEAR_FIRST}|{YEAR_LAST})\s*$"
-YEAR_LAST_SHAPE = rf"^\s*{YEAR_LAST}\s*$"
+# YEAR_LAST with one date separator and one time separator, without captures (a fast test)
+_YEAR_LAST_SHAPES = [
+    rf"[0-9]{{1,2}}{date}[0-9]{{1,2}}{date}[0-9]{{4}}\s+[0-9]{{1,2}}{time}[0-9]{{1,2}}"
+    rf"(?:{time}[0-9]{{1,2}}(?:\.[0-9]+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?"
+    for date in ("/", "-", r"\.")
+    for time in (":", r"\.")
+]
+YEAR_LAST_SHAPE = rf"^\s*(?:{'|'.join(_YEAR_LAST_SHAPES)})\s*$"
 # capture groups of TIMESTAMP_PATTERN, in order (year-last ones start with `l_`)
 GROUPS = (
     "year",
@@ -90,24 +97,13 @@ def parse_timestamp(text: pl.Expr, date_order: pl.Expr) -> pl.Expr:
     reads those forms the same but costs several times more per value.
     """
     fast = pl.coalesce(
-        pl.when(pl.field("text").str.contains(shape))
-        .then(pl.field("text"))
-        .str.to_datetime(format_, strict=False, time_unit="us")
+        pl.when(text.str.contains(shape)).then(text).str.to_datetime(format_, strict=False, time_unit="us")
         for shape, format_ in FAST_FORMS
     ).dt.replace_time_zone("UTC")
-    # struct fields work as `let`: each step is computed once (common subexpressions under
-    # when/then are not reliably shared otherwise); the grammar only sees the values left over
-    return (
-        pl.struct(text.alias("text"), date_order.alias("order"))
-        .struct.with_fields(fast.alias("fast"))
-        .struct.with_fields(
-            pl.coalesce(
-                pl.field("fast"),
-                read_timestamp(pl.when(pl.field("fast").is_null()).then(pl.field("text")), pl.field("order")),
-            ).alias("timestamp")
-        )
-        .struct.field("timestamp")
-    )
+    # the grammar sees only the values of no fast form (nulls cost it next to nothing); a value of a
+    # fast form that the fixed-format parser refuses (February 30) is no timestamp in the grammar either
+    rest = pl.when(text.str.contains(FAST_SHAPE)).then(pl.lit(None, pl.String)).otherwise(text)
+    return pl.coalesce(fast, read_timestamp(rest, date_order))
 
 
 def read_timestamp(text: pl.Expr, date_order: pl.Expr) -> pl.Expr:
@@ -117,10 +113,11 @@ def read_timestamp(text: pl.Expr, date_order: pl.Expr) -> pl.Expr:
     day_first, month_first = pl.field("order") == "dmy", pl.field("order") == "mdy"
     consistent = part("l_year").is_null() | _separators_agree(part)
     seconds, micros = pl.field("seconds"), pl.field("micros")
+    # struct fields work as `let`: each step is computed once (common subexpressions are not
+    # reliably shared under when/then); the captures are taken outside the struct (on null text
+    # that is much cheaper there) and stay one field (unnesting them would repeat the regex per field)
     return (
-        pl.struct(text.alias("text"), date_order.alias("order"))
-        # the captures stay one struct field: unnesting them would repeat the regex per field
-        .struct.with_fields(_captures(pl.field("text")).alias("parts"))
+        pl.struct(_captures(text).alias("parts"), date_order.alias("order"))
         .struct.with_fields(
             consistent.alias("consistent"),
             pl.coalesce(part("year"), part("l_year")).cast(pl.Int32).alias("year"),
@@ -165,18 +162,11 @@ def read_timestamp(text: pl.Expr, date_order: pl.Expr) -> pl.Expr:
 
 def year_last_numbers(text: pl.Expr) -> pl.Expr:
     """The first two numbers of a year-last value as two Int32 columns `a` and `b` (null when the
-    value is not year-last): what `parse.date_order_of` weighs to decide a file's order."""
-    part = pl.field("parts").struct.field
-    consistent = _separators_agree(part)
-    text = pl.when(text.str.contains(YEAR_LAST_SHAPE)).then(text)  # a cheap test spares most captures
-    return (
-        pl.struct(_captures(text).alias("parts"))
-        .struct.with_fields(
-            pl.when(consistent).then(part("l_a").cast(pl.Int32)).alias("a"),
-            pl.when(consistent).then(part("l_b").cast(pl.Int32)).alias("b"),
-        )
-        .struct.field("a", "b")
-    )
+    value is not year-last): what `parse.date_order_of` weighs to decide a file's order. Cheap: a
+    shape test without captures, then two small captures, as it runs over every value of a file."""
+    shaped = pl.when(text.str.contains(YEAR_LAST_SHAPE)).then(text)
+    numbers = shaped.str.extract_groups(r"^\s*([0-9]{1,2})[/.-]([0-9]{1,2})")
+    return numbers.struct.rename_fields(["a", "b"]).struct.field("a", "b").cast(pl.Int32)
 
 
 def _separators_agree(part) -> pl.Expr:
