@@ -73,8 +73,6 @@ def _write_spreadsheet_csv(path: Path, rows: int) -> None:
 
 def previous_rule(text):
     """clean.py's `ts` rule before issue 11 (one chrono format), for comparison."""
-    import polars as pl
-
     return (
         text.str.replace("T", " ", literal=True)
         .str.strip_suffix("Z")
