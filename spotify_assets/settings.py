@@ -16,8 +16,9 @@ DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.sqlite"
 DEFAULT_REPORT_DIR = "data/reports"
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_ENGINE = "polars"
+DEFAULT_TRACK_OVERRIDES = "data/track_overrides.csv"
 ENGINES = ("polars", "spark", "databricks")
-CSV_DATE_ORDERS = ("dmy", "mdy")  # transforms.timestamps.DATE_ORDERS
+CSV_DATE_ORDERS = ("dmy", "mdy")  # tables.DATE_ORDERS (not imported: settings stay free of Dagster)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Settings:
     report_dir: str = DEFAULT_REPORT_DIR
     timezone: str = DEFAULT_TIMEZONE
     engine: str = DEFAULT_ENGINE
+    track_overrides: str = DEFAULT_TRACK_OVERRIDES
     # How to read year-last CSV dates (7/8/2013) when a file's own values cannot tell: dmy or mdy.
     csv_date_order: str | None = None
 
@@ -43,6 +45,7 @@ class Settings:
             report_dir=env.get("SPOTIFY_REPORT_DIR") or DEFAULT_REPORT_DIR,
             timezone=env.get("SPOTIFY_TIMEZONE") or DEFAULT_TIMEZONE,
             engine=(env.get("SPOTIFY_ENGINE") or DEFAULT_ENGINE).lower(),
+            track_overrides=env.get("SPOTIFY_TRACK_OVERRIDES") or DEFAULT_TRACK_OVERRIDES,
             csv_date_order=(env.get("SPOTIFY_CSV_DATE_ORDER") or "").strip().lower() or None,
         )
         settings.validate()

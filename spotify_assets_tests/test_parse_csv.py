@@ -136,7 +136,7 @@ def test_a_header_only_csv_is_an_empty_history(tmp_path):
 
 def test_the_setting_is_read_once_from_the_environment_and_checked():
     from spotify_assets.settings import CSV_DATE_ORDERS, Settings
-    from spotify_assets.transforms.timestamps import DATE_ORDERS
+    from spotify_assets.tables import DATE_ORDERS
 
     assert CSV_DATE_ORDERS == DATE_ORDERS
     assert Settings.from_env({"SPOTIFY_CSV_DATE_ORDER": " DMY "}).csv_date_order == "dmy"

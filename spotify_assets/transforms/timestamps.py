@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import polars as pl
 
-DATE_ORDERS = ("dmy", "mdy")
 # The grammar: one regular expression, valid with the same meaning in Rust (Polars) and Java
 # (Spark, after `(?U)` so that `\s` is Unicode white space there too, as in Rust and chrono);
 # digits are spelled [0-9] because Rust's \d is Unicode. The year-first alternative is tried first.

@@ -32,11 +32,11 @@ EXTENDED_FIELDS = {name: name for name in RAW_TEXT_FIELDS if name != "author_nam
     "album_name": "master_metadata_album_album_name",
 }
 # raw_plays column -> basic "Account data" field (music, podcast and audiobook files)
-BASIC_FIELDS = {
+BASIC_FIELDS = {  # in the export's own order
     "ts": "endTime",
-    "ms_played": "msPlayed",
     "artist_name": "artistName",
     "track_name": "trackName",
+    "ms_played": "msPlayed",
     "episode_show_name": "podcastName",
     "episode_name": "episodeName",
     "audiobook_title": "audiobookName",

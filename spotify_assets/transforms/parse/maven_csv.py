@@ -20,8 +20,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ...tables import RAW_TEXT_FIELDS
-from ..timestamps import DATE_ORDERS, DAY_ONLY, parse_timestamp, year_last_numbers
+from ...tables import DATE_ORDERS, RAW_TEXT_FIELDS
+from ..timestamps import DAY_ONLY, parse_timestamp, year_last_numbers
 from .common import MAVEN_COLUMNS, MAVEN_CSV, UTF8_BOM, DateOrderUnknown, NotAHistoryFile, raw_frame
 
 SEPARATORS = (",", ";", "\t")
