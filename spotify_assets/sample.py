@@ -37,7 +37,7 @@ import io
 import json
 import zipfile
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +91,7 @@ _COUNTRY_SHARE = np.array([0.93, 0.03, 0.02, 0.01, 0.01])
 # --------------------------------------------------------------------------- catalog
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog_csv(name: str) -> pl.DataFrame:
     """A catalog table, names kept as text (a track called ``1999`` stays a string)."""
     frame = pl.read_csv(CATALOG_DIR / f"{name}.csv", infer_schema=False)
@@ -310,7 +310,7 @@ def generate_plays(
     if rows == 0:
         return _empty_plays()
     rng = np.random.default_rng(seed)
-    n_dup = int(round(rows * DUPLICATE_SHARE)) if rows >= 20 else 0
+    n_dup = round(rows * DUPLICATE_SHARE) if rows >= 20 else 0
     vocabulary, arrays = _plays_arrays(rng, rows - n_dup, start, end)
     return _plays_frame(vocabulary, _with_duplicates(arrays, rng, n_dup))
 
@@ -335,8 +335,8 @@ def _plays_frame(vocabulary: list[str], arrays: dict[str, np.ndarray]) -> pl.Dat
 
 
 def _empty_plays() -> pl.DataFrame:
-    schema = {c: pl.String for c in MAVEN_COLUMNS}
-    schema.update(ts=pl.Datetime("ms"), ms_played=pl.Int64, shuffle=pl.Boolean, skipped=pl.Boolean)
+    schema: dict[str, pl.DataType] = dict.fromkeys(MAVEN_COLUMNS, pl.String())
+    schema.update(ts=pl.Datetime("ms"), ms_played=pl.Int64(), shuffle=pl.Boolean(), skipped=pl.Boolean())
     return pl.DataFrame(schema=schema)
 
 

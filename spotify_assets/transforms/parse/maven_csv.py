@@ -255,6 +255,5 @@ def _csv_values(path: Path, width: int, separator: str) -> pl.LazyFrame:
 
 def _without_blank_tail(records: pl.DataFrame) -> pl.DataFrame:
     """Records without trailing blank lines, which Polars' reader may or may not count as rows."""
-    non_blank = records.with_row_index("index").filter(~pl.col("blank"))
-    last = int(non_blank["index"].max()) if non_blank.height else -1
-    return records.head(last + 1)
+    kept = records.with_row_index("index").filter(~pl.col("blank"))["index"].tail(1).to_list()
+    return records.head(kept[0] + 1 if kept else 0)
