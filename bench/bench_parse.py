@@ -4,8 +4,9 @@ Each case writes its file once (cached under bench/out), then in a fresh child p
 with `read_history_file` and sinks the rows to Parquet (what the lake IO manager does with
 `raw_plays`), and separately times `parse_timestamp` over the rows' `ts` (what cleaning will do).
 Peak RSS is the child's VmHWM, reset after the imports (so it is the read's own, plus the
-interpreter). For comparison it also times the previous `ts` rule (one chrono format), which
-reads no spreadsheet form.
+interpreter). CPU seconds (user + system, all threads) are reported beside wall time: on a shared
+machine they move less with the load. For comparison it also times the previous `ts` rule (one
+chrono format), which reads no spreadsheet form.
 
 Cases:
 - `basic`: a basic account-data music file, 100,000 records (`sample.write_basic_json`);
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -80,6 +82,11 @@ def previous_rule(text):
     )
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _kib(field: str) -> int:
     return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
 
@@ -93,11 +100,11 @@ def measure(path: Path) -> dict:
 
     Path("/proc/self/clear_refs").write_text("5")  # peak RSS from here on
     with tempfile.TemporaryDirectory(prefix="bench_parse_") as folder:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         read = read_history_file(path)
         rows_path = Path(folder) / "raw_plays.parquet"
         read.plays.sink_parquet(rows_path)
-        read_seconds = time.perf_counter() - started
+        read_seconds, read_cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         read_peak = _kib("VmHWM")
         raw = pl.scan_parquet(rows_path)
         rows, date_order, source_format = (
@@ -106,13 +113,13 @@ def measure(path: Path) -> dict:
             .row(0)
         )
         Path("/proc/self/clear_refs").write_text("5")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         parsed = parse_timestamp(pl.col("ts"), pl.col("date_order"))
         unreadable = raw.select(parsed.is_null().sum()).collect().item()
-        parse_seconds = time.perf_counter() - started
-        started = time.perf_counter()
+        parse_seconds, parse_cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+        started, cpu = time.perf_counter(), _cpu_seconds()
         raw.select(previous_rule(pl.col("ts")).is_null().sum()).collect()
-        previous_seconds = time.perf_counter() - started
+        previous_seconds, previous_cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         return {
             "file": path.name,
             "megabytes": round(path.stat().st_size / 1e6),
@@ -120,11 +127,14 @@ def measure(path: Path) -> dict:
             "source_format": source_format,
             "date_order": date_order,
             "read_seconds": round(read_seconds, 2),
+            "read_cpu_seconds": round(read_cpu, 2),
             "read_peak_gb": round(read_peak / 1024**2, 2),
             "ts_parse_seconds": round(parse_seconds, 2),
+            "ts_parse_cpu_seconds": round(parse_cpu, 2),
             "ts_parse_peak_gb": round(_kib("VmHWM") / 1024**2, 2),
             "ts_unreadable": unreadable,
             "ts_previous_rule_seconds": round(previous_seconds, 2),
+            "ts_previous_rule_cpu_seconds": round(previous_cpu, 2),
         }
 
 
