@@ -25,12 +25,14 @@ from pathlib import Path
 from .hostile import JSON_RECORDS, TRACK_A
 from .spreadsheets import (  # noqa: F401  (re-exported: `exports` is the one place for fixtures)
     AMBIGUOUS_PLAYS,
+    HEADER,
     SPREADSHEET_PLAYS,
     SPREADSHEET_STYLES,
     TS_FORMS,
     SpreadsheetPlay,
     SpreadsheetStyle,
     expected_ts,
+    saved_text,
     write_spreadsheet_csv,
 )
 

@@ -149,7 +149,8 @@ class SpreadsheetStyle:
     seconds: bool  # whether the form keeps seconds
     header_case: str = "lower"  # lower | title | upper
     line_end: str = "\r\n"
-    bom: bool = True
+    bom: bool = True  # a UTF-8 BOM (UTF-16 always has its own)
+    encoding: str = "utf-8"  # cp1252: a Windows "CSV" (a character it lacks is saved as ?); utf-16
 
 
 SPREADSHEET_STYLES = {
@@ -163,6 +164,10 @@ SPREADSHEET_STYLES = {
         "\t", "iso_minutes", None, seconds=False, header_case="title", line_end="\n"
     ),
     "iso_seconds_semicolon": SpreadsheetStyle(";", "iso_seconds", None, seconds=True),
+    "windows_ansi": SpreadsheetStyle(",", "mdy_slash", "mdy", seconds=False, bom=False, encoding="cp1252"),
+    "unicode_text": SpreadsheetStyle(
+        "\t", "dmy_slash_seconds", "dmy", seconds=True, header_case="title", bom=False, encoding="utf-16"
+    ),
 }
 
 
@@ -183,8 +188,14 @@ def write_spreadsheet_csv(path: Path, style: str, plays: list[SpreadsheetPlay] =
         for play in plays
     ]
     body = shape.line_end.join(lines) + shape.line_end
-    path.write_bytes((b"\xef\xbb\xbf" if shape.bom else b"") + body.encode("utf-8"))
+    path.write_bytes((b"\xef\xbb\xbf" if shape.bom else b"") + body.encode(shape.encoding, errors="replace"))
     return path
+
+
+def saved_text(value: str, style: str) -> str:
+    """`value` as the style's encoding keeps it (a character Windows-1252 lacks becomes ?)."""
+    encoding = SPREADSHEET_STYLES[style].encoding
+    return value.encode(encoding, errors="replace").decode(encoding)
 
 
 def expected_ts(play: SpreadsheetPlay, style: str) -> datetime:

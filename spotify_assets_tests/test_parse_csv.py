@@ -7,7 +7,7 @@ from datetime import UTC
 import polars as pl
 import pytest
 
-from spotify_assets.transforms.parse import DateOrderUnknown, NotAHistoryFile, read_history
+from spotify_assets.transforms.parse import MAX_MEMBER_BYTES, DateOrderUnknown, NotAHistoryFile, read_history
 from spotify_assets.transforms.timestamps import parse_timestamp
 
 from . import exports
@@ -143,3 +143,30 @@ def test_the_setting_is_read_once_from_the_environment_and_checked():
     assert Settings.from_env({}).csv_date_order is None
     with pytest.raises(ValueError, match="SPOTIFY_CSV_DATE_ORDER='ymd': expected dmy"):
         Settings.from_env({"SPOTIFY_CSV_DATE_ORDER": "ymd"})
+
+
+@pytest.mark.parametrize("style", ["windows_ansi", "unicode_text"])
+def test_windows_and_utf16_files_read_names_as_the_spreadsheet_meant_them(tmp_path, style):
+    path = exports.write_spreadsheet_csv(tmp_path / f"{style}.csv", style)
+    assert not path.read_bytes().decode("utf-8", errors="replace").isascii()  # truly not UTF-8 text
+    raw = read_history(path).collect()
+    for column in NAME_COLUMNS:
+        assert raw[column].to_list() == [
+            exports.saved_text(getattr(play, column), style) for play in exports.SPREADSHEET_PLAYS
+        ]
+    assert raw["source_line"].to_list() == [2, 3, 5, 6]
+    assert set(raw["date_order"]) == {exports.SPREADSHEET_STYLES[style].date_order}
+
+
+def test_windows_1252_keeps_accents_and_the_question_marks_it_saved():
+    assert exports.saved_text("Beyoncé 夜に駆ける", "windows_ansi") == "Beyoncé ?????"
+
+
+def test_a_big_file_that_is_not_utf8_is_refused_asking_for_a_utf8_copy(tmp_path):
+    path = tmp_path / "huge_ansi.csv"
+    row = b"x,1/2/2013 1:00,a,1,Beyonc\xe9,A,B,,,TRUE,TRUE\r\n"
+    with path.open("wb") as handle:
+        handle.write(",".join(exports.HEADER).encode() + b"\r\n" + row * 30_000)  # text past the sample
+        handle.truncate(MAX_MEMBER_BYTES + 1)
+    with pytest.raises(NotAHistoryFile, match=r"of Windows-1252 text, more than the .* as CSV UTF-8"):
+        read_history(path)

@@ -91,3 +91,8 @@ def test_bombs_and_oversized_json_are_refused_without_reading_them(tmp_path):
         handle.truncate(MAX_MEMBER_BYTES + 1)
     with pytest.raises(NotAHistoryFile, match="of JSON, more than the"):
         check(big)
+
+
+@pytest.mark.parametrize("style", ["windows_ansi", "unicode_text"])
+def test_spreadsheet_csvs_in_other_encodings_pass(tmp_path, style):
+    check(exports.write_spreadsheet_csv(tmp_path / "export.csv", style, exports.SPREADSHEET_PLAYS * 40))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import polars as pl
 
 from .common import HEAD_BYTES, UTF8_BOM, ZIP_MAGIC, NotAHistoryFile
+from .encoding import UTF8, text_encoding, to_utf8
 from .json_history import read_json_history
 from .maven_csv import maven_header, read_maven_csv
 
@@ -31,7 +33,14 @@ def read_member(path: Path, name: str, head: bytes, date_order: str | None) -> p
         raise NotAHistoryFile(f"{name}: the file is empty (or only white space); {EXPECTED}")
     if text_head[:1] in (b"[", b"{"):
         return read_json_history(path, name, text_head)
-    return read_maven_csv(path, name, head, date_order)
+    encoding = text_encoding(path)
+    if encoding is None:
+        raise NotAHistoryFile(f"{name}: not a text file; {EXPECTED}")
+    if encoding == UTF8:
+        return read_maven_csv(path, name, head, date_order)
+    with tempfile.TemporaryDirectory(prefix="spotify_assets_utf8_") as folder:
+        copy = to_utf8(path, Path(folder) / "utf8.csv", encoding, name)
+        return read_maven_csv(copy, name, head_of(copy), date_order).collect().lazy()
 
 
 def looks_like_history(head: bytes, name: str) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from .archive import EXPECTED_HISTORY, member_head, open_archive
 from .common import HEAD_BYTES, MAX_MEMBER_BYTES, UTF8_BOM, DateOrderUnknown, NotAHistoryFile, size_text
 from .detect import head_of, is_zip, looks_like_history, read_member
+from .encoding import UTF8, check_convertible, text_encoding
 from .json_history import EXPECTED as EXPECTED_JSON
 
 
@@ -40,6 +41,11 @@ def check_large_history(path: Path, name: str, date_order: str | None, sample_by
                 f"{name}: JSON does not start like an array of play records; {EXPECTED_JSON}"
             )
         return
+    encoding = text_encoding(path)
+    if encoding is None:
+        raise NotAHistoryFile(f"{name}: not a text file; expected a Spotify history CSV, JSON or ZIP")
+    if encoding != UTF8:
+        check_convertible(path.stat().st_size, encoding, name)
     with tempfile.TemporaryDirectory(prefix="spotify_assets_sniff_") as folder:
         sample = Path(folder) / "sample.csv"
         sample.write_bytes(complete_records(head))
