@@ -159,7 +159,6 @@ def test_large_files_are_sniffed_from_their_head_only(tmp_path, monkeypatch):
         handle.writestr("Spotify Account Data/Read_Me_First.pdf", b"%PDF-1.4" + bytes(range(256)) * 8)
     assert "ZIP holds no history" in why_not_a_history(archive)
     with zipfile.ZipFile(archive, "a") as handle:
-        handle.writestr("Spotify Account Data/StreamingHistory_music_0.json",
-                        '[{"endTime": "2024-03-01 17:04", "artistName": "A", "trackName": "T", "msPlayed": 1}]'
-                        + " " * 2000)
+        record = '{"endTime": "2024-03-01 17:04", "artistName": "A", "trackName": "T", "msPlayed": 1}'
+        handle.writestr("Spotify Account Data/StreamingHistory_music_0.json", f"[{record}]" + " " * 2000)
     assert why_not_a_history(archive) is None
