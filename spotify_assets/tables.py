@@ -127,7 +127,8 @@ RAW_PLAYS = TableSpec(
         SOURCE_LINE,
         _col("source_format", "string", "maven_csv, extended_json or basic_json.", nullable=False),
         _col("date_order", "string",
-             "How the file writes day and month in `ts` (dmy or mdy), decided per file; null if unambiguous."),
+             "How the file writes year-last dates: dmy or mdy (decided per CSV file from its values), "
+             "else null."),
         _col("parse_error", "string", "Structural problem found while reading (e.g. wrong column count)."),
         _col("raw_text", "string", "The record as read, kept for rows with a parse error."),
         *(_col(name, "string", f"`{name}` as read from the file.") for name in RAW_TEXT_FIELDS),

@@ -160,5 +160,10 @@ def test_large_files_are_sniffed_from_their_head_only(tmp_path, monkeypatch):
     assert "not an array of plays" in why_not_a_history(other)
     archive = tmp_path / "my_spotify_data.zip"
     with zipfile.ZipFile(archive, "w") as handle:
-        handle.writestr("Spotify Account Data/StreamingHistory_music_0.json", "[]" + " " * 2000)
-    assert "no Streaming_History_Audio" in why_not_a_history(archive)
+        handle.writestr("Spotify Account Data/Userdata.json", '{"username": "x"}' + " " * 2000)
+        handle.writestr("Spotify Account Data/Read_Me_First.pdf", b"%PDF-1.4" + bytes(range(256)) * 8)
+    assert "ZIP holds no history" in why_not_a_history(archive)
+    with zipfile.ZipFile(archive, "a") as handle:
+        record = '{"endTime": "2024-03-01 17:04", "artistName": "A", "trackName": "T", "msPlayed": 1}'
+        handle.writestr("Spotify Account Data/StreamingHistory_music_0.json", f"[{record}]" + " " * 2000)
+    assert why_not_a_history(archive) is None
