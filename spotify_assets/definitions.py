@@ -92,7 +92,7 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "lake_io_manager": DeltaLakeIOManager(lake_uri=settings.lake_uri),
         "lake": LakeResource(lake_uri=settings.lake_uri),
-        "landing": LandingFolder(path=settings.landing_dir),
+        "landing": LandingFolder(path=settings.landing_dir, csv_date_order=settings.csv_date_order),
         "engine": build_engine(settings),
         "spotify": spotify_api_from_env(retry_quota_stops=not interactive),
         "report_folder": ReportFolder(path=settings.report_dir),
