@@ -310,9 +310,37 @@ DIM_TRACK = TableSpec(
         _col("content_type", "string", "track, episode or audiobook.", nullable=False, max_length=16),
         _col("artist_key", "int64", "Artist (show, book) as last seen.", **KEY),
         _col("album_key", "int64", "Album (show, book) as last seen.", **KEY),
+        _col("recording_key", "int64", "The recording (dim_recording) the track is a release of: all track ids "
+             "sharing an ISRC are one recording; a track without a known ISRC is its own.", **KEY),
+        _col("isrc", "string", "ISRC from the Spotify Web API (track_metadata); null until looked up or when "
+             "Spotify knows none.", max_length=16),
+        _col("duration_ms", "int64", "Track length from the Spotify Web API; null until looked up."),
+        _col("explicit", "bool", "Explicit lyrics, from the Spotify Web API; null until looked up."),
+        _col("release_date", "date", "Release date of the track's album (first day of the year or month when "
+             "release_date_precision says so); null until looked up."),
+        _col("release_date_precision", "string", "year, month or day.", max_length=8),
+        _col("artist_ids", "string", "Spotify ids of the track's artists, comma-separated in credit order."),
     ),
     primary_key=("track_key",),
-    foreign_keys={"artist_key": "dim_artist", "album_key": "dim_album"},
+    foreign_keys={"artist_key": "dim_artist", "album_key": "dim_album", "recording_key": "dim_recording"},
+)
+
+DIM_RECORDING = TableSpec(
+    name="dim_recording",
+    description="One row per recording: the track ids that share an ISRC (album, single, compilation "
+                "releases of one recording) count as one; a track without a known ISRC is its own recording.",
+    columns=(
+        _col("recording_key", "int64", "Stable key: stable_key('isrc', ISRC), or the track_key of a track "
+             "without a known ISRC.", **KEY),
+        _col("isrc", "string", "The recording's ISRC; null for a track without one.", max_length=16),
+        _col("recording_name", "string", "Title of its most-played track.", nullable=False),
+        _col("artist_key", "int64", "Artist of its most-played track.", **KEY),
+        _col("sample_track_key", "int64", "Its most-played track.", **KEY),
+        _col("track_ids", "int64", "How many track ids (releases) it merges.", nullable=False),
+        _col("content_type", "string", "track, episode or audiobook.", nullable=False, max_length=16),
+    ),
+    primary_key=("recording_key",),
+    foreign_keys={"artist_key": "dim_artist"},
 )
 
 DIM_DATE = TableSpec(
@@ -510,6 +538,8 @@ MODEL_STATE = TableSpec(
         _col("ingest_id", "string", "file_reads.ingest_id the model last applied.", nullable=False),
         _col("settings_key", "string", "Model version, time zone and overrides the tables were built with.",
              nullable=False),
+        _col("catalogue_key", "string", "Digest of the Web API answers (track_metadata) the dimensions include.",
+             nullable=False),
         _col("complete", "bool", "False while an update is being written (a crash then forces a rebuild).",
              nullable=False),
     ),
@@ -518,14 +548,14 @@ MODEL_STATE = TableSpec(
 
 LAKE_TABLES = (
     RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FILE_READS, FILE_ACCOUNTING, DUPLICATE_PLAYS,
-    DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, TRACK_RESOLUTION,
-    ALBUM_ART, TRACK_METADATA,
+    DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS,
+    TRACK_RESOLUTION, ALBUM_ART, TRACK_METADATA,
 )
 BOOKKEEPING_TABLES = (MODEL_MEMBERS, MODEL_STATE)
 # Published to the warehouse, dimensions before the fact so foreign keys resolve.
 WAREHOUSE_TABLES = (
-    DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, ALBUM_ART,
+    DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, ALBUM_ART,
     REJECTED_PLAYS, FILE_ACCOUNTING, TRACK_RESOLUTION,
 )
-STAR_SCHEMA = (DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS)
+STAR_SCHEMA = (DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS)
 TABLES = {spec.name: spec for spec in (*LAKE_TABLES, *BOOKKEEPING_TABLES)}

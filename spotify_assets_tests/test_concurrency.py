@@ -19,8 +19,12 @@ CLI = [sys.executable, "-m", "spotify_assets.cli"]
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SPOTIFY_", "DAGSTER_HOME"))}
-    return subprocess.Popen([*CLI, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("SPOTIFY_", "DAGSTER_HOME"))
+    }
+    return subprocess.Popen(
+        [*CLI, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 ENRICHMENT = ("album_art", "track_metadata")
@@ -29,9 +33,13 @@ ENRICHMENT = ("album_art", "track_metadata")
 def _lake(folder: Path) -> dict[str, pl.DataFrame]:
     """Every lake table, sorted; an enrichment row without the landing file that happened to look
     it up first (a cache entry belongs to whichever file asked: that depends on arrival)."""
-    tables = {spec.name: scan_table(str(folder / "data/lake"), spec).collect().sort(spec.primary_key)
-              for spec in LAKE_TABLES}
-    return {name: frame.drop("landing_file") if name in ENRICHMENT else frame for name, frame in tables.items()}
+    tables = {
+        spec.name: scan_table(str(folder / "data/lake"), spec).collect().sort(spec.primary_key)
+        for spec in LAKE_TABLES
+    }
+    return {
+        name: frame.drop("landing_file") if name in ENRICHMENT else frame for name, frame in tables.items()
+    }
 
 
 def test_two_runs_at_once_on_overlapping_files_equal_one_at_a_time(tmp_path):

@@ -23,7 +23,9 @@ class ModelConfig(dg.Config):
     pool=MODEL_POOL,
     can_subset=False,
 )
-def star_schema(context: dg.AssetExecutionContext, config: ModelConfig, engine: TransformEngine, lake: LakeResource):
+def star_schema(
+    context: dg.AssetExecutionContext, config: ModelConfig, engine: TransformEngine, lake: LakeResource
+):
     """Brings the six dimensions, fact_streams, file_accounting, duplicate_plays and
     track_resolution up to date with every ingested landing file, in one step.
 
@@ -40,13 +42,18 @@ def star_schema(context: dg.AssetExecutionContext, config: ModelConfig, engine: 
         update = engine.model_update(lake, context=context)
         for warning in update.warnings:
             context.log.warning(warning)
-        summary = {"mode": update.mode, "changed_files": len(update.changed_files),
-                   "rewritten_files": len(update.rewritten_files)}
+        summary = {
+            "mode": update.mode,
+            "changed_files": len(update.changed_files),
+            "rewritten_files": len(update.rewritten_files),
+        }
         context.log.info(f"model update: {summary}")
         # every output is yielded, None when its table is unchanged (nothing is written), so what runs
         # downstream for this run's landing file (its album art) runs whoever updated the model
         for spec, frame, is_output in update.steps():
             if is_output:
-                yield dg.Output(frame, output_name=spec.name, metadata={**summary, "written": frame is not None})
+                yield dg.Output(
+                    frame, output_name=spec.name, metadata={**summary, "written": frame is not None}
+                )
             elif frame is not None:
                 lake.write(spec, frame)
