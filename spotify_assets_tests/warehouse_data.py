@@ -30,6 +30,23 @@ LANDING_FILES = ("endsong_0-1a2b3c", "Streaming_History_Audio_2024-9f8e7d")
 FACT_ROWS = 240
 
 
+def date_rows(first: date, last: date) -> pl.DataFrame:
+    """dim_date rows for the days from `first` to `last`."""
+    days = pl.date_range(first, last, eager=True)
+    return pl.DataFrame({"date": days}).with_columns(
+        date_key=pl.col("date").dt.strftime("%Y%m%d").cast(pl.Int32),
+        year=pl.col("date").dt.year(),
+        quarter=pl.col("date").dt.quarter(),
+        month=pl.col("date").dt.month(),
+        month_name=pl.col("date").dt.strftime("%B"),
+        day=pl.col("date").dt.day(),
+        weekday=pl.col("date").dt.weekday(),
+        weekday_name=pl.col("date").dt.strftime("%A"),
+        iso_week=pl.col("date").dt.week(),
+        is_weekend=pl.col("date").dt.weekday() >= 6,
+    )
+
+
 def sample_lake() -> dict[str, pl.DataFrame]:
     """A small star schema whose text exercises every escaping and collation trap."""
     artists = pl.DataFrame(
@@ -60,19 +77,7 @@ def sample_lake() -> dict[str, pl.DataFrame]:
         track_uri=pl.lit("spotify:track:") + pl.col("track_id"),
         content_type=pl.lit("track"),
     )
-    days = pl.date_range(date(2023, 12, 25), date(2024, 2, 5), eager=True)
-    dates = pl.DataFrame({"date": days}).with_columns(
-        date_key=pl.col("date").dt.strftime("%Y%m%d").cast(pl.Int32),
-        year=pl.col("date").dt.year(),
-        quarter=pl.col("date").dt.quarter(),
-        month=pl.col("date").dt.month(),
-        month_name=pl.col("date").dt.strftime("%B"),
-        day=pl.col("date").dt.day(),
-        weekday=pl.col("date").dt.weekday(),
-        weekday_name=pl.col("date").dt.strftime("%A"),
-        iso_week=pl.col("date").dt.week(),
-        is_weekend=pl.col("date").dt.weekday() >= 6,
-    )
+    dates = date_rows(date(2023, 12, 25), date(2024, 2, 5))
     platforms = pl.DataFrame(
         {
             "platform": ["Android OS 14 API 34", "iOS 17.1 (iPhone15,2)", "web_player"],

@@ -141,6 +141,11 @@ class Dialect(ABC):
     ) -> str:
         """CREATE TABLE for `spec`; `keys_only` leaves out indexes and foreign keys."""
 
+    def schema_statements(self, spec: TableSpec) -> list[str]:
+        """Every statement that creates the table as the spec says (its fingerprint decides
+        whether a published table still matches the spec)."""
+        return [self.create_table_sql(spec)]
+
     @abstractmethod
     def relations(self) -> set[str]:
         """Names of the tables and views in the warehouse (read on the publishing connection)."""

@@ -19,12 +19,13 @@ Under the dialect's publish lock:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from ...tables import PARTITION_COLUMN, TableSpec
 from . import bookkeeping
-from .base import Dialect, Log, column_list, fingerprint, quote, timed
+from .base import Dialect, Log, WarehouseError, column_list, fingerprint, quote, timed
 from .frames import load_frame, rows_frame
 from .lake_markers import LakeTable
 from .plan import (
@@ -97,6 +98,16 @@ class PublishReport:
         )
 
 
+@contextmanager
+def _about(table: str) -> Iterator[None]:
+    """Failures name the table they happened to."""
+    try:
+        yield
+    except WarehouseError as error:
+        message = str(error)
+        raise WarehouseError(message if message.startswith(f"{table}:") else f"{table}: {message}") from None
+
+
 def _key_spec(spec: TableSpec, name: str) -> TableSpec:
     keys = tuple(spec.column(column) for column in spec.primary_key)
     return replace(spec, name=name, columns=keys, foreign_keys={}, indexes=(), partitioned=False)
@@ -128,7 +139,7 @@ class Publisher:
                     plan_table(
                         lake,
                         published.get(lake.spec.name),
-                        fingerprint(dialect.create_table_sql(lake.spec)),
+                        fingerprint(*dialect.schema_statements(lake.spec)),
                         live=lake.spec.name in relations,
                         full_refresh=request.full_refresh,
                         row_diff_limit=self.row_diff_limit,
@@ -199,7 +210,8 @@ class Publisher:
             with timed(self.phases, "stage"):
                 for plan in order:
                     if plan.action in (PARTITIONS, ROWS):
-                        staged[plan.spec.name] = self._stage(plan)
+                        with _about(plan.spec.name):
+                            staged[plan.spec.name] = self._stage(plan)
             if self.dialect.atomic_ddl or not any(plan.action == FULL for plan in plans):
                 with timed(self.phases, "transaction"), self.dialect.transaction():
                     self._apply(order, staged, outcomes)
@@ -236,51 +248,60 @@ class Publisher:
     def _apply(
         self, order: list[TablePlan], staged: dict[str, _Staged], outcomes: dict[str, TableOutcome]
     ) -> None:
-        dialect, mark = self.dialect, self.dialect.placeholder
-        for plan in reversed(order):
+        for plan in reversed(order):  # children first: no partition delete orphans a child row
             if plan.action == PARTITIONS:
-                outcome = outcomes[plan.spec.name]
-                for chunk in bookkeeping.chunks([*plan.reload, *plan.drop]):
-                    outcome.rows_deleted += dialect.execute(
-                        f"DELETE FROM {quote(plan.spec.name)} WHERE {quote(PARTITION_COLUMN)} IN "
-                        f"({', '.join([mark] * len(chunk))})",
-                        chunk,
-                    )
-                outcome.partitions_reloaded, outcome.partitions_dropped = len(plan.reload), len(plan.drop)
-        for plan in order:
-            spec, outcome = plan.spec, outcomes[plan.spec.name]
-            stage = staged.get(spec.name, _Staged())
-            if plan.action == FULL:
-                rows = load_frame(spec, plan.lake.scan())
-                outcome.load_method, outcome.swap = dialect.replace_table(spec, rows, self.log, self.phases)
-                outcome.rows_written = rows.height
-            elif stage.incoming and plan.action == ROWS:
-                dialect.execute(dialect.upsert_sql(spec, stage.incoming))
-                outcome.rows_written = stage.incoming_rows
-            elif stage.incoming:
-                columns = column_list(spec.column_names)
-                outcome.rows_written = dialect.execute(
-                    f"INSERT INTO {quote(spec.name)} ({columns}) "
-                    f"SELECT {columns} FROM {quote(stage.incoming)}"
-                )
-        for plan in reversed(order):
-            stage = staged.get(plan.spec.name, _Staged())
-            if stage.removed:
+                with _about(plan.spec.name):
+                    self._delete_partitions(plan, outcomes[plan.spec.name])
+        for plan in order:  # parents first: every inserted row finds its parents
+            with _about(plan.spec.name):
+                self._load(plan, staged.get(plan.spec.name, _Staged()), outcomes[plan.spec.name])
+        for plan in reversed(order):  # children first again, for rows gone from the lake
+            removed = staged.get(plan.spec.name, _Staged()).removed
+            if removed:
                 keys = column_list(plan.spec.primary_key)
-                outcomes[plan.spec.name].rows_deleted = dialect.execute(
-                    f"DELETE FROM {quote(plan.spec.name)} "
-                    f"WHERE ({keys}) IN (SELECT {keys} FROM {quote(stage.removed)})"
-                )
+                with _about(plan.spec.name):
+                    outcomes[plan.spec.name].rows_deleted = self.dialect.execute(
+                        f"DELETE FROM {quote(plan.spec.name)} "
+                        f"WHERE ({keys}) IN (SELECT {keys} FROM {quote(removed)})"
+                    )
         for plan in order:
             if plan.action != UNCHANGED:
                 self._record(plan)
+
+    def _delete_partitions(self, plan: TablePlan, outcome: TableOutcome) -> None:
+        mark = self.dialect.placeholder
+        for chunk in bookkeeping.chunks([*plan.reload, *plan.drop]):
+            outcome.rows_deleted += self.dialect.execute(
+                f"DELETE FROM {quote(plan.spec.name)} WHERE {quote(PARTITION_COLUMN)} IN "
+                f"({', '.join([mark] * len(chunk))})",
+                chunk,
+            )
+        outcome.partitions_reloaded, outcome.partitions_dropped = len(plan.reload), len(plan.drop)
+
+    def _load(self, plan: TablePlan, stage: _Staged, outcome: TableOutcome) -> None:
+        spec, dialect = plan.spec, self.dialect
+        if plan.action == FULL:
+            rows = load_frame(spec, plan.lake.scan())
+            outcome.load_method, outcome.swap = dialect.replace_table(spec, rows, self.log, self.phases)
+            outcome.rows_written = rows.height
+        elif stage.incoming and plan.action == ROWS:
+            dialect.execute(dialect.upsert_sql(spec, stage.incoming))
+            outcome.rows_written = stage.incoming_rows
+        elif stage.incoming:
+            columns = column_list(spec.column_names)
+            outcome.rows_written = dialect.execute(
+                f"INSERT INTO {quote(spec.name)} ({columns}) SELECT {columns} FROM {quote(stage.incoming)}"
+            )
 
     def _replace_whole(self, plan: TablePlan, outcome: TableOutcome) -> None:
         """Outside a transaction (the dialect's DDL commits): forget, swap in, record."""
         with self.dialect.transaction():
             bookkeeping.forget(self.dialect, plan.spec.name, self.dialect.relations())
-        rows = load_frame(plan.spec, plan.lake.scan())
-        outcome.load_method, outcome.swap = self.dialect.replace_table(plan.spec, rows, self.log, self.phases)
+        with _about(plan.spec.name):
+            rows = load_frame(plan.spec, plan.lake.scan())
+            outcome.load_method, outcome.swap = self.dialect.replace_table(
+                plan.spec, rows, self.log, self.phases
+            )
         outcome.rows_written = rows.height
         with self.dialect.transaction():
             self._record(plan)
@@ -290,7 +311,7 @@ class Publisher:
         bookkeeping.record_table(
             dialect,
             lake.spec.name,
-            ddl_hash=fingerprint(dialect.create_table_sql(lake.spec)),
+            ddl_hash=fingerprint(*dialect.schema_statements(lake.spec)),
             marker=lake.marker,
             lake_version=lake.version,
             row_count=lake.row_count,

@@ -197,6 +197,9 @@ class SqliteDialect(Dialect):
             for index in secondary_indexes(spec)
         ]
 
+    def schema_statements(self, spec: TableSpec) -> list[str]:
+        return [self.create_table_sql(spec), *self.index_statements(spec)]
+
     def relations(self) -> set[str]:
         return {
             name for (name,) in self.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
