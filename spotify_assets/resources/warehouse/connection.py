@@ -1,12 +1,15 @@
 """The MySQL/MariaDB connection of the warehouse (pymysql), with messages that say what to do.
 
 TLS: `?ssl_ca=/path/ca.pem` encrypts; `&ssl_verify=true` also checks the server certificate
-against that CA and its host name (what AWS RDS with `require_secure_transport` needs). Every
-failure names the masked URL (`mysql://user:***@host:port/db`), never the password.
+against that CA and its host name (what AWS RDS with `require_secure_transport` needs). Without
+`ssl_ca`, pymysql (>= 1.1) negotiates TLS when the server offers it but verifies nothing, so a
+man in the middle goes unnoticed; `?ssl_disabled=true` forces a plain connection. Every failure
+names the masked URL (`mysql://user:***@host:port/db`), never the password.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -26,8 +29,10 @@ def database_name(url: str) -> str:
 
 def tls_options(url: str) -> dict[str, Any]:
     query = {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
+    if query.get("ssl_disabled", "false").lower() in TRUE_WORDS:
+        return {"ssl_disabled": True}
     if "ssl_ca" not in query:
-        return {}
+        return {}  # pymysql >= 1.1 then tries TLS without verifying it, and falls back to plain
     verify = query.get("ssl_verify", "false").lower() in TRUE_WORDS
     return {"ssl_ca": query["ssl_ca"], "ssl_verify_cert": verify, "ssl_verify_identity": verify}
 
@@ -35,13 +40,13 @@ def tls_options(url: str) -> dict[str, Any]:
 def _reason(error: pymysql.err.OperationalError, tls: dict[str, Any]) -> str:
     code, message = error.args[0], str(error.args[1]) if len(error.args) > 1 else ""
     if code in ACCESS_DENIED:
-        hint = "" if tls else " or a user that requires TLS (add ?ssl_ca=CA.pem&ssl_verify=true)"
+        hint = "" if "ssl_ca" in tls else ", or a user that requires TLS: add ?ssl_ca=CA.pem&ssl_verify=true"
         return f"access denied (wrong user or password{hint})"
     if "CERTIFICATE_VERIFY_FAILED" in message or "certificate verify failed" in message:
-        detail = message.split("certificate verify failed:", 1)[-1].split(")")[0].strip(" ()")
+        found = re.search(r"certificate verify failed: (.+?)\s*\(_ssl", message)
         return (
-            f"the server's TLS certificate was refused ({detail or 'verify failed'}): is ssl_ca "
-            f"{tls.get('ssl_ca')} the CA that signed it, and the host name the one in it?"
+            f"the server's TLS certificate was refused ({found.group(1) if found else 'verify failed'}): "
+            f"is ssl_ca {tls.get('ssl_ca')} the CA that signed it, and the host name the one in it?"
         )
     if "SSL" in message or "TLS" in message:
         return f"TLS handshake failed ({message.split('(', 1)[-1].rstrip(')')})"
