@@ -1,7 +1,7 @@
 """Warehouse publish benchmark: from scratch, a new landing file, and nothing new (issue 12).
 
-    .venv/bin/python bench/bench_warehouse.py [--rows 10000000] [--files 50] [--new-rows 10000]
-        [--dialects sqlite mysql] [--url mysql://root@127.0.0.1:3306]
+    PYTHONPATH=. .venv/bin/python bench/bench_warehouse.py [--rows 10000000] [--files 50] [--new-rows 10000]
+        [--dialects sqlite mysql] [--url mysql://root@127.0.0.1:3306 | --start-mariadb 2G]
 
 A lake is written once (untimed) with the project's Delta writer: six dimensions (2,000 artists,
 5,000 albums, 20,000 tracks, 14 years of dates) and a fact_streams-shaped table of `--rows` plays
@@ -12,12 +12,15 @@ write it. Then, per dialect, into an empty warehouse (a new SQLite file; a new M
 2. a new landing file of `--new-rows` plays, with 10 new tracks (dim_track rewritten whole, as the
    model does): publish again, which loads that partition and upserts the new track rows;
 3. publish again with nothing new.
-Prints wall seconds, rows written and the phases of each publish.
+Prints wall seconds, rows written and the phases of each publish. `--start-mariadb SIZE` runs
+MySQL against a throw-away MariaDB started for the run with that InnoDB buffer pool (as AWS RDS
+sizes it from the instance's memory) instead of the server at `--url`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -44,6 +47,7 @@ from spotify_assets.tables import (
     FACT_STREAMS,
     WAREHOUSE_TABLES,
 )
+from spotify_assets_tests.mariadb_server import mariadb_server
 
 DIMENSION_SIZES = {"artist": 2_000, "album": 5_000, "track": 20_000, "platform": 12, "reason": 30}
 FACT = replace(FACT_STREAMS, partitioned=True)  # as the model will write it
@@ -209,6 +213,9 @@ def main() -> None:
     parser.add_argument(
         "--url", default=os.environ.get("SPOTIFY_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
     )
+    parser.add_argument(
+        "--start-mariadb", metavar="BUFFER_POOL", help="e.g. 2G: a throw-away server for the run"
+    )
     arguments = parser.parse_args()
     print(
         f"{sys.version.split()[0]}, polars {pl.__version__}, {os.cpu_count()} cores, "
@@ -231,23 +238,39 @@ def main() -> None:
                     f"sqlite:///{folder}/warehouse.sqlite", lake_uri, arguments.rows, arguments.new_rows
                 )
                 continue
-            database = f"bench_warehouse_{uuid.uuid4().hex[:8]}"
-            server = urlsplit(arguments.url)
-            admin = pymysql.connect(
-                host=server.hostname,
-                port=server.port or 3306,
-                user=server.username or "root",
-                password=server.password or "",
-                autocommit=True,
-            )
-            try:
-                run_dialect(
-                    f"{arguments.url.rstrip('/')}/{database}", lake_uri, arguments.rows, arguments.new_rows
-                )
-            finally:
-                with admin.cursor() as cursor:
-                    cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
-                admin.close()
+            with contextlib.ExitStack() as stack:
+                server_url = arguments.url
+                if arguments.start_mariadb:
+                    server_folder = Path(folder) / "mariadb"
+                    server_folder.mkdir()
+                    port, _ = stack.enter_context(
+                        mariadb_server(
+                            server_folder,
+                            f"--innodb-buffer-pool-size={arguments.start_mariadb}",
+                            "--innodb-log-file-size=512M",
+                        )
+                    )
+                    server_url = f"mysql://root@127.0.0.1:{port}"
+                    print(f"MariaDB started for the run, innodb_buffer_pool_size={arguments.start_mariadb}")
+                run_mysql(server_url, lake_uri, arguments.rows, arguments.new_rows)
+
+
+def run_mysql(server_url: str, lake_uri: str, rows: int, new_rows: int) -> None:
+    database = f"bench_warehouse_{uuid.uuid4().hex[:8]}"
+    server = urlsplit(server_url)
+    admin = pymysql.connect(
+        host=server.hostname,
+        port=server.port or 3306,
+        user=server.username or "root",
+        password=server.password or "",
+        autocommit=True,
+    )
+    try:
+        run_dialect(f"{server_url.rstrip('/')}/{database}", lake_uri, rows, new_rows)
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        admin.close()
 
 
 if __name__ == "__main__":

@@ -11,35 +11,22 @@ Debian packages: mariadb-server (mariadbd, mariadb-install-db) and openssl.
 
 from __future__ import annotations
 
-import getpass
 import os
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pymysql
 import pytest
 
 from spotify_assets.resources.warehouse import PublishRequest, Warehouse, WarehouseError, read_lake_table
 from spotify_assets.tables import WAREHOUSE_TABLES
 
+from .mariadb_server import TOOLS, mariadb_server, run
 from .warehouse_data import write_lake
 
 pytestmark = pytest.mark.mysql
 
-MARIADBD = "/usr/sbin/mariadbd"
 PASSWORD = "Tls-S3cret-Pass"
-TOOLS = (MARIADBD, "mariadb-install-db", "openssl")
-
-
-def run(*command: str | Path, cwd: Path) -> None:
-    result = subprocess.run(
-        [str(part) for part in command], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, f"{command[0]} failed: {result.stderr[-2000:]}"
 
 
 def make_certificates(folder: Path) -> None:
@@ -103,80 +90,25 @@ def make_certificates(folder: Path) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_server(
-    port: int, server: subprocess.Popen, log: Path, timeout: float = 120
-) -> pymysql.Connection:
-    """An admin connection, as soon as the server accepts one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert server.poll() is None, f"mariadbd exited: {log.read_text()[-3000:] if log.exists() else ''}"
-        try:
-            return pymysql.connect(
-                host="127.0.0.1", port=port, user="root", password="", autocommit=True, connect_timeout=2
-            )
-        except pymysql.err.OperationalError:
-            assert time.monotonic() < deadline, f"mariadbd not ready: {log.read_text()[-3000:]}"
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory) -> Iterator[tuple[int, Path]]:
     """(port, certificate folder) of a MariaDB that requires TLS for `tls_user`."""
-    missing = [tool for tool in TOOLS if not shutil.which(tool)]
+    missing = [tool for tool in (*TOOLS, "openssl") if not shutil.which(tool)]
     if missing:
         message = f"needs {', '.join(missing)} (Debian: mariadb-server, openssl)"
         pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
     folder = tmp_path_factory.mktemp("tls")
     make_certificates(folder)
-    user = ["--user=" + getpass.getuser()] if os.geteuid() == 0 else []
-    run(
-        "mariadb-install-db",
-        "--no-defaults",
-        f"--datadir={folder / 'data'}",
-        *user,
-        "--auth-root-authentication-method=normal",
-        "--skip-test-db",
-        cwd=folder,
+    certificates = (
+        f"--ssl-ca={folder / 'ca.pem'}",
+        f"--ssl-cert={folder / 'server.pem'}",
+        f"--ssl-key={folder / 'server.key'}",
     )
-    port, log = free_port(), folder / "mariadbd.log"
-    server = subprocess.Popen(
-        [
-            MARIADBD,
-            "--no-defaults",
-            f"--datadir={folder / 'data'}",
-            f"--port={port}",
-            "--bind-address=127.0.0.1",
-            f"--socket={folder / 'mariadbd.sock'}",
-            f"--pid-file={folder / 'mariadbd.pid'}",
-            f"--log-error={log}",
-            "--skip-name-resolve",
-            "--skip-log-bin",
-            "--innodb-buffer-pool-size=32M",
-            "--local-infile=1",
-            f"--ssl-ca={folder / 'ca.pem'}",
-            f"--ssl-cert={folder / 'server.pem'}",
-            f"--ssl-key={folder / 'server.key'}",
-            *user,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        admin = wait_for_server(port, server, log)
+    with mariadb_server(folder, "--innodb-buffer-pool-size=32M", *certificates) as (port, admin):
         with admin.cursor() as cursor:
             cursor.execute("CREATE USER 'tls_user'@'%%' IDENTIFIED BY %s REQUIRE SSL", (PASSWORD,))
             cursor.execute("GRANT ALL PRIVILEGES ON *.* TO 'tls_user'@'%'")
-        admin.close()
         yield port, folder
-    finally:
-        server.terminate()
-        server.wait(timeout=120)
 
 
 def url(port: int, query: str = "") -> str:
