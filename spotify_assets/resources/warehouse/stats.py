@@ -47,7 +47,7 @@ class TableStats:
         return [
             f"{name}: lake {lake:,}, warehouse {published:,} (difference {published - lake:+,})"
             for name, lake, published in pairs
-            if lake != published
+            if lake is not None and published is not None and lake != published
         ]
 
 
@@ -60,7 +60,7 @@ def table_stats(spec: TableSpec, frame: pl.DataFrame | pl.LazyFrame) -> TableSta
         joined = pl.concat_str(
             [pl.col(name).cast(pl.String) for name in spec.primary_key], separator=KEY_SEPARATOR
         )
-        residue = joined.chash.sha2_256().str.slice(0, 7).str.to_integer(base=16)
+        residue = joined.chash.sha2_256().str.slice(0, 7).str.to_integer(base=16)  # type: ignore[attr-defined]
     aggregates = [pl.len().alias("rows"), residue.cast(pl.Int64).sum().alias("checksum")]
     if "ms_played" in spec.column_names:
         aggregates.append(pl.col("ms_played").sum().alias("ms_played"))
