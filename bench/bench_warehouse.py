@@ -12,7 +12,8 @@ write it. Then, per dialect, into an empty warehouse (a new SQLite file; a new M
 2. a new landing file of `--new-rows` plays, with 10 new tracks (dim_track rewritten whole, as the
    model does): publish again, which loads that partition and upserts the new track rows;
 3. publish again with nothing new.
-Prints wall seconds, rows written and the phases of each publish. `--start-mariadb SIZE` runs
+Prints wall seconds, this process's CPU seconds (all of SQLite's work; MySQL's is the server's),
+the load average, rows written and the phases of each publish. `--start-mariadb SIZE` runs
 MySQL against a throw-away MariaDB started for the run with that InnoDB buffer pool (as AWS RDS
 sizes it from the instance's memory) instead of the server at `--url`.
 """
@@ -178,16 +179,20 @@ def add_new_file(lake_uri: str, rows: int, new_rows: int) -> None:
 
 
 def publish(warehouse: Warehouse, lake_uri: str, label: str) -> dict:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     request = PublishRequest(tables=tuple(read_lake_table(lake_uri, spec) for spec in TABLES), views=BI_VIEWS)
     report = warehouse.publish(request, log=logging.getLogger("bench"))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     written = {
         name: (outcome.action, outcome.rows_written, outcome.rows_deleted)
         for name, outcome in report.tables.items()
         if outcome.action != "unchanged"
     }
-    print(f"  {label:<16} {seconds:8.2f} s   wrote: {written or 'nothing'}", flush=True)
+    print(
+        f"  {label:<16} {seconds:8.2f} s (this process's CPU {cpu:.2f} s, load {os.getloadavg()[0]:.1f})   "
+        f"wrote: {written or 'nothing'}",
+        flush=True,
+    )
     print(f"  {'':<16} phases: {report.phase_seconds}", flush=True)
     return {"seconds": seconds, "report": report}
 
