@@ -113,6 +113,9 @@ def test_mysql_uses_real_types_keys_and_unicode_collations(published):
     assert "KEY `ix_date_key` (`date_key`)" in ddl and "utf8mb4_uca1400_as_ci" in ddl
     rejected = dict(warehouse.query("SHOW CREATE TABLE rejected_plays"))["rejected_plays"]
     assert "`source_file` varchar(400) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL" in rejected
+    # a partitioned table's landing_file compares byte-wise too: partitions are deleted by it
+    album_art = dict(warehouse.query("SHOW CREATE TABLE album_art"))["album_art"]
+    assert "`landing_file` varchar(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL" in album_art
     assert warehouse.query("SELECT date FROM dim_date WHERE date_key = 20240101")[0][0] == date(2024, 1, 1)
     warehouse.close()
 

@@ -5,8 +5,9 @@ as RDS with `require_secure_transport` demands). The connection is pymysql (`con
 Character set utf8mb4 everywhere. Text columns use an accent-sensitive, case-insensitive Unicode
 collation (`utf8mb4_uca1400_as_ci` on MariaDB >= 10.10, `utf8mb4_0900_as_ci` on MySQL 8) so BI
 filters ignore case but "Beyonce" and "Beyoncé" stay apart; string key columns use the byte-wise
-NO PAD `utf8mb4_nopad_bin` / `utf8mb4_0900_bin`, so primary keys are unique exactly when the bytes
-differ. Collations only govern comparison: stored bytes round-trip exactly either way.
+NO PAD `utf8mb4_nopad_bin` / `utf8mb4_0900_bin` (so does a partitioned table's landing_file), so
+primary keys are unique exactly when the bytes differ. Collations only govern comparison: stored
+bytes round-trip exactly either way.
 
 Incremental publishes stage their rows in TEMPORARY tables (`LOAD DATA LOCAL INFILE`, see
 `loads.py`) and apply them in one InnoDB transaction with foreign key checks on: readers (MVCC)
@@ -37,7 +38,7 @@ from typing import Any
 import polars as pl
 import pymysql
 
-from ...tables import TABLES, WAREHOUSE_TABLES, TableSpec
+from ...tables import PARTITION_COLUMN, TABLES, WAREHOUSE_TABLES, TableSpec
 from .base import (
     Dialect,
     Log,
@@ -67,6 +68,12 @@ MYSQL_TYPES = {
     "date": "DATE",
     "datetime": "DATETIME(6)",
 }
+
+
+def _is_key(spec: TableSpec, column: str) -> bool:
+    """Key columns compare byte-wise: the primary key and a partitioned table's landing_file
+    (partitions are deleted by it)."""
+    return column in spec.primary_key or (spec.partitioned and column == PARTITION_COLUMN)
 
 
 def _referenced_tables() -> set[str]:
@@ -167,7 +174,7 @@ class MysqlDialect(Dialect):
                 raise ValueError(f"{spec.name}.{column.name} is indexed: give it a max_length")
             text_collation, key_collation = self.collations()
             sql_type = f"VARCHAR({column.max_length})" if column.max_length else "MEDIUMTEXT"
-            sql_type += f" COLLATE {key_collation if column.name in spec.primary_key else text_collation}"
+            sql_type += f" COLLATE {key_collation if _is_key(spec, column.name) else text_collation}"
         else:
             sql_type = MYSQL_TYPES[column.type]
         required = not column.nullable or column.name in spec.primary_key
