@@ -19,7 +19,7 @@ import polars as pl
 from .io_managers.delta import scan_table
 from .partitions import landing_files
 from .resources.landing import LandingFile, LandingFolder, hash_of_key
-from .tables import FILE_ACCOUNTING, LAKE_TABLES, PARTITION_COLUMN
+from .tables import FILE_ACCOUNTING, FILE_READS, LAKE_TABLES, PARTITION_COLUMN
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,8 @@ def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: 
 
 
 def ingested_keys(lake_uri: str) -> set[str]:
-    """Partitions whose ingest completed (they have a file_accounting row)."""
-    accounting = scan_table(lake_uri, FILE_ACCOUNTING).select(PARTITION_COLUMN).collect()
+    """Partitions whose ingest completed (they have a file_reads row)."""
+    accounting = scan_table(lake_uri, FILE_READS).select(PARTITION_COLUMN).collect()
     return set(accounting[PARTITION_COLUMN].to_list())
 
 
@@ -123,8 +123,10 @@ def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: Landi
     earlier = [key for key in pending[:-1] if key in ingested]
     for key in earlier:  # their albums are known only once the star schema has all files
         report.runs.append(_execute(defs, instance, "refresh_album_art", key, log_level))
-    if earlier or not pending or pending[-1] not in ingested:
+    if not pending or pending[-1] not in ingested:
         report.runs.append(_execute(defs, instance, "refresh_model", None, log_level))
+    elif earlier:  # their album art is in the lake: publish it
+        report.runs.append(_execute(defs, instance, "publish", None, log_level))
     return report
 
 

@@ -16,7 +16,9 @@ DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.sqlite"
 DEFAULT_REPORT_DIR = "data/reports"
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_ENGINE = "polars"
+DEFAULT_TRACK_OVERRIDES = "data/track_overrides.csv"
 ENGINES = ("polars", "spark", "databricks")
+CSV_DATE_ORDERS = ("dmy", "mdy")  # tables.DATE_ORDERS (not imported: settings stay free of Dagster)
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class Settings:
     report_dir: str = DEFAULT_REPORT_DIR
     timezone: str = DEFAULT_TIMEZONE
     engine: str = DEFAULT_ENGINE
+    track_overrides: str = DEFAULT_TRACK_OVERRIDES
+    # How to read year-last CSV dates (7/8/2013) when a file's own values cannot tell: dmy or mdy.
+    csv_date_order: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -40,6 +45,8 @@ class Settings:
             report_dir=env.get("SPOTIFY_REPORT_DIR") or DEFAULT_REPORT_DIR,
             timezone=env.get("SPOTIFY_TIMEZONE") or DEFAULT_TIMEZONE,
             engine=(env.get("SPOTIFY_ENGINE") or DEFAULT_ENGINE).lower(),
+            track_overrides=env.get("SPOTIFY_TRACK_OVERRIDES") or DEFAULT_TRACK_OVERRIDES,
+            csv_date_order=(env.get("SPOTIFY_CSV_DATE_ORDER") or "").strip().lower() or None,
         )
         settings.validate()
         return settings
@@ -49,6 +56,11 @@ class Settings:
 
         if self.engine not in ENGINES:
             raise ValueError(f"SPOTIFY_ENGINE={self.engine!r}: expected one of {', '.join(ENGINES)}")
+        if self.csv_date_order not in (None, *CSV_DATE_ORDERS):
+            raise ValueError(
+                f"SPOTIFY_CSV_DATE_ORDER={self.csv_date_order!r}: expected dmy (day first: 8/7/2013 is "
+                "8 July) or mdy (month first: 7/8/2013 is 8 July)"
+            )
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:

@@ -3,7 +3,6 @@ collation trap, written with the project's own Delta writer (`io_managers.delta.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -114,6 +113,7 @@ def sample_lake() -> dict[str, pl.DataFrame]:
             "offline": index % 7 == 0,
             "incognito_mode": index % 11 == 0,
             "content_type": "track",
+            "source_format": "extended_json",
             "source_file": "Spotify Extended Streaming History/Streaming_History_Audio_2024.json",
             "landing_file": LANDING_FILES[1],
         }
@@ -164,7 +164,37 @@ def sample_lake() -> dict[str, pl.DataFrame]:
             ],
         }
     )
+    file_accounting = pl.DataFrame(
+        {
+            "landing_file": list(LANDING_FILES),
+            "file_name": ["endsong_0.json", "Streaming_History_Audio_2024.json"],
+            "content_hash": ["1a2b3c", "9f8e7d"],
+            "source_format": ["extended_json", "maven_csv"],
+            "rows_read": [130, 130],
+            "clean": [120, 120],
+            "filtered": [4, 5],
+            "duplicate": [3, 2],
+            "rejected": [3, 3],
+            "duplicate_in_file": [1, 2],
+            "duplicate_across_files": [2, 0],
+        }
+    )
+    track_resolution = pl.DataFrame(
+        {
+            "name_key": [stable_key_of("resolution", name) for name in NASTY_NAMES[:4]],
+            "artist_name": NASTY_NAMES[:4],
+            "track_name": [f"Song {index} — {NASTY_NAMES[index]}" for index in range(4)],
+            "content_type": "track",
+            "status": ["resolved", "resolved", "ambiguous", "unknown"],
+            "track_id": [f"T{0:021d}", f"T{1:021d}", None, None],
+            "track_key": tracks["track_key"][:4],
+            "candidate_ids": [1, 1, 3, 0],
+            "plays": [5, 1, 2, 7],
+        }
+    )
     return {
+        "file_accounting": file_accounting,
+        "track_resolution": track_resolution,
         "dim_artist": artists,
         "dim_album": albums,
         "dim_track": tracks,
@@ -177,12 +207,10 @@ def sample_lake() -> dict[str, pl.DataFrame]:
     }
 
 
-# The warehouse tables as the model will write them (CONTRACT.md): fact_streams partitioned by
-# landing_file. Today's tables.FACT_STREAMS is not partitioned yet; these tests do not depend on it.
-PARTITIONED_FACT = replace(FACT_STREAMS, partitioned=True)
-PARTITIONED_TABLES = tuple(
-    PARTITIONED_FACT if spec.name == FACT_STREAMS.name else spec for spec in WAREHOUSE_TABLES
-)
+# fact_streams as the model writes it: Delta-partitioned by landing_file (tables.py).
+PARTITIONED_FACT = FACT_STREAMS
+PARTITIONED_TABLES = WAREHOUSE_TABLES
+assert PARTITIONED_FACT.partitioned
 
 
 def write_lake(

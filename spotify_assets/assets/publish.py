@@ -21,7 +21,6 @@ from ..resources.warehouse import (
     PublishRequest,
     Warehouse,
     WarehouseError,
-    lake_read_lock,
     read_lake_table,
     table_stats,
 )
@@ -87,7 +86,7 @@ class PublishConfig(dg.Config):
 )
 def warehouse_publish(context: dg.AssetExecutionContext, config: PublishConfig, lake: LakeResource):
     """Publishes every warehouse table from its lake table, and the BI views, in one transaction."""
-    with lake_read_lock(lake):
+    with lake.read_lock():
         request = PublishRequest(
             tables=tuple(read_lake_table(lake.lake_uri, spec) for spec in WAREHOUSE_TABLES),
             views=BI_VIEWS,
@@ -169,7 +168,7 @@ def reconcile(
 )
 def reconcile_with_lake(lake: LakeResource, warehouse: Warehouse):
     """One `reconcile_with_lake` result per warehouse table."""
-    with lake_read_lock(lake):
+    with lake.read_lock():
         published = warehouse.published_versions()
         for spec in WAREHOUSE_TABLES:
             yield reconcile(spec, lake.lake_uri, warehouse, published)

@@ -12,7 +12,7 @@ frames.py      load frames and typed read-back; stats.py reconciliation statisti
 
 from .base import WarehouseError
 from .core import PublishResult, Warehouse
-from .lake_markers import LakeTable, lake_read_lock, read_lake_table
+from .lake_markers import LakeTable, read_lake_table
 from .publisher import PublishReport, PublishRequest, TableOutcome
 from .stats import TableStats, table_stats
 from .views import BI_VIEWS, VIEW_DESCRIPTIONS, VIEW_TABLES
@@ -29,7 +29,6 @@ __all__ = [
     "TableStats",
     "Warehouse",
     "WarehouseError",
-    "lake_read_lock",
     "read_lake_table",
     "table_stats",
 ]

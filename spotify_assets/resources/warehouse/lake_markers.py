@@ -18,9 +18,7 @@ version the markers describe even if the model commits meanwhile.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
 
 import polars as pl
 from deltalake import DeltaTable
@@ -30,16 +28,6 @@ from ...tables import PARTITION_COLUMN, TableSpec
 from .base import fingerprint
 
 WHOLE_TABLE = ""  # the partition name of an unpartitioned table's one marker
-
-
-def lake_read_lock(lake: Any) -> AbstractContextManager[Any]:
-    """The lake's shared (reader) lock: `LakeResource.read_lock()`, provided by the lake resource.
-
-    Placeholder until that method lands on main: a lake resource without it is read unlocked
-    (safe for correctness here, since rows come from the pinned version the markers describe).
-    """
-    read_lock = getattr(lake, "read_lock", None)
-    return read_lock() if read_lock is not None else nullcontext()
 
 
 @dataclass(frozen=True)
