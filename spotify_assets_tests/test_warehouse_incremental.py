@@ -165,6 +165,23 @@ def add_new_file(lake_uri: str, data: dict[str, pl.DataFrame]) -> pl.DataFrame:
                     "album_key": [album_key],
                     "track_uri": ["spotify:track:" + "N" * 22],
                     "content_type": ["track"],
+                    "recording_key": [track_key],  # its own recording
+                }
+            ),
+        ],
+        how="diagonal",
+    )
+    data["dim_recording"] = pl.concat(
+        [
+            data["dim_recording"],
+            pl.DataFrame(
+                {
+                    "recording_key": [track_key],
+                    "recording_name": ["Nouvelle chanson"],
+                    "artist_key": [artist_key],
+                    "sample_track_key": [track_key],
+                    "track_ids": [1],
+                    "content_type": ["track"],
                 }
             ),
         ],
@@ -185,7 +202,13 @@ def add_new_file(lake_uri: str, data: dict[str, pl.DataFrame]) -> pl.DataFrame:
             date_key=pl.lit(20240206, pl.Int32),
         )
     )
-    for spec in (DIM_ARTIST, DIM_ALBUM, DIM_TRACK, TABLES_BY_NAME["dim_date"]):
+    for spec in (
+        DIM_ARTIST,
+        DIM_ALBUM,
+        TABLES_BY_NAME["dim_recording"],
+        DIM_TRACK,
+        TABLES_BY_NAME["dim_date"],
+    ):
         write_table(lake_uri, spec, data[spec.name])
     write_table(lake_uri, PARTITIONED_FACT, facts, NEW_FILE)
     return facts
@@ -204,6 +227,7 @@ def test_a_new_file_writes_only_its_rows_and_the_new_dimension_rows(setup):
     assert written(report) == {
         "dim_artist": ("rows", 1, 0),
         "dim_album": ("rows", 1, 0),
+        "dim_recording": ("rows", 1, 0),
         "dim_track": ("rows", 1, 0),
         "dim_date": ("rows", 1, 0),
         "fact_streams": ("partitions", 10, 0),
@@ -248,7 +272,7 @@ def test_a_rewritten_partition_and_changed_dimensions_replace_exactly_what_chang
         .with_columns(artist_name=pl.col("artist_name").str.replace("^Beyoncé$", "BEYONCÉ"))
     )  # a change of case only
     gone_tracks = data["dim_track"].filter(pl.col("artist_key") == gone_artist)["track_key"]
-    for name in ("dim_album", "dim_track"):
+    for name in ("dim_album", "dim_track", "dim_recording"):
         data[name] = data[name].filter(pl.col("artist_key") != gone_artist)
     data["track_resolution"] = data["track_resolution"].filter(~pl.col("track_key").is_in(gone_tracks))
     kept = data["fact_streams"].filter(pl.int_range(pl.len()) % 2 == 0, pl.col("artist_key") != gone_artist)
@@ -261,7 +285,13 @@ def test_a_rewritten_partition_and_changed_dimensions_replace_exactly_what_chang
         ]
     )
     art = data["album_art"].filter(pl.int_range(pl.len()) % 2 == 0, ~pl.col("album_key").is_in(gone_album))
-    for spec in (DIM_ARTIST, DIM_ALBUM, DIM_TRACK, TABLES_BY_NAME["track_resolution"]):
+    for spec in (
+        DIM_ARTIST,
+        DIM_ALBUM,
+        TABLES_BY_NAME["dim_recording"],
+        DIM_TRACK,
+        TABLES_BY_NAME["track_resolution"],
+    ):
         write_table(lake_uri, spec, data[spec.name])
     write_table(lake_uri, PARTITIONED_FACT, facts, LANDING_FILES[0])
     write_table(lake_uri, TABLES_BY_NAME["album_art"], art, LANDING_FILES[0])
@@ -270,6 +300,7 @@ def test_a_rewritten_partition_and_changed_dimensions_replace_exactly_what_chang
     assert written(report) == {
         "dim_artist": ("rows", 1, 1),
         "dim_album": ("rows", 0, 1),
+        "dim_recording": ("rows", 0, 3),
         "dim_track": ("rows", 0, 3),
         "fact_streams": ("partitions", facts.height, 120),
         "album_art": ("partitions", 5, 6),

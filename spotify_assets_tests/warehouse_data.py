@@ -64,17 +64,47 @@ def sample_lake() -> dict[str, pl.DataFrame]:
             "first_landing_file": LANDING_FILES[0],
         }
     )
-    tracks = pl.DataFrame(
-        {
-            "track_key": [stable_key_of(f"track {index}") for index in range(36)],
-            "track_id": [f"T{index:021d}" for index in range(36)],
-            "track_name": [f"Song {index} — {NASTY_NAMES[index % 12]}" for index in range(36)],
-            "artist_key": [artists["artist_key"][index % 12] for index in range(36)],
-            "album_key": [albums["album_key"][index % 12] for index in range(36)],
-        }
-    ).with_columns(
-        track_uri=pl.lit("spotify:track:") + pl.col("track_id"),
-        content_type=pl.lit("track"),
+    tracks = (
+        pl.DataFrame(
+            {
+                "track_key": [stable_key_of(f"track {index}") for index in range(36)],
+                "track_id": [f"T{index:021d}" for index in range(36)],
+                "track_name": [f"Song {index} — {NASTY_NAMES[index % 12]}" for index in range(36)],
+                "artist_key": [artists["artist_key"][index % 12] for index in range(36)],
+                "album_key": [albums["album_key"][index % 12] for index in range(36)],
+            }
+        )
+        .with_columns(
+            track_uri=pl.lit("spotify:track:") + pl.col("track_id"),
+            content_type=pl.lit("track"),
+            # tracks 0 and 1 are two releases of one recording (one ISRC); the others are their own
+            isrc=pl.when(pl.int_range(pl.len()) < 2)
+            .then(pl.lit("USUM71900001"))
+            .when(pl.int_range(pl.len()) % 3 == 0)
+            .then(pl.format("GBAYE{}", pl.int_range(pl.len()))),
+            duration_ms=pl.when(pl.int_range(pl.len()) % 4 != 1).then(
+                pl.int_range(pl.len()) * 1000 + 180_000
+            ),
+            explicit=pl.when(pl.int_range(pl.len()) % 4 != 1).then(pl.int_range(pl.len()) % 2 == 0),
+            release_date=pl.when(pl.int_range(pl.len()) % 4 != 1).then(pl.lit(date(1999, 1, 1))),
+            release_date_precision=pl.when(pl.int_range(pl.len()) % 4 != 1).then(pl.lit("year")),
+            artist_ids=pl.lit("1Xyo4u8uXC1ZmMpatF05PJ,2YZyLoL8N0Wb9xBt1NhZWg"),
+        )
+        .with_columns(
+            recording_key=pl.when(pl.col("isrc").is_not_null())
+            .then(
+                pl.col("isrc").map_elements(lambda isrc: stable_key_of("isrc", isrc), return_dtype=pl.Int64)
+            )
+            .otherwise(pl.col("track_key")),
+        )
+    )
+    recordings = tracks.group_by("recording_key").agg(
+        pl.col("isrc").first(),
+        pl.col("track_name").first().alias("recording_name"),
+        pl.col("artist_key").first(),
+        pl.col("track_key").first().alias("sample_track_key"),
+        pl.len().cast(pl.Int64).alias("track_ids"),
+        pl.col("content_type").first(),
     )
     dates = date_rows(date(2023, 12, 25), date(2024, 2, 5))
     platforms = pl.DataFrame(
@@ -197,6 +227,7 @@ def sample_lake() -> dict[str, pl.DataFrame]:
         "track_resolution": track_resolution,
         "dim_artist": artists,
         "dim_album": albums,
+        "dim_recording": recordings,
         "dim_track": tracks,
         "dim_date": dates,
         "dim_platform": platforms,
