@@ -86,7 +86,7 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
     # the URL may carry a password: from the environment it stays an EnvVar, out of the UI and run config
     from_env = os.environ.get("SPOTIFY_WAREHOUSE_URL") == settings.warehouse_url
     url = dg.EnvVar("SPOTIFY_WAREHOUSE_URL") if from_env else settings.warehouse_url
-    warehouse = Warehouse(url=url)
+    warehouse = Warehouse(url=url, listen_rule=settings.listen_rule)
     return {
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
@@ -95,7 +95,8 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
         "landing": LandingFolder(path=settings.landing_dir, csv_date_order=settings.csv_date_order),
         "engine": build_engine(settings),
         "spotify": spotify_api_from_env(retry_quota_stops=not interactive),
-        "report_folder": ReportFolder(path=settings.report_dir),
+        "report_folder": ReportFolder(path=settings.report_dir, timezone=settings.timezone,
+                                      listen_rule=settings.listen_rule),
     }
 
 

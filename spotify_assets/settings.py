@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from .transforms.listens import DEFAULT_LISTEN_RULE, parse_listen_rule
+
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_LAKE_URI = "data/lake"
 DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.sqlite"
@@ -34,6 +36,7 @@ class Settings:
     track_overrides: str = DEFAULT_TRACK_OVERRIDES
     # How to read year-last CSV dates (7/8/2013) when a file's own values cannot tell: dmy or mdy.
     csv_date_order: str | None = None
+    listen_rule: str = DEFAULT_LISTEN_RULE
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -47,6 +50,7 @@ class Settings:
             engine=(env.get("SPOTIFY_ENGINE") or DEFAULT_ENGINE).lower(),
             track_overrides=env.get("SPOTIFY_TRACK_OVERRIDES") or DEFAULT_TRACK_OVERRIDES,
             csv_date_order=(env.get("SPOTIFY_CSV_DATE_ORDER") or "").strip().lower() or None,
+            listen_rule=(env.get("SPOTIFY_LISTEN_RULE") or DEFAULT_LISTEN_RULE).strip().lower(),
         )
         settings.validate()
         return settings
@@ -61,6 +65,7 @@ class Settings:
                 f"SPOTIFY_CSV_DATE_ORDER={self.csv_date_order!r}: expected dmy (day first: 8/7/2013 is "
                 "8 July) or mdy (month first: 7/8/2013 is 8 July)"
             )
+        parse_listen_rule(self.listen_rule)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:

@@ -84,12 +84,14 @@ class PublishConfig(dg.Config):
     group_name=GROUP,
     name="warehouse_publish",
 )
-def warehouse_publish(context: dg.AssetExecutionContext, config: PublishConfig, lake: LakeResource):
+def warehouse_publish(
+    context: dg.AssetExecutionContext, config: PublishConfig, lake: LakeResource, warehouse: Warehouse
+):
     """Publishes every warehouse table from its lake table, and the BI views, in one transaction."""
     with lake.read_lock():
         request = PublishRequest(
             tables=tuple(read_lake_table(lake.lake_uri, spec) for spec in WAREHOUSE_TABLES),
-            views=BI_VIEWS,
+            views=warehouse.views(),
             full_refresh=config.full_refresh,
         )
         context.log.info(

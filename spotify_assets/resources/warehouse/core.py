@@ -19,6 +19,7 @@ from pydantic import PrivateAttr
 
 from ...settings import mask_url
 from ...tables import TableSpec
+from ...transforms.listens import DEFAULT_LISTEN_RULE, parse_listen_rule
 from . import bookkeeping
 from .base import ConnectOptions, Dialect, Log, WarehouseError, column_list, quote
 from .frames import load_frame, rows_frame
@@ -26,6 +27,7 @@ from .mysql import MysqlDialect
 from .publisher import Publisher, PublishReport, PublishRequest
 from .sqlite import SqliteDialect
 from .stats import TableStats, stats_from_row, stats_sql
+from .views import bi_views
 
 DIALECTS: dict[str, type[Dialect]] = {"sqlite": SqliteDialect, "mysql": MysqlDialect, "mariadb": MysqlDialect}
 
@@ -56,6 +58,11 @@ class Warehouse(dg.ConfigurableResource):
     local_infile: bool = True
     # An unpartitioned table that changed is compared row by row up to this size, replaced above it.
     row_diff_limit: int = 1_000_000
+    listen_rule: str = DEFAULT_LISTEN_RULE  # SPOTIFY_LISTEN_RULE: which plays the views count as listens
+
+    def views(self) -> dict[str, str]:
+        """The BI views' SELECTs under this warehouse's listen rule."""
+        return bi_views(parse_listen_rule(self.listen_rule))
 
     _backend: Dialect | None = PrivateAttr(default=None)
 
