@@ -24,9 +24,9 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, ReportFolder, listening_report
+from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, listening_report
 from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table, write_table
-from spotify_assets.resources.engine import PolarsEngine
+from spotify_assets.resources.report import ReportFolder
 from spotify_assets.tables import (
     ALBUM_ART, DIM_ALBUM, DIM_ARTIST, DIM_DATE, DIM_PLATFORM, DIM_TRACK, FACT_STREAMS, TABLES,
 )
@@ -149,7 +149,7 @@ def main() -> None:
         return [scan_table(lake, TABLES[name]) for name in REPORT_INPUTS]
 
     resources = {"lake_io_manager": DeltaLakeIOManager(lake_uri=lake),
-                 "report_folder": ReportFolder(path=str(reports)), "engine": PolarsEngine(timezone=TIMEZONE)}
+                 "report_folder": ReportFolder(path=str(reports), timezone=TIMEZONE)}
     figures_runs, render_runs, asset_runs = [], [], []
     for _ in range(options.repeat):
         figures_seconds, figures = timed(lambda: listening_figures(*scans()))

@@ -15,7 +15,7 @@ from .assets.enrich import enrich_checks, spotify_lookup
 from .assets.ingest import cleaned_plays, raw_plays
 from .assets.model import star_schema
 from .assets.publish import warehouse_assets, warehouse_checks
-from .assets.report import ReportFolder, listening_report
+from .assets.report import listening_report
 from .automation import automation_sensor, refresh_album_art_schedule, with_automation
 from .checks import lake_checks
 from .instance_rules import INGEST_CONCURRENCY_TAG
@@ -24,6 +24,7 @@ from .io_managers.warehouse import WarehouseIOManager
 from .resources.engine import PolarsEngine, TransformEngine
 from .resources.lake import LakeResource
 from .resources.landing import LandingFolder
+from .resources.report import ReportFolder
 from .resources.spotify import spotify_api_from_env
 from .resources.warehouse import Warehouse
 from .sensors import landing_sensor

@@ -10,9 +10,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, ReportFolder, listening_report
+from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, listening_report
 from spotify_assets.io_managers.delta import DeltaLakeIOManager, write_table
-from spotify_assets.resources.engine import PolarsEngine
+from spotify_assets.resources.report import ReportFolder
 from spotify_assets.tables import (
     ALBUM_ART, DIM_ALBUM, DIM_ARTIST, DIM_DATE, DIM_PLATFORM, DIM_TRACK, FACT_STREAMS,
 )
@@ -301,8 +301,7 @@ def test_asset_writes_the_page_and_records_path_and_preview(tmp_path):
     result = dg.materialize(
         [listening_report, *(dg.AssetSpec(name) for name in REPORT_INPUTS)],
         resources={"lake_io_manager": DeltaLakeIOManager(lake_uri=lake),
-                   "report_folder": ReportFolder(path=str(reports)),
-                   "engine": PolarsEngine(timezone="Europe/Berlin")},
+                   "report_folder": ReportFolder(path=str(reports), timezone="Europe/Berlin")},
     )
     assert result.success
     metadata = result.asset_materializations_for_node("listening_report")[0].metadata

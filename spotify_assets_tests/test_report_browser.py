@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from spotify_assets import sample
-from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, ReportFolder, listening_report
+from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, listening_report
 from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table, write_table
-from spotify_assets.resources.engine import PolarsEngine
+from spotify_assets.resources.report import ReportFolder
 from spotify_assets.tables import ALBUM_ART, DIM_ALBUM, FACT_STREAMS, PARTITION_COLUMN
 
 from .graph import Platform
@@ -92,8 +92,7 @@ def report(tmp_path_factory) -> tuple[Path, list[str], list[str]]:
         [listening_report, *(dg.AssetSpec(name) for name in REPORT_INPUTS)],
         resources={
             "lake_io_manager": DeltaLakeIOManager(lake_uri=platform.settings.lake_uri),
-            "report_folder": ReportFolder(path=platform.settings.report_dir),
-            "engine": PolarsEngine(timezone=TIMEZONE),
+            "report_folder": ReportFolder(path=platform.settings.report_dir, timezone=TIMEZONE),
         },
         instance=platform.instance,
     )

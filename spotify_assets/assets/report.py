@@ -1,15 +1,12 @@
 """Report: the listening history as one HTML page anyone can open, offline, in a browser."""
 
-import os
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from ..transforms.listens import DEFAULT_LISTEN_RULE
+from ..resources.report import ReportFolder
 from ..transforms.report import listening_figures
 from ..transforms.report_html import render_report, top_artists_markdown
 from .common import LAKE_IO_MANAGER, OWNERS, REPORT
@@ -18,26 +15,6 @@ REPORT_FILE_NAME = "listening_report.html"
 REPORT_INPUTS = (
     "fact_streams", "dim_date", "dim_artist", "dim_album", "dim_track", "dim_platform", "album_art",
 )
-
-
-class ReportFolder(dg.ConfigurableResource):
-    """The folder reports are written to (SPOTIFY_REPORT_DIR), and how they count time and listens."""
-
-    path: str
-    timezone: str = "UTC"  # SPOTIFY_TIMEZONE
-    listen_rule: str = DEFAULT_LISTEN_RULE  # SPOTIFY_LISTEN_RULE
-
-    def write(self, name: str, content: str) -> Path:
-        """Writes `name` whole or not at all (a temporary file renamed over it); returns its path."""
-        folder = Path(self.path)
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, suffix=".tmp", delete=False
-        ) as file:
-            file.write(content)
-        os.chmod(file.name, 0o644)  # as a plain write would leave it, not the temp file's 0600
-        os.replace(file.name, folder / name)
-        return (folder / name).resolve()
 
 
 @dg.asset(
