@@ -12,8 +12,16 @@ from ..transforms.report_html import render_report, top_artists_markdown
 from .common import LAKE_IO_MANAGER, OWNERS, REPORT
 
 REPORT_FILE_NAME = "listening_report.html"
+# in the order listening_figures takes them
 REPORT_INPUTS = (
-    "fact_streams", "dim_date", "dim_artist", "dim_album", "dim_track", "dim_platform", "album_art",
+    "fact_streams",
+    "dim_date",
+    "dim_artist",
+    "dim_album",
+    "dim_track",
+    "dim_platform",
+    "album_art",
+    "dim_recording",
 )
 
 
@@ -33,19 +41,30 @@ def listening_report(
     dim_track: pl.LazyFrame,
     dim_platform: pl.LazyFrame,
     album_art: pl.LazyFrame,
+    dim_recording: pl.LazyFrame,
 ) -> dg.MaterializeResult:
-    """One HTML file for the whole history: totals, minutes per month, a weekday x hour heatmap,
-    top artists, albums (with covers) and tracks, skip rates, shuffle share, new artists per year,
+    """One HTML file for the whole history: totals (plays and listens), minutes per month, a weekday
+    x hour heatmap, top artists, albums (with covers), tracks and recordings (the track ids of one
+    ISRC merged), listening by release decade, skip rates, shuffle share, new artists per year,
     podcasts and audiobooks.
 
     Self-contained (inline CSS and SVG, no scripts, fonts or CDN); only the covers are linked by
     URL, and the page reads well when they fail to load. Written to SPOTIFY_REPORT_DIR as
     listening_report.html, replacing the previous one. Plays and hours count every content type;
-    music figures count tracks only. Minutes and local day/hour are defined as in the warehouse views.
+    music figures count tracks only. Listens follow SPOTIFY_LISTEN_RULE and music top lists rank by
+    them. Minutes, listens and local day/hour are defined as in the warehouse views.
     """
     started = time.perf_counter()
     figures = listening_figures(
-        fact_streams, dim_date, dim_artist, dim_album, dim_track, dim_platform, album_art
+        fact_streams,
+        dim_date,
+        dim_artist,
+        dim_album,
+        dim_track,
+        dim_platform,
+        album_art,
+        dim_recording,
+        rule=report_folder.rule(),
     )
     computed = time.perf_counter()
     page = render_report(figures, timezone=report_folder.timezone, generated_at=datetime.now(UTC))
@@ -54,17 +73,24 @@ def listening_report(
     size = path.stat().st_size
     totals = figures.totals
     context.log.info(
-        f"listening report: {totals['plays']:,} plays, {size / 1024:,.0f} KiB, "
+        f"listening report: {totals['plays']:,} plays, {totals['listens']:,} listens "
+        f"({figures.listen_rule.name}), {size / 1024:,.0f} KiB, "
         f"figures {computed - started:.2f} s, render {finished - computed:.2f} s, at {path}"
     )
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path)),
-        "top_artists": dg.MetadataValue.md(top_artists_markdown(figures)),
-        "plays": totals["plays"],
-        "hours": totals["hours"],
-        "first_day": str(totals["first_day"]),
-        "last_day": str(totals["last_day"]),
-        "size_bytes": size,
-        "figures_seconds": round(computed - started, 3),
-        "render_seconds": round(finished - computed, 3),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "top_artists": dg.MetadataValue.md(top_artists_markdown(figures)),
+            "plays": totals["plays"],
+            "listens": totals["listens"],
+            "listen_rule": figures.listen_rule.name,
+            "recordings": figures.recordings.recordings,
+            "merged_recordings": figures.recordings.merged_recordings,
+            "hours": totals["hours"],
+            "first_day": str(totals["first_day"]),
+            "last_day": str(totals["last_day"]),
+            "size_bytes": size,
+            "figures_seconds": round(computed - started, 3),
+            "render_seconds": round(finished - computed, 3),
+        }
+    )

@@ -1,67 +1,92 @@
 """The figures of the listening report, from the star schema: pure Polars, lazy, no Dagster.
 
-Three aggregations read the fact (by local day/hour and content type, by platform, and by track);
-every figure is derived from those small results, so the work grows with the history once and
-with the catalogue after that.
+One pass over the fact makes three aggregations (by local day/hour and content type, by platform,
+and by track); every figure is derived from those small results and the dimensions, so the work
+grows with the history once and with the catalogue after that. The track aggregation also counts
+listens (transforms/listens.py, SPOTIFY_LISTEN_RULE): the rule reads each play's `ms_played`
+against its track's length, `dim_track.duration_ms`, joined in the same pass (a catalogue-sized
+build side).
 
 How content types count:
-* "all listening" (plays, hours, minutes per month, the weekday x hour heatmap) counts every play:
-  music, podcast episodes and audiobook chapters, so the numbers equal the warehouse views
+* "all listening" (plays, listens, hours, minutes per month, the weekday x hour heatmap) counts every
+  play: music, podcast episodes and audiobook chapters, so the numbers equal the warehouse views
   (`v_minutes_by_month`, `v_listening_by_weekday_hour`), which do not filter on content type;
   minutes per month are split by content type as well.
-* music figures (distinct tracks/artists/albums, top artists/albums/tracks, skip rates, shuffle
-  share, new artists per year) count `content_type = 'track'` only;
+* music figures (distinct tracks/artists/albums, the top lists, recordings, release decades, skip
+  rates, shuffle share, new artists per year) count `content_type = 'track'` only;
 * podcasts (`episode`) and audiobooks (`audiobook`) get their own figures, where the show (book)
   is the fact's artist.
 
+Recordings and release decades come from what the Spotify Web API answered (dim_track): the track
+ids sharing an ISRC are one recording (`dim_track.recording_key` -> `dim_recording`), and the
+album's `release_date` gives the decade. A track not looked up yet is its own recording and its
+decade is `unknown`, so every figure also works on a history without any enrichment.
+
 Minutes are `ms_played / 60000` rounded to one decimal half away from zero, as the warehouse
-views' `ROUND(SUM(ms_played) / 60000.0, 1)` in SQLite; hours likewise from `ms_played / 3600000`. Local date and hour are the
-fact's `date_key` and `hour`; the weekday comes from `dim_date`.
+views' `ROUND(SUM(ms_played) / 60000.0, 1)` in SQLite; hours likewise from `ms_played / 3600000`.
+Local date and hour are the fact's `date_key` and `hour`; the weekday comes from `dim_date`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import polars as pl
 
 from ..tables import CONTENT_TYPES
+from .listens import ListenRule, parse_listen_rule
 from .model import WEEKDAY_NAMES
+from .report_rankings import (
+    SpokenFigures,
+    hours,
+    minutes,
+    play_sums,
+    spoken,
+    top_albums,
+    top_artists,
+    top_recordings,
+    top_tracks,
+)
 
 MUSIC, PODCAST, AUDIOBOOK = CONTENT_TYPES
-MS_PER_MINUTE = 60_000
-MS_PER_HOUR = 3_600_000
 DEFAULT_TOP_N = 20
 HOURS = range(24)
 WEEKDAYS = range(1, 8)
+UNKNOWN_DECADE = "unknown"
+
+__all__ = ["ListeningFigures", "RecordingCounts", "SpokenFigures", "aggregate_fact", "listening_figures"]
 
 
 @dataclass(frozen=True)
-class SpokenFigures:
-    """Podcasts or audiobooks: how much, how many titles (shows, books) and items, the top titles."""
+class RecordingCounts:
+    """How the music tracks played merge into recordings (the track ids of one ISRC)."""
 
-    plays: int
-    hours: float
-    titles: int  # distinct shows (books)
-    items: int  # distinct episodes (chapters)
-    top_titles: pl.DataFrame  # rank, artist_key, title, plays, ms_played, minutes
+    tracks: int  # music tracks played
+    recordings: int  # the recordings they are releases of
+    merged_recordings: int  # recordings released under several track ids
+    merged_tracks: int  # the tracks of those recordings
+    enriched_tracks: int  # tracks the Web API answered for (ISRC, length or release date known)
 
 
 @dataclass(frozen=True)
 class ListeningFigures:
     """Every figure of the report; frames are small (months, 7 x 24 cells, top N...).
 
-    `totals`: plays, hours, music_/podcast_/audiobook_ plays and hours, tracks, artists, albums
-    (music), first_day, last_day, music_skip_rate, shuffle_share.
+    `totals`: plays, listens, hours, music_/podcast_/audiobook_ plays and hours, music_listens,
+    tracks, artists, albums (music), first_day, last_day, music_skip_rate, shuffle_share.
+    Top lists have rank, key, names, plays, listens, ms_played, minutes (see report_rankings.py).
     """
 
+    listen_rule: ListenRule
     totals: dict
     months: pl.DataFrame  # year, month, month_key, plays, ms_played, minutes, <kind>_minutes
     weekday_hour: pl.DataFrame  # weekday, weekday_name, hour, plays, ms_played, minutes (7 x 24 rows)
-    top_artists: pl.DataFrame  # rank, artist_key, artist_name, plays, ms_played, minutes
-    top_albums: pl.DataFrame  # rank, album_key, album_name, artist_name, plays, ms_played, minutes, cover_url
-    top_tracks: pl.DataFrame  # rank, track_key, track_name, artist_name, plays, ms_played, minutes
+    top_artists: pl.DataFrame
+    top_albums: pl.DataFrame  # ... and cover_url
+    top_tracks: pl.DataFrame
+    top_recordings: pl.DataFrame  # ... and isrc, track_ids (releases merged)
+    recordings: RecordingCounts
+    decades: pl.DataFrame  # decade (null: unknown), label, plays, listens, ms_played, minutes, share
     skip_by_platform: pl.DataFrame  # platform_family, plays, skips, skip_rate
     skip_by_hour: pl.DataFrame  # hour, plays, skips, skip_rate (24 rows)
     new_artists_by_year: pl.DataFrame  # year, new_artists (every year of the range)
@@ -69,42 +94,19 @@ class ListeningFigures:
     audiobooks: SpokenFigures
 
 
-def minutes(ms: pl.Expr) -> pl.Expr:
-    """Minutes to one decimal, half away from zero, as the warehouse views' ROUND(x / 60000.0, 1)."""
-    return (ms / MS_PER_MINUTE).round(1, mode="half_away_from_zero")
-
-
-def _hours(ms: int) -> float:
-    """Hours to one decimal, half away from zero (ms is never negative)."""
-    return math.floor(ms / MS_PER_HOUR * 10 + 0.5) / 10
-
-
 def _rate(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
     return pl.when(whole > 0).then(part / whole).otherwise(0.0)
 
 
-def _ranked(frame: pl.DataFrame, name: str, key: str, top_n: int) -> pl.DataFrame:
-    """The `top_n` rows by minutes, then plays, then name and key (a stable order), numbered 1..n."""
-    return (
-        frame.sort(["ms_played", "plays", name, key], descending=[True, True, False, False])
-        .head(top_n)
-        .with_columns(minutes(pl.col("ms_played")).alias("minutes"))
-        .with_row_index("rank", offset=1)
-    )
-
-
-def _play_sums(frame: pl.LazyFrame | pl.DataFrame, *group: str) -> pl.LazyFrame | pl.DataFrame:
-    return frame.group_by(*group).agg(
-        pl.col("plays").sum(), pl.col("ms_played").sum(), pl.col("skips").sum(), pl.col("shuffles").sum()
-    )
-
-
-def aggregate_fact(fact: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def aggregate_fact(
+    fact: pl.LazyFrame, dim_track: pl.LazyFrame, rule: ListenRule
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The fact's three aggregations: by local day, hour and content type; by platform and content
-    type; by track with its artist, album and content type, and the first local day it was played.
+    type; by track with its artist, album and content type, its listens under `rule` and the first
+    local day it was played.
 
     Polars' streaming engine runs them in about a third of the in-memory engine's CPU time on
-    10 million rows (see bench/RESULTS_report.md)."""
+    10 million rows (see BENCHMARKS.md)."""
     counts = [
         pl.len().cast(pl.Int64).alias("plays"),
         pl.col("ms_played").sum(),
@@ -113,8 +115,15 @@ def aggregate_fact(fact: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
     ]
     by_hour = fact.group_by("date_key", "hour", "content_type").agg(counts)
     by_platform = fact.group_by("platform_key", "content_type").agg(counts)
-    by_track = fact.group_by("track_key", "artist_key", "album_key", "content_type").agg(
-        *counts, pl.col("date_key").min().alias("first_date_key")
+    is_listen = rule.polars(pl.col("ms_played"), pl.col("duration_ms"))
+    by_track = (
+        fact.join(dim_track.select("track_key", "duration_ms"), on="track_key", how="left")
+        .group_by("track_key", "artist_key", "album_key", "content_type")
+        .agg(
+            *counts,
+            is_listen.sum().cast(pl.Int64).alias("listens"),
+            pl.col("date_key").min().alias("first_date_key"),
+        )
     )
     return tuple(pl.collect_all([by_hour, by_platform, by_track], engine="streaming"))
 
@@ -127,45 +136,62 @@ def listening_figures(
     dim_track: pl.LazyFrame,
     dim_platform: pl.LazyFrame,
     album_art: pl.LazyFrame,
+    dim_recording: pl.LazyFrame,
     *,
+    rule: ListenRule | None = None,
     top_n: int = DEFAULT_TOP_N,
 ) -> ListeningFigures:
-    """Every figure of the report from the star schema and album_art (all LazyFrames)."""
-    by_hour, by_platform, by_track = aggregate_fact(fact)
+    """Every figure of the report from the star schema and album_art (all LazyFrames), counting
+    listens by `rule` (default: SPOTIFY_LISTEN_RULE's default, 30 s)."""
+    rule = rule or parse_listen_rule(None)
+    by_hour, by_platform, by_track = aggregate_fact(fact, dim_track, rule)
     days = dim_date.select("date_key", "date", "year", "month", "weekday").collect()
     artists = dim_artist.select("artist_key", "artist_name").collect()
+    tracks = dim_track.select(
+        "track_key", "track_name", "artist_key", "recording_key", "isrc", "duration_ms", "release_date"
+    ).collect()
     music_tracks = by_track.filter(pl.col("content_type") == MUSIC)
+    recordings = dim_recording.select("recording_key", "recording_name", "artist_key", "isrc").collect()
     return ListeningFigures(
-        totals=_totals(by_hour, music_tracks, days),
+        listen_rule=rule,
+        totals=_totals(by_hour, by_track, days),
         months=_months(by_hour, days),
         weekday_hour=_weekday_hour(by_hour, days),
-        top_artists=_top_artists(music_tracks, artists, top_n),
-        top_albums=_top_albums(music_tracks, artists, dim_album, album_art, top_n),
-        top_tracks=_top_tracks(music_tracks, artists, dim_track, top_n),
+        top_artists=top_artists(music_tracks, artists, top_n),
+        top_albums=top_albums(music_tracks, artists, dim_album, album_art, top_n),
+        top_tracks=top_tracks(music_tracks, artists, tracks, top_n),
+        top_recordings=top_recordings(music_tracks, artists, tracks, recordings, top_n),
+        recordings=_recording_counts(music_tracks, tracks),
+        decades=_decades(music_tracks, tracks),
         skip_by_platform=_skip_by_platform(by_platform, dim_platform),
         skip_by_hour=_skip_by_hour(by_hour),
         new_artists_by_year=_new_artists_by_year(music_tracks, days),
-        podcasts=_spoken(by_track.filter(pl.col("content_type") == PODCAST), artists, top_n),
-        audiobooks=_spoken(by_track.filter(pl.col("content_type") == AUDIOBOOK), artists, top_n),
+        podcasts=spoken(by_track.filter(pl.col("content_type") == PODCAST), artists, top_n),
+        audiobooks=spoken(by_track.filter(pl.col("content_type") == AUDIOBOOK), artists, top_n),
     )
 
 
-def _totals(by_hour: pl.DataFrame, music_tracks: pl.DataFrame, days: pl.DataFrame) -> dict:
-    kinds = _play_sums(by_hour, "content_type")
+def _totals(by_hour: pl.DataFrame, by_track: pl.DataFrame, days: pl.DataFrame) -> dict:
+    kinds = play_sums(by_hour, "content_type")
     plays = dict(zip(kinds["content_type"], kinds["plays"], strict=True))
     ms = dict(zip(kinds["content_type"], kinds["ms_played"], strict=True))
+    listens = by_track.group_by("content_type").agg(pl.col("listens").sum())
+    listens_of = dict(zip(listens["content_type"], listens["listens"], strict=True))
     music = kinds.filter(pl.col("content_type") == MUSIC)
+    music_tracks = by_track.filter(pl.col("content_type") == MUSIC)
     music_plays = int(music["plays"].sum())
     played_days = by_hour.select(pl.col("date_key").unique()).join(days, on="date_key")["date"]
     return {
         "plays": int(kinds["plays"].sum()),
-        "hours": _hours(int(kinds["ms_played"].sum())),
+        "listens": int(listens["listens"].sum()),
+        "hours": hours(int(kinds["ms_played"].sum())),
         "music_plays": music_plays,
-        "music_hours": _hours(ms.get(MUSIC, 0)),
+        "music_listens": listens_of.get(MUSIC, 0),
+        "music_hours": hours(ms.get(MUSIC, 0)),
         "podcast_plays": plays.get(PODCAST, 0),
-        "podcast_hours": _hours(ms.get(PODCAST, 0)),
+        "podcast_hours": hours(ms.get(PODCAST, 0)),
         "audiobook_plays": plays.get(AUDIOBOOK, 0),
-        "audiobook_hours": _hours(ms.get(AUDIOBOOK, 0)),
+        "audiobook_hours": hours(ms.get(AUDIOBOOK, 0)),
         "tracks": music_tracks["track_key"].n_unique(),
         "artists": music_tracks["artist_key"].n_unique(),
         "albums": music_tracks["album_key"].n_unique(),
@@ -179,7 +205,7 @@ def _totals(by_hour: pl.DataFrame, music_tracks: pl.DataFrame, days: pl.DataFram
 def _months(by_hour: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
     """Every month of dim_date's range (first to last listening day), months without plays as 0."""
     month_of_day = days.select("date_key", "year", "month")
-    per_kind = _play_sums(by_hour.join(month_of_day, on="date_key"), "year", "month", "content_type")
+    per_kind = play_sums(by_hour.join(month_of_day, on="date_key"), "year", "month", "content_type")
     kind_minutes = [
         minutes(pl.col("ms_played").filter(pl.col("content_type") == kind).sum()).alias(f"{name}_minutes")
         for name, kind in (("music", MUSIC), ("podcast", PODCAST), ("audiobook", AUDIOBOOK))
@@ -195,15 +221,24 @@ def _months(by_hour: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
             (pl.col("year").cast(pl.Int32) * 100 + pl.col("month")).alias("month_key"),
             minutes(pl.col("ms_played")).alias("minutes"),
         )
-        .select("year", "month", "month_key", "plays", "ms_played", "minutes",
-                "music_minutes", "podcast_minutes", "audiobook_minutes")
+        .select(
+            "year",
+            "month",
+            "month_key",
+            "plays",
+            "ms_played",
+            "minutes",
+            "music_minutes",
+            "podcast_minutes",
+            "audiobook_minutes",
+        )
         .sort("month_key")
     )
 
 
 def _weekday_hour(by_hour: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
     """All 7 x 24 cells (ISO weekday, Monday = 1; local hour), empty cells as 0."""
-    played = _play_sums(by_hour.join(days.select("date_key", "weekday"), on="date_key"), "weekday", "hour")
+    played = play_sums(by_hour.join(days.select("date_key", "weekday"), on="date_key"), "weekday", "hour")
     grid = pl.DataFrame({"weekday": list(WEEKDAYS)}, schema={"weekday": pl.Int16}).join(
         pl.DataFrame({"hour": list(HOURS)}, schema={"hour": pl.Int16}), how="cross"
     )
@@ -211,7 +246,8 @@ def _weekday_hour(by_hour: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
         grid.join(played.select("weekday", "hour", "plays", "ms_played"), on=["weekday", "hour"], how="left")
         .with_columns(pl.col("plays", "ms_played").fill_null(0))
         .with_columns(
-            pl.col("weekday").replace_strict(list(WEEKDAYS), WEEKDAY_NAMES, return_dtype=pl.String)
+            pl.col("weekday")
+            .replace_strict(list(WEEKDAYS), WEEKDAY_NAMES, return_dtype=pl.String)
             .alias("weekday_name"),
             minutes(pl.col("ms_played")).alias("minutes"),
         )
@@ -220,43 +256,52 @@ def _weekday_hour(by_hour: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _top_artists(music_tracks: pl.DataFrame, artists: pl.DataFrame, top_n: int) -> pl.DataFrame:
-    per_artist = _play_sums(music_tracks, "artist_key").join(artists, on="artist_key", how="left")
-    return _ranked(per_artist, "artist_name", "artist_key", top_n).select(
-        "rank", "artist_key", "artist_name", "plays", "ms_played", "minutes"
+def _recording_counts(music_tracks: pl.DataFrame, tracks: pl.DataFrame) -> RecordingCounts:
+    """Music tracks played, the recordings they merge into, and how many of those merge several."""
+    played = (
+        music_tracks.select("track_key")
+        .unique()
+        .join(tracks, on="track_key", how="left")
+        .with_columns(pl.coalesce("recording_key", "track_key").alias("recording_key"))
+    )
+    per_recording = played.group_by("recording_key").agg(pl.len().alias("track_ids"))
+    merged = per_recording.filter(pl.col("track_ids") > 1)
+    enriched = pl.any_horizontal(pl.col("isrc", "duration_ms", "release_date").is_not_null())
+    return RecordingCounts(
+        tracks=played.height,
+        recordings=per_recording.height,
+        merged_recordings=merged.height,
+        merged_tracks=int(merged["track_ids"].sum()),
+        enriched_tracks=int(played.select(enriched.sum()).item()),
     )
 
 
-def _top_albums(music_tracks: pl.DataFrame, artists: pl.DataFrame, dim_album: pl.LazyFrame,
-                album_art: pl.LazyFrame, top_n: int) -> pl.DataFrame:
-    """Top albums with the album's artist and a cover URL (medium, else large) when art was found."""
-    albums = dim_album.select("album_key", "album_name", "artist_key").collect()
-    covers = (
-        album_art.filter(pl.col("status") == "found")
-        .select("album_key", pl.coalesce("image_url_medium", "image_url_large").alias("cover_url"))
-        .collect()
+def _decades(music_tracks: pl.DataFrame, tracks: pl.DataFrame) -> pl.DataFrame:
+    """Music listening by the decade its track was released (the album's release date): every
+    decade from the first to the last, then `unknown` (decade null) for tracks not looked up yet,
+    when there are any. `share` is of the music minutes."""
+    released = tracks.select(
+        "track_key", (pl.col("release_date").dt.year() // 10 * 10).cast(pl.Int32).alias("decade")
     )
-    per_album = _play_sums(music_tracks, "album_key").join(albums, on="album_key", how="left")
+    per_decade = play_sums(music_tracks.join(released, on="track_key", how="left"), "decade")
+    known = per_decade.filter(pl.col("decade").is_not_null())
+    every = range(int(known["decade"].min()), int(known["decade"].max()) + 10, 10) if known.height else ()
+    calendar = pl.DataFrame({"decade": list(every)}, schema={"decade": pl.Int32})
+    filled = calendar.join(known, on="decade", how="left").with_columns(
+        pl.col("plays", "listens", "ms_played").fill_null(0)
+    )
+    unknown = per_decade.filter(pl.col("decade").is_null())
     return (
-        _ranked(per_album, "album_name", "album_key", top_n)
-        .join(artists, on="artist_key", how="left")
-        .join(covers, on="album_key", how="left")
-        .sort("rank")
-        .select("rank", "album_key", "album_name", "artist_name", "plays", "ms_played", "minutes",
-                "cover_url")
-    )
-
-
-def _top_tracks(music_tracks: pl.DataFrame, artists: pl.DataFrame, dim_track: pl.LazyFrame,
-                top_n: int) -> pl.DataFrame:
-    """Top tracks with the name and artist they were last seen with (dim_track)."""
-    tracks = dim_track.select("track_key", "track_name", "artist_key").collect()
-    per_track = _play_sums(music_tracks, "track_key").join(tracks, on="track_key", how="left")
-    return (
-        _ranked(per_track, "track_name", "track_key", top_n)
-        .join(artists, on="artist_key", how="left")
-        .sort("rank")
-        .select("rank", "track_key", "track_name", "artist_name", "plays", "ms_played", "minutes")
+        pl.concat([filled.sort("decade"), unknown], how="diagonal_relaxed")
+        .with_columns(
+            pl.when(pl.col("decade").is_null())
+            .then(pl.lit(UNKNOWN_DECADE))
+            .otherwise(pl.format("{}s", pl.col("decade")))
+            .alias("label"),
+            minutes(pl.col("ms_played")).alias("minutes"),
+            _rate(pl.col("ms_played"), pl.col("ms_played").sum()).alias("share"),
+        )
+        .select("decade", "label", "plays", "listens", "ms_played", "minutes", "share")
     )
 
 
@@ -265,7 +310,7 @@ def _skip_by_platform(by_platform: pl.DataFrame, dim_platform: pl.LazyFrame) -> 
     families = dim_platform.select("platform_key", "platform_family").collect()
     music = by_platform.filter(pl.col("content_type") == MUSIC).join(families, on="platform_key", how="left")
     return (
-        _play_sums(music, "platform_family")
+        play_sums(music, "platform_family")
         .with_columns(_rate(pl.col("skips"), pl.col("plays")).alias("skip_rate"))
         .sort(["plays", "platform_family"], descending=[True, False])
         .select("platform_family", "plays", "skips", "skip_rate")
@@ -274,7 +319,7 @@ def _skip_by_platform(by_platform: pl.DataFrame, dim_platform: pl.LazyFrame) -> 
 
 def _skip_by_hour(by_hour: pl.DataFrame) -> pl.DataFrame:
     """Music skip rate per local hour, all 24 hours."""
-    music = _play_sums(by_hour.filter(pl.col("content_type") == MUSIC), "hour")
+    music = play_sums(by_hour.filter(pl.col("content_type") == MUSIC), "hour")
     return (
         pl.DataFrame({"hour": list(HOURS)}, schema={"hour": pl.Int16})
         .join(music.select("hour", "plays", "skips"), on="hour", how="left")
@@ -290,25 +335,9 @@ def _new_artists_by_year(music_tracks: pl.DataFrame, days: pl.DataFrame) -> pl.D
     )
     per_year = first_year.group_by("year").agg(pl.len().cast(pl.Int64).alias("new_artists"))
     return (
-        days.select(pl.col("year").cast(pl.Int16)).unique()
+        days.select(pl.col("year").cast(pl.Int16))
+        .unique()
         .join(per_year, on="year", how="left")
         .with_columns(pl.col("new_artists").fill_null(0))
         .sort("year")
-    )
-
-
-def _spoken(items: pl.DataFrame, artists: pl.DataFrame, top_n: int) -> SpokenFigures:
-    """Figures for podcast episodes or audiobook chapters; the show (book) is the artist."""
-    per_title = (
-        _play_sums(items, "artist_key").join(artists, on="artist_key", how="left")
-        .rename({"artist_name": "title"})
-    )
-    return SpokenFigures(
-        plays=int(items["plays"].sum()),
-        hours=_hours(int(items["ms_played"].sum())),
-        titles=items["artist_key"].n_unique(),
-        items=items["track_key"].n_unique(),
-        top_titles=_ranked(per_title, "title", "artist_key", top_n).select(
-            "rank", "artist_key", "title", "plays", "ms_played", "minutes"
-        ),
     )
