@@ -146,11 +146,12 @@ def test_every_table_is_published_to_the_sqlite_warehouse(platform):
 def test_report_figures_agree_with_the_warehouse_views(platform):
     import sqlite3
 
+    from spotify_assets.assets.report import REPORT_INPUTS
+    from spotify_assets.transforms.listens import parse_listen_rule
     from spotify_assets.transforms.report import listening_figures
 
-    tables = {name: platform.table(name).lazy() for name in (
-        "fact_streams", "dim_date", "dim_artist", "dim_album", "dim_track", "dim_platform", "album_art")}
-    figures = listening_figures(*tables.values())
+    tables = {name: platform.table(name).lazy() for name in REPORT_INPUTS}
+    figures = listening_figures(*tables.values(), rule=parse_listen_rule(platform.settings.listen_rule))
     path = platform.settings.warehouse_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as connection:
         months = connection.execute(
@@ -158,8 +159,26 @@ def test_report_figures_agree_with_the_warehouse_views(platform):
         cells = connection.execute(
             "SELECT weekday, local_hour, plays, minutes_played FROM v_listening_by_weekday_hour "
             "ORDER BY weekday, local_hour").fetchall()
+        # music only, as the report's top lists: recordings of tracks, artists without podcast or book plays
+        recordings = connection.execute(
+            "SELECT v.recording_key, v.track_ids, v.plays, v.listens, v.minutes_played "
+            "FROM v_top_recordings v JOIN dim_recording r ON r.recording_key = v.recording_key "
+            "WHERE r.content_type = 'track'").fetchall()
+        artists = connection.execute(
+            "SELECT artist_key, plays, listens, minutes_played FROM v_top_artists WHERE artist_key NOT IN "
+            "(SELECT artist_key FROM fact_streams WHERE content_type <> 'track')").fetchall()
     report_months = figures.months.filter(pl.col("plays") > 0).sort("month_key")
     assert months == report_months.select("month_key", "plays", "minutes").rows()
     report_cells = figures.weekday_hour.filter(pl.col("plays") > 0).sort("weekday", "hour")
     assert cells == report_cells.select("weekday", "hour", "plays", "minutes").rows()
     assert sum(plays for _, plays, _ in months) == figures.totals["plays"]
+    for view, top, columns in (
+        (recordings, figures.top_recordings, ("recording_key", "track_ids", "plays", "listens", "minutes")),
+        (artists, figures.top_artists, ("artist_key", "plays", "listens", "minutes")),
+    ):
+        by_key = {row[0]: row for row in view}
+        assert [by_key[row[0]] for row in top.select(columns).rows()] == top.select(columns).rows()
+        # ranked by listens: the report's top N are the view's N most listened
+        listens = sorted((row[-2] for row in view), reverse=True)[: top.height]
+        assert top["listens"].to_list() == listens
+        assert top.height == 20 and top["listens"].sum() < top["plays"].sum()  # some plays are no listens
