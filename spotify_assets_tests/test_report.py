@@ -135,6 +135,9 @@ def test_top_recordings_merge_the_track_ids_of_one_isrc(figures):
         (2, 103, MERRY, ARTIST_B, None, 1, 2, 2, 540_000, 9.0),  # not looked up: its own recording
         (3, TWO_RECORDING, TWO, ARTIST_A, TWO_ISRC, 1, 2, 1, 85_000, 1.4),
     ]
+    assert rows(figures.merged_recordings, *columns) == [
+        (1, SONG_RECORDING, SONG, ARTIST_A, SONG_ISRC, 2, 4, 3, 420_000, 7.0),
+    ]
     assert figures.recordings == RecordingCounts(
         tracks=4, recordings=3, merged_recordings=1, merged_tracks=2, enriched_tracks=3
     )
@@ -187,6 +190,7 @@ def test_without_any_lookup_every_track_is_its_own_recording_and_every_decade_un
         ("Song <1> (single edit)", None, 1, 2, 1),
         (TWO, None, 1, 2, 1),
     ]
+    assert figures.merged_recordings.is_empty()
     assert figures.recordings == RecordingCounts(
         tracks=4, recordings=4, merged_recordings=0, merged_tracks=0, enriched_tracks=0
     )
@@ -251,6 +255,7 @@ def test_an_empty_history_gives_zeros_and_empty_frames():
     figures = listening_figures(*tables.values(), rule=parse_listen_rule("half_or_4min"))
     assert figures.totals["plays"] == figures.totals["listens"] == 0 and figures.totals["first_day"] is None
     assert figures.months.is_empty() and figures.top_artists.is_empty() and figures.top_recordings.is_empty()
+    assert figures.merged_recordings.is_empty()
     assert figures.decades.is_empty()
     assert figures.recordings == RecordingCounts(0, 0, 0, 0, 0)
     assert figures.weekday_hour["plays"].sum() == 0

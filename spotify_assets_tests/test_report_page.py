@@ -93,9 +93,9 @@ def test_page_is_well_formed_with_every_section_and_chart(page):
     assert parser.problems == [] and parser.open == []
     assert {attrs.get("id") for _, attrs in parser.tags} >= SECTIONS
     tags = [tag for tag, _ in parser.tags]
-    # months, heatmap, artists, tracks, recordings, decades, skips by platform and by hour, discovery,
-    # shows, books
-    assert tags.count("svg") == 11
+    # months, heatmap, artists, tracks, recordings and those merged, decades, skips by platform and by
+    # hour, discovery, shows, books
+    assert tags.count("svg") == 12
     assert tags.count("rect") >= 7 * 24
     assert "Europe/Berlin" in page
 
@@ -145,11 +145,15 @@ def test_top_lists_are_bars_of_listens_with_minutes_and_plays(page):
 
 def test_top_recordings_name_the_releases_merged_and_count_them(page):
     recordings = section(page, "top-recordings")
-    assert bar_labels(recordings) == [
-        f"1. {SONG} \u2014 {ARTIST_A} (2 releases)",
+    top, merged = recordings.split("<h3>Released under several track ids</h3>")
+    assert bar_labels(top) == [
+        f"1. {SONG} \u2014 {ARTIST_A}",
         f"2. 戦場のメリークリスマス 🎄 \u2014 {ARTIST_B}",
         f"3. Two \u2014 {ARTIST_A}",
     ]
+    assert bar_labels(merged) == [f"1. {SONG} \u2014 {ARTIST_A}"]
+    assert top.count("3 listens · 7.0 min · 4 plays · 2 releases") == 2  # tooltip and label
+    assert "2 listens · 9.0 min · 2 plays</text>" in top  # its own recording: no releases said
     assert "3 listens · 7.0 min · 4 plays" in recordings
     assert (
         "4 tracks, 3 recordings: 1 recording released under several track ids (album, single, compilation), "
@@ -173,7 +177,8 @@ def test_a_history_without_any_lookup_says_so():
     recordings = section(page, "top-recordings")
     assert "4 tracks, 4 recordings: 0 recordings released under several track ids" in recordings
     assert "No track has been looked up on Spotify yet" in recordings
-    assert "(2 releases)" not in recordings
+    assert "releases" not in recordings and "<h3>" not in recordings
+    assert "No recording released under several track ids yet." in recordings
 
 
 def test_albums_without_a_cover_get_a_drawn_placeholder_and_covers_have_alt_text(page):

@@ -41,6 +41,7 @@ from .report_rankings import (
     hours,
     minutes,
     play_sums,
+    recordings_played,
     spoken,
     top_albums,
     top_artists,
@@ -85,6 +86,7 @@ class ListeningFigures:
     top_albums: pl.DataFrame  # ... and cover_url
     top_tracks: pl.DataFrame
     top_recordings: pl.DataFrame  # ... and isrc, track_ids (releases merged)
+    merged_recordings: pl.DataFrame  # the top recordings released under several track ids, as above
     recordings: RecordingCounts
     decades: pl.DataFrame  # decade (null: unknown), label, plays, listens, ms_played, minutes, share
     skip_by_platform: pl.DataFrame  # platform_family, plays, skips, skip_rate
@@ -151,7 +153,8 @@ def listening_figures(
         "track_key", "track_name", "artist_key", "recording_key", "isrc", "duration_ms", "release_date"
     ).collect()
     music_tracks = by_track.filter(pl.col("content_type") == MUSIC)
-    recordings = dim_recording.select("recording_key", "recording_name", "artist_key", "isrc").collect()
+    named = dim_recording.select("recording_key", "recording_name", "artist_key", "isrc").collect()
+    recordings = recordings_played(music_tracks, tracks, named)
     return ListeningFigures(
         listen_rule=rule,
         totals=_totals(by_hour, by_track, days),
@@ -160,8 +163,9 @@ def listening_figures(
         top_artists=top_artists(music_tracks, artists, top_n),
         top_albums=top_albums(music_tracks, artists, dim_album, album_art, top_n),
         top_tracks=top_tracks(music_tracks, artists, tracks, top_n),
-        top_recordings=top_recordings(music_tracks, artists, tracks, recordings, top_n),
-        recordings=_recording_counts(music_tracks, tracks),
+        top_recordings=top_recordings(recordings, artists, top_n),
+        merged_recordings=top_recordings(recordings.filter(pl.col("track_ids") > 1), artists, top_n),
+        recordings=_recording_counts(recordings, music_tracks, tracks),
         decades=_decades(music_tracks, tracks),
         skip_by_platform=_skip_by_platform(by_platform, dim_platform),
         skip_by_hour=_skip_by_hour(by_hour),
@@ -256,23 +260,25 @@ def _weekday_hour(by_hour: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _recording_counts(music_tracks: pl.DataFrame, tracks: pl.DataFrame) -> RecordingCounts:
-    """Music tracks played, the recordings they merge into, and how many of those merge several."""
-    played = (
-        music_tracks.select("track_key")
-        .unique()
-        .join(tracks, on="track_key", how="left")
-        .with_columns(pl.coalesce("recording_key", "track_key").alias("recording_key"))
-    )
-    per_recording = played.group_by("recording_key").agg(pl.len().alias("track_ids"))
-    merged = per_recording.filter(pl.col("track_ids") > 1)
+def _recording_counts(
+    recordings: pl.DataFrame, music_tracks: pl.DataFrame, tracks: pl.DataFrame
+) -> RecordingCounts:
+    """Music tracks played, the recordings they merge into (`recordings_played` rows), how many of
+    those merge several, and how many of the tracks the Web API answered for."""
+    merged = recordings.filter(pl.col("track_ids") > 1)
     enriched = pl.any_horizontal(pl.col("isrc", "duration_ms", "release_date").is_not_null())
     return RecordingCounts(
-        tracks=played.height,
-        recordings=per_recording.height,
+        tracks=int(recordings["track_ids"].sum()),
+        recordings=recordings.height,
         merged_recordings=merged.height,
         merged_tracks=int(merged["track_ids"].sum()),
-        enriched_tracks=int(played.select(enriched.sum()).item()),
+        enriched_tracks=int(
+            music_tracks.select("track_key")
+            .unique()
+            .join(tracks, on="track_key")
+            .select(enriched.sum())
+            .item()
+        ),
     )
 
 

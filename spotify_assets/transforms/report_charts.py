@@ -158,7 +158,9 @@ def horizontal_bars(
     label and given in full in the tooltip. `colors` gives each bar its own color."""
     if not rows:
         return '<p class="empty">Nothing to show.</p>'
-    name_width, row_height, value_width = 330, 24, 190
+    name_width, row_height = 330, 24
+    # room for the longest value text after the longest bar (about 7 px a character at 12 px)
+    value_width = min(max(190, 7 * max(len(value_text) for _, _, value_text in rows) + 12), 320)
     bar_space = CHART_WIDTH - name_width - value_width
     peak = max(value for _, value, _ in rows) or 1.0
     parts = []

@@ -143,13 +143,14 @@ def ranked_bars(
     frame: pl.DataFrame, name_column: str, label: str, *, by_column: str | None = None, releases: bool = False
 ) -> str:
     """Horizontal bars of listens for a music top-N frame ("name — by" when `by_column` is given;
-    "(3 releases)" after a recording merged from several track ids when `releases`)."""
+    "· 3 releases" after the counts of a recording merged from several track ids when `releases`)."""
     rows = []
     for row in frame.iter_rows(named=True):
         name = f"{row['rank']}. {row[name_column]}" + (f" \u2014 {row[by_column]}" if by_column else "")
+        value = listens_text(row)
         if releases and row["track_ids"] > 1:
-            name += f" ({row['track_ids']} releases)"
-        rows.append((name, row["listens"], listens_text(row)))
+            value += f" \u00b7 {row['track_ids']} releases"
+        rows.append((name, row["listens"], value))
     return horizontal_bars(rows, label)
 
 
@@ -207,6 +208,20 @@ def merge_text(counts: RecordingCounts) -> str:
             f"far; the others count as their own recordings until then."
         )
     return merged
+
+
+def merged_section(merged: pl.DataFrame) -> str:
+    """The most listened recordings released under several track ids, or a note that none is yet."""
+    if merged.is_empty():
+        return '<p class="empty">No recording released under several track ids yet.</p>'
+    bars = ranked_bars(
+        merged,
+        "recording_name",
+        "Recordings released under several track ids",
+        by_column="artist_name",
+        releases=True,
+    )
+    return f"<h3>Released under several track ids</h3>{bars}"
 
 
 def decade_bars(decades: pl.DataFrame) -> str:
@@ -292,6 +307,7 @@ def render_report(figures: ListeningFigures, *, timezone: str, generated_at: dat
             by_column="artist_name",
             releases=True,
         )
+        + merged_section(figures.merged_recordings)
         + "</section>",
         '<section id="decades"><h2>Release decades</h2><p class="note">Share of music minutes by the decade '
         "each track was released (its album's release date); <em>unknown</em>: tracks not looked up on "

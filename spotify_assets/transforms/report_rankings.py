@@ -108,15 +108,12 @@ def top_tracks(
     )
 
 
-def top_recordings(
-    music_tracks: pl.DataFrame,
-    artists: pl.DataFrame,
-    tracks: pl.DataFrame,
-    recordings: pl.DataFrame,
-    top_n: int,
+def recordings_played(
+    music_tracks: pl.DataFrame, tracks: pl.DataFrame, recordings: pl.DataFrame
 ) -> pl.DataFrame:
-    """Top recordings: the plays of every track id of one ISRC together, named as dim_recording
-    names them (else after its most-played track); `track_ids` is how many of its track ids were played."""
+    """One row per recording played: the plays of every track id of one ISRC together, named as
+    dim_recording names it (else after its most-played track); `track_ids` is how many of its track
+    ids were played."""
     per_track = (
         play_sums(music_tracks, "track_key")
         .join(
@@ -135,12 +132,17 @@ def top_recordings(
             for name in ("track_name", "artist_key")
         ),
     )
-    named = per_recording.join(recordings, on="recording_key", how="left").with_columns(
+    return per_recording.join(recordings, on="recording_key", how="left").with_columns(
         pl.coalesce("recording_name", "top_track_name").alias("recording_name"),
         pl.coalesce("artist_key", "top_artist_key").alias("artist_key"),
     )
+
+
+def top_recordings(played: pl.DataFrame, artists: pl.DataFrame, top_n: int) -> pl.DataFrame:
+    """The top recordings of `recordings_played` rows: rank, recording_key, recording_name,
+    artist_name, isrc, track_ids and the counts."""
     return (
-        ranked(named, "recording_name", "recording_key", top_n)
+        ranked(played, "recording_name", "recording_key", top_n)
         .join(artists, on="artist_key", how="left")
         .sort("rank")
         .select("rank", "recording_key", "recording_name", "artist_name", "isrc", "track_ids", *COUNTS)
