@@ -84,7 +84,11 @@ def month_chart(months: pl.DataFrame) -> str:
     left, top, plot_height, bottom = 64, 10, 230, 24
     plot_width = CHART_WIDTH - left - 8
     grid, ceiling = y_gridlines(
-        months["minutes"].max(), left=left, right=CHART_WIDTH - 8, top=top, height=plot_height
+        months.select(pl.col("minutes").max()).item(),
+        left=left,
+        right=CHART_WIDTH - 8,
+        top=top,
+        height=plot_height,
     )
     slot = plot_width / months.height
     bar = max(slot * 0.8, 1.0)
