@@ -19,6 +19,7 @@ from .assets.report import ReportFolder, listening_report
 from .automation import automation_sensor, refresh_album_art_schedule, with_automation
 from .checks import lake_checks
 from .io_managers.delta import DeltaLakeIOManager
+from .io_managers.location import client_config, storage_config
 from .io_managers.warehouse import WarehouseIOManager
 from .resources.engine import PolarsEngine, TransformEngine
 from .resources.lake import LakeResource
@@ -86,11 +87,14 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
     from_env = os.environ.get("SPOTIFY_WAREHOUSE_URL") == settings.warehouse_url
     url = dg.EnvVar("SPOTIFY_WAREHOUSE_URL") if from_env else settings.warehouse_url
     warehouse = Warehouse(url=url)
+    # where the lake is and how to reach it, chosen once: credentials stay EnvVars (names, not values)
+    lake = {"lake_uri": settings.lake_uri, "storage_options": storage_config(settings),
+            "client_options": client_config(settings)}
     return {
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
-        "lake_io_manager": DeltaLakeIOManager(lake_uri=settings.lake_uri),
-        "lake": LakeResource(lake_uri=settings.lake_uri),
+        "lake_io_manager": DeltaLakeIOManager(**lake),
+        "lake": LakeResource(**lake),
         "landing": LandingFolder(path=settings.landing_dir),
         "engine": build_engine(settings),
         "spotify": spotify_api_from_env(retry_quota_stops=not interactive),
