@@ -21,6 +21,7 @@ from .checks import lake_checks
 from .io_managers.delta import DeltaLakeIOManager
 from .io_managers.location import client_config, storage_config
 from .io_managers.warehouse import WarehouseIOManager
+from .maintenance import maintenance_job, maintenance_schedule
 from .resources.engine import PolarsEngine, TransformEngine
 from .resources.lake import LakeResource
 from .resources.landing import LandingFolder
@@ -104,14 +105,15 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
 
 def build_definitions(settings: Settings, *, interactive: bool = False) -> dg.Definitions:
     """The platform for one profile: the UI loads `defs`; `spotify-assets run` builds it interactive."""
+    maintain_lake_job = maintenance_job(settings.lake_retention_hours)
     return dg.Definitions(
         assets=with_automation(
             [raw_plays, cleaned_plays, star_schema, spotify_lookup, *warehouse_assets, listening_report]
         ),
         asset_checks=[*lake_checks, *enrich_checks(), *warehouse_checks],
         jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, rebuild_model_job, publish_job,
-              refresh_album_art_job],
-        schedules=[refresh_album_art_schedule],
+              refresh_album_art_job, maintain_lake_job],
+        schedules=[refresh_album_art_schedule, maintenance_schedule(maintain_lake_job, settings.timezone)],
         sensors=[landing_sensor, automation_sensor],
         resources=build_resources(settings, interactive=interactive),
         executor=dg.in_process_executor,

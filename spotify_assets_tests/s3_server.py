@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import boto3
 import moto.server  # noqa: F401  (the dev extra must hold moto[server]: a missing one fails, never skips)
 
-from spotify_assets.io_managers.location import LakeLocation, lake_location
+from spotify_assets.io_managers.location import ClientConfig, LakeLocation, S3Config, lake_location
+from spotify_assets.resources.lake import LakeResource
 from spotify_assets.settings import Settings
 
 REGION = "us-east-1"
@@ -81,6 +82,18 @@ class S3Server:
             "secret_access_key": secret_access_key or self.secret_access_key,
         }
         return LakeLocation(lake_uri, {**options, **credentials})
+
+    def lake_resource(self, lake_uri: str) -> LakeResource:
+        """The lake resource as definitions.py builds it, this user's key as plain config (tests only)."""
+        storage = S3Config(
+            endpoint=self.endpoint,
+            region=REGION,
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+        )
+        return LakeResource(
+            lake_uri=lake_uri, storage_options=storage, client_options=ClientConfig(allow_http=True)
+        )
 
     def stop(self) -> None:
         self.process.terminate()
