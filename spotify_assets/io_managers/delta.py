@@ -29,6 +29,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 from pydantic import Field
 
@@ -179,9 +180,12 @@ def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpe
                         replace_all: bool, removed: tuple[str, ...]) -> int:
     """delta-rs writes and commits the rows itself, in one transaction, from a stream of Arrow batches."""
     touched = sorted({key for key in frames if key is not None} | set(removed))
-    exists = _exists(uri, options)
-    schema_mode = None
-    if exists and not _same_layout(DeltaTable(uri, storage_options=options), spec):
+    try:  # one read of the log serves the layout check and the write
+        table: DeltaTable | None = DeltaTable(uri, storage_options=options)
+    except TableNotFoundError:
+        table = None
+    exists, schema_mode = table is not None, None
+    if table is not None and not _same_layout(table, spec):
         log.warning(f"{spec.name}: the stored table has another schema or partitioning; it is replaced")
         replace_all, schema_mode = True, "overwrite"
     predicate = None
@@ -198,7 +202,7 @@ def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpe
                 rows[0] += batch.height
                 yield from batch.to_arrow().cast(schema).to_batches()
 
-    write_deltalake(uri, pa.RecordBatchReader.from_batches(schema, batches()),
+    write_deltalake(table if table is not None else uri, pa.RecordBatchReader.from_batches(schema, batches()),
                     mode="overwrite" if exists else "append", predicate=predicate,
                     partition_by=_partition_by(spec), schema_mode=schema_mode, storage_options=options)
     return rows[0]
