@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from spotify_assets.io_managers.delta import open_table, scan_table, table_exists
+from spotify_assets.io_managers.locks import LOCK_FOLDER
 from spotify_assets.maintenance import live_files, maintain_table
 from spotify_assets.tables import FACT_STREAMS, TABLES
 from spotify_assets_tests import histories
@@ -36,7 +37,7 @@ def disk(root: Path) -> dict[str, int]:
     """Data and log files (count, bytes) under the lake folder."""
     figures = {"data_files": 0, "data_bytes": 0, "log_files": 0, "log_bytes": 0}
     for path in root.rglob("*"):
-        if not path.is_file() or path.name == "_lake.lock":
+        if not path.is_file() or LOCK_FOLDER in path.parts:
             continue
         kind = "log" if "_delta_log" in path.parts else "data"
         figures[f"{kind}_files"] += 1
@@ -50,9 +51,14 @@ def lake_figures(lake: str) -> dict[str, float]:
     versions = sum(open_table(lake, name).version() + 1 for name in names)
     live = [live_files(lake, name) for name in names]
     rows = scan_table(lake, FACT_STREAMS).select(pl.len()).collect().item()
-    return {"tables": len(names), "versions": versions, "live_files": sum(files for files, _ in live),
-            "live_bytes": sum(size for _, size in live), "fact_rows": rows,
-            "open_seconds": time.perf_counter() - started}
+    return {
+        "tables": len(names),
+        "versions": versions,
+        "live_files": sum(files for files, _ in live),
+        "live_bytes": sum(size for _, size in live),
+        "fact_rows": rows,
+        "open_seconds": time.perf_counter() - started,
+    }
 
 
 def build(root: Path, files: int, plays: int) -> tuple[Lake, float]:
@@ -62,7 +68,7 @@ def build(root: Path, files: int, plays: int) -> tuple[Lake, float]:
     started = time.perf_counter()
     for number in range(files):
         first = number * plays // 2  # each file overlaps half of the previous one
-        path = histories.write_export(landing, FORMATS[number % 3], number, timeline[first:first + plays])
+        path = histories.write_export(landing, FORMATS[number % 3], number, timeline[first : first + plays])
         lake.ingest(path)
         lake.model()
     return lake, time.perf_counter() - started
@@ -78,8 +84,11 @@ def main() -> None:
         lake, build_seconds = build(root, args.files, args.plays)
         before_disk, before = disk(lake.root), lake_figures(lake.uri)
         started = time.perf_counter()
-        results = [maintain_table(lake.uri, name, retention_hours=0, enforce_retention_duration=False)
-                   for name in TABLES if table_exists(lake.uri, name)]
+        results = [
+            maintain_table(lake.uri, name, retention_hours=0, enforce_retention_duration=False)
+            for name in TABLES
+            if table_exists(lake.uri, name)
+        ]
         maintain_seconds = time.perf_counter() - started
         after_disk, after = disk(lake.root), lake_figures(lake.uri)
     compacted = sum(result.files_compacted for result in results)
@@ -92,23 +101,30 @@ def main() -> None:
         ("Delta log files", before_disk["log_files"], after_disk["log_files"]),
         ("Delta log bytes (MB)", mb(before_disk["log_bytes"]), mb(after_disk["log_bytes"])),
         ("table versions (all tables)", before["versions"], after["versions"]),
-        ("open every table + count fact_streams (s)", f"{before['open_seconds']:.2f}",
-         f"{after['open_seconds']:.2f}"),
+        (
+            "open every table + count fact_streams (s)",
+            f"{before['open_seconds']:.2f}",
+            f"{after['open_seconds']:.2f}",
+        ),
     ]
     assert before["fact_rows"] == after["fact_rows"]
-    print(f"""
+    print(
+        f"""
 ## Delta maintenance (issue 12, item 5)
 
 `bench/bench_maintenance.py --files {args.files} --plays {args.plays}`, machine: {os.cpu_count()} cores,
 {platform.python_version()}, {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, load average
-{os.getloadavg()[0]:.1f}. A local lake fed {args.files} small landing files one at a time (ingest +
-model update each, {build_seconds:.0f} s untimed), {before['tables']} tables, {before['fact_rows']:,} fact rows;
+{os.getloadavg()[0]:.1f}. A local lake fed {args.files} small landing files one at a time
+(ingest + model update each, {build_seconds:.0f} s untimed), {before["tables"]} tables,
+{before["fact_rows"]:,} fact rows;
 then compaction, vacuum (retention 0, guard off) and a checkpoint of every table:
 **{maintain_seconds:.1f} s**, {compacted} files merged away by compaction, {vacuumed} files vacuumed.
 
 | | before | after |
 |---|---:|---:|
-""" + "\n".join(f"| {name} | {left} | {right} |" for name, left, right in rows))
+"""
+        + "\n".join(f"| {name} | {left} | {right} |" for name, left, right in rows)
+    )
 
 
 def mb(size: int) -> str:

@@ -9,18 +9,19 @@ import shutil
 import sys
 from pathlib import Path
 
-SAMPLE_FORMATS = ("csv", "json", "zip")
+SAMPLE_FORMATS = ("csv", "json", "zip", "basic", "account-zip")  # sample.SAMPLE_FORMATS
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spotify-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     sample = commands.add_parser("sample", help="write a realistic sample listening history")
-    sample.add_argument("out", type=Path, help="file to write (a folder gets history.csv)")
+    sample.add_argument("out", type=Path, help="file to write (a folder gets the format's usual file name)")
     sample.add_argument("--rows", type=int, default=150_000)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--format", choices=SAMPLE_FORMATS, default="csv",
-                        help="csv: Maven Analytics; json/zip: Spotify Extended Streaming History")
+                        help="csv: Maven Analytics; json/zip: Spotify Extended Streaming History; "
+                        "basic/account-zip: Spotify's basic account data (the last year of that history)")
     run = commands.add_parser("run", help="ingest history files and materialize every asset")
     run.add_argument("files", nargs="*", type=Path, help="default: every file in SPOTIFY_LANDING_DIR")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -31,11 +32,7 @@ def _parser() -> argparse.ArgumentParser:
 def _sample(args: argparse.Namespace) -> int:
     from . import sample
 
-    out = args.out / f"history.{args.format}" if args.out.is_dir() else args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    writer = {"csv": sample.write_maven_csv, "json": sample.write_extended_json,
-              "zip": sample.write_extended_zip}[args.format]
-    writer(out, rows=args.rows, seed=args.seed)
+    out = sample.write_sample(args.format, args.out, rows=args.rows, seed=args.seed)
     print(f"wrote {args.rows:,} plays to {out}")
     return 0
 

@@ -26,12 +26,14 @@ time-travel read that started on an older version loses its files.
 Nothing about the content changes: compaction rewrites the same rows, vacuum deletes only files no
 current version uses. The job holds the lake's exclusive lock (a local lake: no model update,
 publish or check runs meanwhile) and runs in the `spotify_model` pool, which keeps it apart from
-model updates on an object store, where there is no lock. Ingests may write at the same time; if
-one commits to a table the job is compacting, Delta's conflict check fails the job (and a
-re-run), never the data.
+model updates on an object store, where there is no lock. Ingests may run meanwhile: on a local
+lake each table's commit lock is held while it is maintained, so an ingest's commit waits; on an
+object store, a commit that conflicts with the compaction fails one of the two (Delta's conflict
+check; the loser is re-run), never the data.
 """
 
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 import dagster as dg
@@ -39,7 +41,8 @@ import polars as pl
 
 from .assets.model import MODEL_POOL
 from .io_managers.delta import open_table, table_exists
-from .io_managers.location import Lake
+from .io_managers.location import Lake, LakeLocation
+from .io_managers.locks import file_lock
 from .resources.lake import LakeResource
 from .settings import DEFAULT_LAKE_RETENTION_HOURS
 from .tables import TABLES
@@ -71,17 +74,22 @@ def live_files(lake: Lake, table: str) -> tuple[int, int]:
 def maintain_table(
     lake: Lake, table: str, *, retention_hours: int, enforce_retention_duration: bool = True
 ) -> TableMaintenance:
-    """Compact, vacuum and checkpoint one table (see the module docstring)."""
-    files_before, bytes_before = live_files(lake, table)
-    delta_table = open_table(lake, table)
-    compacted = delta_table.optimize.compact()
-    vacuumed = delta_table.vacuum(  # lite mode: only files the log marks as removed
-        retention_hours=retention_hours, dry_run=False, enforce_retention_duration=enforce_retention_duration,
-        full=False,
-    )
-    delta_table.create_checkpoint()
-    delta_table.cleanup_metadata()
-    files_after, bytes_after = live_files(lake, table)
+    """Compact, vacuum and checkpoint one table (see the module docstring), holding the table's commit
+    lock on a local lake so that no ingest commits to it meanwhile."""
+    location = LakeLocation.of(lake)
+    with nullcontext() if location.remote else file_lock(location.uri, table):
+        files_before, bytes_before = live_files(location, table)
+        delta_table = open_table(location, table)
+        compacted = delta_table.optimize.compact()
+        vacuumed = delta_table.vacuum(  # lite mode: only files the log marks as removed
+            retention_hours=retention_hours,
+            dry_run=False,
+            enforce_retention_duration=enforce_retention_duration,
+            full=False,
+        )
+        delta_table.create_checkpoint()
+        delta_table.cleanup_metadata()
+        files_after, bytes_after = live_files(location, table)
     return TableMaintenance(
         table=table,
         files_before=files_before,

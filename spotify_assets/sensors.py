@@ -21,8 +21,6 @@ and modification time and which files are handled, so it survives daemon restart
 
 import json
 import shutil
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,14 +28,14 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from .instance_rules import INGEST_CONCURRENCY_TAG  # limited to one run at a time
 from .partitions import landing_files
 from .resources.lake import LakeResource
 from .resources.landing import QUARANTINE_DIR, LandingFile, LandingFolder, hash_of_key
 from .runner import ingested_keys, plan_registrations
-from .transforms.parse import EXTENDED_MEMBER, UTF8_BOM, NotAHistoryFile, read_history
+from .transforms.parse import NotAHistoryFile, check_large_history, read_history
 
 INGEST_JOB = "ingest_file"
-INGEST_CONCURRENCY_TAG = "spotify/ingest"  # limit it to 1 in dagster.yaml: files dedupe against each other
 LANDING_POLL_SECONDS = 10
 MAX_FILES_PER_TICK = 20
 MAX_BYTES_PER_TICK = 4 << 30
@@ -97,55 +95,28 @@ def take_batch(names: list[str], sizes: dict[str, int]) -> list[str]:
     return batch
 
 
-def why_not_a_history(path: Path) -> str | None:
+def why_not_a_history(path: Path, *, date_order: str | None = None) -> str | None:
     """None when `path` looks like a Spotify history, else why not (the parser's own message).
 
     Files up to FULL_SNIFF_BYTES are read exactly as the ingest reads them. A larger CSV is judged
     on a head sample cut at a record boundary; a larger JSON or ZIP on its structure only (an array
-    of plays; play-history members), so a 1.4 GB file costs the sensor a few milliseconds.
+    of plays; member sizes and heads), so a 1.4 GB file costs the sensor a few milliseconds.
+    `date_order` is the `SPOTIFY_CSV_DATE_ORDER` setting, as the ingest gets it.
     """
     try:
         if path.stat().st_size <= FULL_SNIFF_BYTES:
-            read_history(path)
+            read_history(path, date_order=date_order)
             return None
-        return _why_not_a_large_history(path)
+        return _why_not_a_large_history(path, date_order)
     except NotAHistoryFile as error:
         return str(error)
     except (OSError, pl.exceptions.PolarsError) as error:
         return f"{path.name}: cannot be read ({error.__class__.__name__}: {str(error)[:300]})"
 
 
-def _why_not_a_large_history(path: Path) -> str | None:
-    with path.open("rb") as handle:
-        head = handle.read(HEAD_SAMPLE_BYTES)
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()
-        except zipfile.BadZipFile as error:
-            return f"{path.name}: damaged ZIP ({error}); expected Spotify's history export"
-        if any(EXTENDED_MEMBER.search(name) for name in names):
-            return None
-        return f"{path.name}: ZIP holds no Streaming_History_Audio_*.json or endsong_*.json"
-    text = head.removeprefix(UTF8_BOM).lstrip()
-    if text[:1] in (b"[", b"{"):
-        if text.startswith(b"[") and b'"ts"' in text:
-            return None
-        return f"{path.name}: JSON is not an array of plays with `ts`; expected Extended Streaming History"
-    with tempfile.TemporaryDirectory() as folder:
-        sample = Path(folder) / path.name
-        sample.write_bytes(_complete_records(head))
-        read_history(sample)
+def _why_not_a_large_history(path: Path, date_order: str | None) -> str | None:
+    check_large_history(path, path.name, date_order, HEAD_SAMPLE_BYTES)
     return None
-
-
-def _complete_records(head: bytes) -> bytes:
-    """`head` cut after its last line break outside quotes, so the sample holds whole CSV records."""
-    cut = len(head)
-    while (cut := head.rfind(b"\n", 0, cut)) > 0:
-        if head.count(b'"', 0, cut) % 2 == 0:
-            return head[: cut + 1]
-    return head
 
 
 def quarantine(path: Path, reason: str, *, now: datetime) -> Path:

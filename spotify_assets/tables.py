@@ -127,7 +127,8 @@ RAW_PLAYS = TableSpec(
         SOURCE_LINE,
         _col("source_format", "string", "maven_csv, extended_json or basic_json.", nullable=False),
         _col("date_order", "string",
-             "How the file writes day and month in `ts` (dmy or mdy), decided per file; null if unambiguous."),
+             "How the file writes year-last dates: dmy or mdy (decided per CSV file from its values), "
+             "else null."),
         _col("parse_error", "string", "Structural problem found while reading (e.g. wrong column count)."),
         _col("raw_text", "string", "The record as read, kept for rows with a parse error."),
         *(_col(name, "string", f"`{name}` as read from the file.") for name in RAW_TEXT_FIELDS),
@@ -309,9 +310,37 @@ DIM_TRACK = TableSpec(
         _col("content_type", "string", "track, episode or audiobook.", nullable=False, max_length=16),
         _col("artist_key", "int64", "Artist (show, book) as last seen.", **KEY),
         _col("album_key", "int64", "Album (show, book) as last seen.", **KEY),
+        _col("recording_key", "int64", "The recording (dim_recording) the track is a release of: all track ids "
+             "sharing an ISRC are one recording; a track without a known ISRC is its own.", **KEY),
+        _col("isrc", "string", "ISRC from the Spotify Web API (track_metadata); null until looked up or when "
+             "Spotify knows none.", max_length=16),
+        _col("duration_ms", "int64", "Track length from the Spotify Web API; null until looked up."),
+        _col("explicit", "bool", "Explicit lyrics, from the Spotify Web API; null until looked up."),
+        _col("release_date", "date", "Release date of the track's album (first day of the year or month when "
+             "release_date_precision says so); null until looked up."),
+        _col("release_date_precision", "string", "year, month or day.", max_length=8),
+        _col("artist_ids", "string", "Spotify ids of the track's artists, comma-separated in credit order."),
     ),
     primary_key=("track_key",),
-    foreign_keys={"artist_key": "dim_artist", "album_key": "dim_album"},
+    foreign_keys={"artist_key": "dim_artist", "album_key": "dim_album", "recording_key": "dim_recording"},
+)
+
+DIM_RECORDING = TableSpec(
+    name="dim_recording",
+    description="One row per recording: the track ids that share an ISRC (album, single, compilation "
+                "releases of one recording) count as one; a track without a known ISRC is its own recording.",
+    columns=(
+        _col("recording_key", "int64", "Stable key: stable_key('isrc', ISRC), or the track_key of a track "
+             "without a known ISRC.", **KEY),
+        _col("isrc", "string", "The recording's ISRC; null for a track without one.", max_length=16),
+        _col("recording_name", "string", "Title of its most-played track.", nullable=False),
+        _col("artist_key", "int64", "Artist of its most-played track.", **KEY),
+        _col("sample_track_key", "int64", "Its most-played track.", **KEY),
+        _col("track_ids", "int64", "How many track ids (releases) it merges.", nullable=False),
+        _col("content_type", "string", "track, episode or audiobook.", nullable=False, max_length=16),
+    ),
+    primary_key=("recording_key",),
+    foreign_keys={"artist_key": "dim_artist"},
 )
 
 DIM_DATE = TableSpec(
@@ -475,20 +504,24 @@ TRACK_RESOLUTION = TableSpec(
 )
 
 # Model bookkeeping: lake tables the model step keeps for itself (not assets, not published).
+MEMBER_KINDS = ("track", "platform", "reason")
+
 MODEL_MEMBERS = TableSpec(
     name="model_members",
-    description="One row per landing file and distinct combination of a counted play's descriptive values.",
+    description="One row per landing file and distinct track (content type, id, names), platform or reason "
+                "pair of its counted plays, with how often and when they were played.",
     columns=(
         LANDING_FILE,
-        _col("member_key", "int64", "stable_key of the natural columns.", nullable=False),
-        _col("content_type", "string", "As in clean_plays.", nullable=False),
-        _col("content_id", "string", "As in clean_plays."),
-        _col("track_name", "string", "As in clean_plays.", nullable=False),
-        _col("artist_name", "string", "As in clean_plays.", nullable=False),
-        _col("album_name", "string", "As in clean_plays.", nullable=False),
-        _col("platform", "string", "As in clean_plays.", nullable=False),
-        _col("reason_start", "string", "As in clean_plays.", nullable=False),
-        _col("reason_end", "string", "As in clean_plays.", nullable=False),
+        _col("member_key", "int64", "stable_key of kind and values.", nullable=False),
+        _col("kind", "string", f"One of {', '.join(MEMBER_KINDS)}: which values the row holds.", nullable=False),
+        _col("content_type", "string", "As in clean_plays (track rows)."),
+        _col("content_id", "string", "As in clean_plays (track rows)."),
+        _col("track_name", "string", "As in clean_plays (track rows)."),
+        _col("artist_name", "string", "As in clean_plays (track rows)."),
+        _col("album_name", "string", "As in clean_plays (track rows)."),
+        _col("platform", "string", "As in clean_plays (platform rows)."),
+        _col("reason_start", "string", "As in clean_plays (reason rows)."),
+        _col("reason_end", "string", "As in clean_plays (reason rows)."),
         _col("plays", "int64", "Counted plays.", nullable=False),
         _col("first_ts", "datetime", "Earliest counted play.", nullable=False),
         _col("last_ts", "datetime", "Latest counted play.", nullable=False),
@@ -505,6 +538,8 @@ MODEL_STATE = TableSpec(
         _col("ingest_id", "string", "file_reads.ingest_id the model last applied.", nullable=False),
         _col("settings_key", "string", "Model version, time zone and overrides the tables were built with.",
              nullable=False),
+        _col("catalogue_key", "string", "Digest of the Web API answers (track_metadata) the dimensions include.",
+             nullable=False),
         _col("complete", "bool", "False while an update is being written (a crash then forces a rebuild).",
              nullable=False),
     ),
@@ -513,14 +548,14 @@ MODEL_STATE = TableSpec(
 
 LAKE_TABLES = (
     RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FILE_READS, FILE_ACCOUNTING, DUPLICATE_PLAYS,
-    DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, TRACK_RESOLUTION,
-    ALBUM_ART, TRACK_METADATA,
+    DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS,
+    TRACK_RESOLUTION, ALBUM_ART, TRACK_METADATA,
 )
 BOOKKEEPING_TABLES = (MODEL_MEMBERS, MODEL_STATE)
 # Published to the warehouse, dimensions before the fact so foreign keys resolve.
 WAREHOUSE_TABLES = (
-    DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, ALBUM_ART,
+    DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, ALBUM_ART,
     REJECTED_PLAYS, FILE_ACCOUNTING, TRACK_RESOLUTION,
 )
-STAR_SCHEMA = (DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS)
+STAR_SCHEMA = (DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS)
 TABLES = {spec.name: spec for spec in (*LAKE_TABLES, *BOOKKEEPING_TABLES)}

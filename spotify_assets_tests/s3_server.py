@@ -18,11 +18,14 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import boto3
-import moto.server  # noqa: F401  (the dev extra must hold moto[server]: a missing one fails, never skips)
 
 from spotify_assets.io_managers.location import ClientConfig, LakeLocation, S3Config, lake_location
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.settings import Settings
+
+from .requirements import need
+
+need("moto.server", "the dev extra's moto[server]: an S3-compatible server on loopback")
 
 REGION = "us-east-1"
 USER = "spotify-lake"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
+from spotify_assets import sample
+
 from .hostile import write_hostile_csv
 
 CLI = [sys.executable, "-m", "spotify_assets.cli"]
@@ -40,12 +42,32 @@ def test_sample_then_run_with_defaults_prints_json_accounting(tmp_path):
     assert "<svg" in report.read_text(encoding="utf-8")
 
 
+def rows_of(lake: Path, file_stem: str) -> dict[str, int]:
+    """Rows per lake table that belong to the landing file `file_stem` (its partitions)."""
+    tables = [path.parent for path in lake.glob("*/_delta_log")]
+    return {
+        table.name: pl.scan_delta(str(table)).filter(pl.col("landing_file").str.starts_with(f"{file_stem}-"))
+        .select(pl.len()).collect().item()
+        for table in tables if "landing_file" in pl.scan_delta(str(table)).collect_schema()
+    }
+
+
 def test_run_exits_non_zero_when_a_file_fails_and_names_it(tmp_path):
+    history = sample.write_maven_csv(tmp_path / "history.csv", rows=300, seed=3)
     bad = tmp_path / "not_history.csv"
     bad.write_text("name,age\nalice,3\n")
-    result = _run(["run", str(bad)], tmp_path)
+    result = _run(["run", str(history), str(bad)], tmp_path)
     assert result.returncode == 1
-    assert "not_history.csv: line 1 is not the header of a Spotify history" in result.stdout
+    # one line names the file and says why
+    [line] = [line for line in result.stdout.splitlines() if "not_history.csv: line 1" in line]
+    assert "not the header of a Spotify history" in line
+    # the good file is in the lake, the bad one left nothing there
+    lake = tmp_path / "data/lake"
+    assert rows_of(lake, "history")["clean_plays"] > 0
+    assert set(rows_of(lake, "not_history").values()) == {0}
+    # and it is tried again on the next run, failing the same way
+    again = _run(["run"], tmp_path)
+    assert again.returncode == 1 and "not_history.csv: line 1" in again.stdout
 
 
 def test_run_refuses_missing_files(tmp_path):

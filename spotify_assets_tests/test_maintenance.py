@@ -18,8 +18,9 @@ from deltalake import DeltaTable, write_deltalake
 
 from spotify_assets.definitions import build_definitions
 from spotify_assets.io_managers.delta import open_table, scan_table, table_exists
+from spotify_assets.io_managers.locks import LOCK_FOLDER
 from spotify_assets.maintenance import maintenance_job
-from spotify_assets.resources.lake import LOCK_FILE, lake_lock
+from spotify_assets.resources.lake import LAKE_LOCK, lake_lock
 from spotify_assets.settings import Settings
 from spotify_assets.tables import PARTITION_COLUMN, RAW_PLAYS, TABLES
 
@@ -169,7 +170,7 @@ def test_maintenance_waits_for_the_lake_lock(tmp_path):
     storage = Storage("local", tmp_path, None)
     storage.build(tmp_path / "landing")
     files_before = storage.data_files()
-    lock_file = storage.lake.root / LOCK_FILE
+    lock_file = storage.lake.root / LOCK_FOLDER / f"{LAKE_LOCK}.lock"
     results: list = []
     with lake_lock(str(storage.lake.root), exclusive=True):
         worker = threading.Thread(target=lambda: results.append(storage.maintain(SHORT_RETENTION)))

@@ -20,12 +20,14 @@ from .graph import Platform
 
 class Daemon:
     """Evaluates the sensor the way the daemon does: the cursor carries over, partition requests are
-    applied, and a run_key that already started a run starts nothing again."""
+    applied, and a run_key that already started a run starts nothing again. `requested` keeps what the
+    sensor itself asked for on each tick, before that deduplication."""
 
     def __init__(self, platform: Platform):
         self.platform = platform
         self.cursor: str | None = None
         self.run_keys: list[str] = []
+        self.requested: list[list[dg.RunRequest]] = []
 
     def tick(self) -> list[dg.RunRequest]:
         context = dg.build_sensor_context(
@@ -35,6 +37,7 @@ class Daemon:
         )
         result = landing_sensor(context)
         self.cursor = result.cursor
+        self.requested.append(list(result.run_requests))
         for request in result.dynamic_partitions_requests:
             self.platform.instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
         launched = [request for request in result.run_requests if request.run_key not in self.run_keys]
@@ -109,11 +112,13 @@ def test_a_burst_of_files_is_handled_in_bounded_batches_without_duplicate_runs(p
     for index in range(50):
         sample.write_maven_csv(platform.landing.root / f"export_{index:02}.csv", rows=20, seed=index)
     assert daemon.tick() == []
-    batches = [daemon.tick() for _ in range(4)]
-    assert [len(batch) for batch in batches] == [20, 20, 10, 0]
-    keys = [request.partition_key for batch in batches for request in batch]
-    assert len(set(keys)) == 50
-    assert len(set(daemon.run_keys)) == 50
+    for _ in range(4):
+        daemon.tick()
+    assert [len(requests) for requests in daemon.requested] == [0, 20, 20, 10, 0]  # as the sensor asked
+    requested = [request for requests in daemon.requested for request in requests]
+    keys = [request.partition_key for request in requested]
+    assert len(set(keys)) == len(keys) == 50, "one request per file, never two"
+    assert len({request.run_key for request in requested}) == 50
     assert sorted(platform.instance.get_dynamic_partitions(landing_files.name)) == sorted(keys)
 
 
@@ -155,5 +160,10 @@ def test_large_files_are_sniffed_from_their_head_only(tmp_path, monkeypatch):
     assert "not an array of plays" in why_not_a_history(other)
     archive = tmp_path / "my_spotify_data.zip"
     with zipfile.ZipFile(archive, "w") as handle:
-        handle.writestr("Spotify Account Data/StreamingHistory_music_0.json", "[]" + " " * 2000)
-    assert "no Streaming_History_Audio" in why_not_a_history(archive)
+        handle.writestr("Spotify Account Data/Userdata.json", '{"username": "x"}' + " " * 2000)
+        handle.writestr("Spotify Account Data/Read_Me_First.pdf", b"%PDF-1.4" + bytes(range(256)) * 8)
+    assert "ZIP holds no history" in why_not_a_history(archive)
+    with zipfile.ZipFile(archive, "a") as handle:
+        record = '{"endTime": "2024-03-01 17:04", "artistName": "A", "trackName": "T", "msPlayed": 1}'
+        handle.writestr("Spotify Account Data/StreamingHistory_music_0.json", f"[{record}]" + " " * 2000)
+    assert why_not_a_history(archive) is None

@@ -35,6 +35,7 @@ from pydantic import Field
 
 from ..tables import PARTITION_COLUMN, TABLES, TableSpec
 from .location import ClientConfig, Lake, LakeLocation, LocalConfig, StorageConfig, storage_options
+from .locks import file_lock
 from .updates import PartitionedUpdate
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,14 @@ def _commit(lake: Lake, spec: TableSpec, frames: dict[str | None, pl.DataFrame |
         action, written = _write_file(uri, spec, data, partition)
         actions.append(action)
         rows += written
+    # one commit to a table at a time: delta-rs refuses concurrent overwrites even of other partitions
+    with file_lock(location.uri, spec.name):
+        return _commit_files(uri, spec, actions, rows, frames, replace_all=replace_all, removed=removed)
+
+
+def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int, frames: dict,
+                  *, replace_all: bool, removed: tuple[str, ...]) -> int:
+    """Commit written files (under the table's commit lock): create the table, or replace partitions."""
     schema = _arrow_schema(spec)
     exists = _exists(uri, None)
     if exists and not _same_layout(DeltaTable(uri), spec):

@@ -55,6 +55,7 @@ class LandingFolder(dg.ConfigurableResource):
     """The folder `SPOTIFY_LANDING_DIR` where history files are dropped."""
 
     path: str
+    csv_date_order: str | None = None  # SPOTIFY_CSV_DATE_ORDER: dmy or mdy, for CSVs whose dates cannot say
 
     @property
     def root(self) -> Path:
