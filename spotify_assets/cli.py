@@ -52,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
     from . import runner
     from .assets.report import REPORT_FILE_NAME
     from .definitions import build_definitions
+    from .io_managers.location import lake_location
     from .resources.landing import LandingFolder
     from .settings import Settings, mask_url
 
@@ -66,9 +67,10 @@ def _run(args: argparse.Namespace) -> int:
     if not paths:
         print(f"spotify-assets: no history files in {landing.root}; drop one there or name it", file=sys.stderr)
         return 2
+    lake = lake_location(settings)
     with _instance() as instance:
         report = runner.run_files(
-            defs, instance, landing, settings.lake_uri, paths, "DEBUG" if args.verbose else "WARNING"
+            defs, instance, landing, lake, paths, "DEBUG" if args.verbose else "WARNING"
         )
     report_file = Path(settings.report_dir) / REPORT_FILE_NAME
     summary = {
@@ -76,8 +78,8 @@ def _run(args: argparse.Namespace) -> int:
         "report": str(report_file.resolve()) if report_file.exists() else None,
         "lake": str(Path(settings.lake_uri).resolve()) if "://" not in settings.lake_uri else settings.lake_uri,
         "warehouse": mask_url(settings.warehouse_url),
-        "tables": runner.table_counts(settings.lake_uri),
-        "files": _file_summary(report, runner.accounting(settings.lake_uri)),
+        "tables": runner.table_counts(lake),
+        "files": _file_summary(report, runner.accounting(lake)),
         "runs": report.runs,
     }
     print(json.dumps(summary, indent=2, default=str) if args.json else _text_summary(summary))

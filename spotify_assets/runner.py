@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 
 from .io_managers.delta import scan_table
+from .io_managers.location import Lake
 from .partitions import landing_files
 from .resources.landing import LandingFile, LandingFolder, hash_of_key
 from .tables import FILE_ACCOUNTING, FILE_READS, LAKE_TABLES, PARTITION_COLUMN
@@ -87,7 +88,7 @@ def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: 
     return registrations
 
 
-def ingested_keys(lake_uri: str) -> set[str]:
+def ingested_keys(lake_uri: Lake) -> set[str]:
     """Partitions whose ingest completed (they have a file_reads row)."""
     accounting = scan_table(lake_uri, FILE_READS).select(PARTITION_COLUMN).collect()
     return set(accounting[PARTITION_COLUMN].to_list())
@@ -109,7 +110,7 @@ def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str,
 
 
 def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: LandingFolder,
-              lake_uri: str, paths: list[Path], log_level: str = "INFO") -> RunReport:
+              lake_uri: Lake, paths: list[Path], log_level: str = "INFO") -> RunReport:
     """Register `paths` and bring every table up to date with them."""
     report = RunReport()
     report.registrations = register_files(instance, landing, [into_landing(landing, path) for path in paths])
@@ -130,9 +131,9 @@ def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: Landi
     return report
 
 
-def table_counts(lake_uri: str) -> dict[str, int]:
+def table_counts(lake_uri: Lake) -> dict[str, int]:
     return {spec.name: scan_table(lake_uri, spec).select(pl.len()).collect().item() for spec in LAKE_TABLES}
 
 
-def accounting(lake_uri: str) -> list[dict]:
+def accounting(lake_uri: Lake) -> list[dict]:
     return scan_table(lake_uri, FILE_ACCOUNTING).sort(PARTITION_COLUMN).collect().to_dicts()

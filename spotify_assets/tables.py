@@ -202,20 +202,28 @@ REJECTED_PLAYS = TableSpec(
 
 FILE_FORMATS = (*SOURCE_FORMATS, "mixed", "empty")
 
+# What both per-file tables say of a landing file: its name, bytes, format and the file-local counts.
+FILE_COLUMNS = (
+    LANDING_FILE,
+    _col("file_name", "string", "Name of the landing file.", nullable=False),
+    _col("content_hash", "string", "The first 12 hex digits of the xxh3-64 of the file's bytes.", nullable=False),
+    _col("source_format", "string", f"One of {', '.join(FILE_FORMATS)}.", nullable=False, max_length=16),
+    _col("rows_read", "int64", "Records read (blank lines excluded).", nullable=False),
+)
+FILTERED = _col("filtered", "int64", "Valid rows under 500 ms.", nullable=False)
+REJECTED = _col("rejected", "int64", "Rows sent to rejected_plays.", nullable=False)
+DUPLICATE_IN_FILE = _col("duplicate_in_file", "int64", "Repeats of a play earlier in the same file.", nullable=False)
+
 FILE_READS = TableSpec(
     name="file_reads",
     description="One row per ingested landing file: what its ingest read and decided on its own "
                 "(rows read = valid + filtered + duplicate_in_file + rejected).",
     columns=(
-        LANDING_FILE,
-        _col("file_name", "string", "Name of the landing file.", nullable=False),
-        _col("content_hash", "string", "The first 12 hex digits of the xxh3-64 of the file's bytes.", nullable=False),
-        _col("source_format", "string", f"One of {', '.join(FILE_FORMATS)}.", nullable=False, max_length=16),
-        _col("rows_read", "int64", "Records read (blank lines excluded).", nullable=False),
+        *FILE_COLUMNS,
         _col("valid", "int64", "Distinct valid plays of at least 500 ms (its clean_plays rows).", nullable=False),
-        _col("filtered", "int64", "Valid rows under 500 ms.", nullable=False),
-        _col("duplicate_in_file", "int64", "Repeats of a play earlier in the same file.", nullable=False),
-        _col("rejected", "int64", "Rows sent to rejected_plays.", nullable=False),
+        FILTERED,
+        DUPLICATE_IN_FILE,
+        REJECTED,
         _col("ingest_id", "string", "Fingerprint of what the ingest kept (rules, counts, plays): the model "
              "notices a new one; the same file ingested again gets the same.", nullable=False, max_length=64),
     ),
@@ -227,17 +235,13 @@ FILE_ACCOUNTING = TableSpec(
     name="file_accounting",
     description="One row per landing file: every row read is counted as clean, filtered, duplicate or rejected.",
     columns=(
-        LANDING_FILE,
-        _col("file_name", "string", "Name of the landing file.", nullable=False),
-        _col("content_hash", "string", "The first 12 hex digits of the xxh3-64 of the file's bytes.", nullable=False),
-        _col("source_format", "string", f"One of {', '.join(FILE_FORMATS)}.", nullable=False, max_length=16),
-        _col("rows_read", "int64", "Records read (blank lines excluded).", nullable=False),
+        *FILE_COLUMNS,
         _col("clean", "int64", "Plays of this file counted in fact_streams.", nullable=False),
-        _col("filtered", "int64", "Valid rows under 500 ms.", nullable=False),
+        FILTERED,
         _col("duplicate", "int64", "Copies of a play counted once: duplicate_in_file + duplicate_across_files.",
              nullable=False),
-        _col("rejected", "int64", "Rows sent to rejected_plays.", nullable=False),
-        _col("duplicate_in_file", "int64", "Repeats of a play earlier in the same file.", nullable=False),
+        REJECTED,
+        DUPLICATE_IN_FILE,
         _col("duplicate_across_files", "int64",
              "Valid plays whose copy in another file (or export) is the one counted (see duplicate_plays).",
              nullable=False),

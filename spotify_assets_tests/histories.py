@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from spotify_assets.transforms.parse.common import MAVEN_COLUMNS
+
 
 @dataclass(frozen=True)
 class Track:
@@ -116,21 +118,7 @@ def extended_json(path: Path, history: list[Play]) -> Path:
 def maven_csv(path: Path, history: list[Play]) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "spotify_track_uri",
-            "ts",
-            "platform",
-            "ms_played",
-            "track_name",
-            "artist_name",
-            "album_name",
-            "reason_start",
-            "reason_end",
-            "shuffle",
-            "skipped",
-        ]
-    )
+    writer.writerow(MAVEN_COLUMNS)
     for play in (play for play in history if play.track.content_type == "track"):
         writer.writerow(
             [

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from spotify_assets.transforms.parse.common import MAVEN_COLUMNS
+
 from .hostile import TRACK_A, TRACK_B, TRACK_C
 
 
@@ -116,19 +118,7 @@ AMBIGUOUS_PLAYS = [
     )
     for month, day in ((7, 8), (1, 12))
 ]
-HEADER = (
-    "spotify_track_uri",
-    "ts",
-    "platform",
-    "ms_played",
-    "track_name",
-    "artist_name",
-    "album_name",
-    "reason_start",
-    "reason_end",
-    "shuffle",
-    "skipped",
-)
+HEADER = MAVEN_COLUMNS
 TS_FORMS = {
     "iso_seconds": lambda d: f"{d:%Y-%m-%d %H:%M:%S}",
     "iso_minutes": lambda d: f"{d:%Y-%m-%d %H:%M}",
