@@ -146,12 +146,14 @@ def execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, p
 
 def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: LandingFolder, lake_uri: str,
               paths: list[Path], log_level: str = "INFO", *, files: list[LandingFile] | None = None,
-              retry_pending_album_art: bool = False, watcher: RunWatcher | None = None) -> RunReport:
-    """Register `paths` and bring every table up to date with them (see the module docstring)."""
+              ingested: set[str] | None = None, retry_pending_album_art: bool = False,
+              watcher: RunWatcher | None = None) -> RunReport:
+    """Register `paths` (or `files`, already described) and bring every table up to date with them
+    (see the module docstring); `ingested`: `ingested_keys(lake_uri)` when the caller has it."""
     report = RunReport()
     landed = [into_landing(landing, path) for path in paths] if files is None else [f.path for f in files]
     report.registrations = register_files(instance, landing, landed, files)
-    done = ingested_keys(lake_uri)
+    done = ingested_keys(lake_uri) if ingested is None else ingested
     pending = list(dict.fromkeys(reg.key for reg in report.registrations if reg.key not in done))
 
     def run(job_name: str, partition: str | None = None, **options) -> dict:
@@ -238,16 +240,17 @@ def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.
 
 
 def _mark_per_file_failures(defs: dg.Definitions, runs: list[dict]) -> bool:
-    """Mark each failed step `per_file` when it belongs to one file's ingest or album art; True when
-    every failure is per file (a failure of the model or a publish would only repeat in a catch-up)."""
+    """Mark each failed step with its `stage`: `ingest` or `album_art` (one file's) or `tables` (the
+    model, a publish, the report). True when no `tables` step failed (a catch-up of the tables after
+    such a failure would only fail the same way again)."""
     failures = [failure for run in runs for failure in run["failed_steps"]]
     if not failures:
         return True
-    per_file = {node.name for job in (INGEST_JOB, ALBUM_ART_JOB)
+    stage_of = {node.name: stage for job, stage in ((INGEST_JOB, "ingest"), (ALBUM_ART_JOB, "album_art"))
                 for node in defs.resolve_job_def(job).nodes_in_topological_order}
     for failure in failures:
-        failure["per_file"] = failure["step"] in per_file
-    return all(failure["per_file"] for failure in failures)
+        failure["stage"] = stage_of.get(failure["step"], "tables")
+    return all(failure["stage"] != "tables" for failure in failures)
 
 
 def table_counts(lake_uri: str) -> dict[str, int]:

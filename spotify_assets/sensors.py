@@ -44,7 +44,7 @@ from .runner import FILE_JOB, INGEST_CONCURRENCY_TAG, ingested_keys, plan_regist
 from .transforms.parse import EXTENDED_MEMBER, UTF8_BOM, NotAHistoryFile, read_history
 
 LANDING_POLL_SECONDS = 5  # the daemon's sensor loop runs every 5 s: a shorter interval buys nothing
-QUIET_SECONDS = 3  # a file nobody wrote to for this long counts as complete at first sight
+QUIET_SECONDS = 2  # a file nobody wrote to for this long counts as complete at first sight
 MAX_FILES_PER_TICK = 20
 MAX_BYTES_PER_TICK = 4 << 30
 FULL_SNIFF_BYTES = 32 << 20  # smaller files are read exactly as the ingest will read them
