@@ -29,6 +29,7 @@ ROWS_READ_ASSET = "raw_plays"  # its row count is the file's, the total of every
 ROW_COUNT = "dagster/row_count"
 TTY_REDRAW_SECONDS = 0.25
 PLAIN_EVERY_SECONDS = 10.0
+BAR_WIDTH = 20
 
 
 def progress_message(done: int, total: int | None = None) -> str:
@@ -43,6 +44,14 @@ def parse_progress(message: str) -> tuple[int, int | None] | None:
         return None
     total = match["total"]
     return _number(match["done"]), _number(total) if total else None
+
+
+def _bar(run: RunState) -> str:
+    """`[#######-------] ` for the step's share done, when it is known."""
+    if not (run.samples and run.total):
+        return ""
+    filled = round(BAR_WIDTH * min(run.samples[-1][1] / run.total, 1.0))
+    return f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] "
 
 
 def _number(text: str) -> int:
@@ -165,7 +174,7 @@ class Progress:
         _, done = run.samples[-1]
         first_time, first_done = run.samples[0] if len(run.samples) > 1 else (run.step_started, 0)
         elapsed = run.samples[-1][0] - first_time
-        parts = [f"{done:,} of {run.total:,} rows" if run.total else f"{done:,} rows"]
+        parts = [f"{done:,} of {run.total:,} rows ({done / run.total:.0%})" if run.total else f"{done:,} rows"]
         if elapsed > 0 and done > first_done:
             rate = (done - first_done) / elapsed
             parts.append(f"{rate:,.0f} rows/s")
@@ -176,7 +185,7 @@ class Progress:
 
     def _show(self, run: RunState, now: float) -> None:
         if self.tty:
-            self._emit(self.status(run, now), final=False)
+            self._emit(_bar(run) + self.status(run, now), final=False)
         elif now - self._last_plain >= self.plain_every:
             self._emit(self.status(run, now), final=True)
             self._last_plain = now

@@ -240,10 +240,12 @@ def test_progress_shows_file_step_rows_rate_and_time_left_from_a_runs_events():
 
     plain = replay(tty=False).splitlines()
     assert plain[0] == "[1/1] history.csv (everything) ..."
-    assert "[1/1] history.csv (everything) · cleaned_plays · 3,000 of 4,000 rows · 1,000 rows/s · about 1 s left" in plain
+    assert ("[1/1] history.csv (everything) · cleaned_plays · 3,000 of 4,000 rows (75%) · 1,000 rows/s · "
+            "about 1 s left") in plain
     assert plain[-1].startswith("[1/1] history.csv (everything): done in ")
     terminal = replay(tty=True)
     assert terminal.count("\n") == 1 and terminal.endswith("s\n") and "\r\x1b[K" in terminal
+    assert "\r\x1b[K[###############-----] [1/1] history.csv (everything) · cleaned_plays · 3,000" in terminal
 
 
 def test_the_one_undocumented_dagster_hook_is_still_there():
