@@ -66,7 +66,8 @@ def _dagster_home() -> Path:
 def _run(args: argparse.Namespace) -> int:
     from . import intake, runner
     from .resources.landing import LandingFolder
-    from .settings import Settings, spotify_credentials_configured
+    from .settings import Settings, mask_url, spotify_credentials_configured
+    from .up_to_date import UpToDate
 
     settings = Settings.from_env()
     landing = LandingFolder(path=settings.landing_dir)
@@ -87,10 +88,29 @@ def _run(args: argparse.Namespace) -> int:
     taken = intake.take_in(found, landing, ingested, hashes, now=now)
     hashes.save()
     credentials = spotify_credentials_configured()
-    outcome = _execute(args, settings, landing, taken, ingested, home, now, credentials)
-    summary = _summary(settings, taken, outcome, credentials)
+    pending_albums = runner.pending_album_count(settings.lake_uri)
+    marker = UpToDate(home, {"lake": settings.lake_uri, "warehouse": mask_url(settings.warehouse_url),
+                             "report": settings.report_dir, "engine": settings.engine, "timezone": settings.timezone})
+    idle = not (taken.files or taken.quarantined or (credentials and pending_albums)) and marker.holds(settings.lake_uri)
+    if idle:
+        outcome = {"report": runner.RunReport(), "log": None, "refused": [], "names": {}}
+    else:
+        outcome = _execute(args, settings, landing, taken, ingested, home, now, credentials)
+        pending_albums = runner.pending_album_count(settings.lake_uri)
+    outcome["no_history"] = _no_history(args.files, taken)
+    summary = _summary(settings, taken, outcome, credentials, pending_albums)
+    if not idle:
+        marker.record(settings.lake_uri, up_to_date=summary["success"] and not (credentials and pending_albums))
     print(json.dumps(summary, indent=2, default=str) if args.json else _text_summary(summary))
     return 0 if summary["success"] else 1
+
+
+def _no_history(files: list[Path], taken) -> str | None:
+    """The failure line for folders named on the command line that hold no play history at all."""
+    if not files or not taken.skipped or taken.files or taken.known or taken.quarantined:
+        return None
+    return (f"{', '.join(map(str, files))}: no play history among its {len(taken.skipped)} files; expected "
+            "Spotify's StreamingHistory*.json / Streaming_History_Audio_*.json files or the export ZIP")
 
 
 def _execute(args, settings, landing, taken, ingested: set[str], home: Path, now: datetime,
@@ -129,13 +149,7 @@ def _execute(args, settings, landing, taken, ingested: set[str], home: Path, now
             if log:
                 log[0].close()
     refused = _quarantine_refused(report, landing, now)
-    no_history = None
-    if args.files and taken.skipped and not (taken.files or taken.known or taken.quarantined):
-        no_history = (f"{', '.join(map(str, args.files))}: no play history among its {len(taken.skipped)} "
-                      "files; expected Spotify's StreamingHistory*.json / Streaming_History_Audio_*.json files "
-                      "or the export ZIP")
-    return {"report": report, "log": str(log[0].path) if log else None, "refused": refused, "names": names,
-            "no_history": no_history}
+    return {"report": report, "log": str(log[0].path) if log else None, "refused": refused, "names": names}
 
 
 def _labels(names: dict[str, str]):
@@ -174,7 +188,7 @@ def _quarantine_refused(report, landing, now: datetime) -> list[dict]:
 REFUSING_STEP = "raw_plays"  # fails with dg.Failure(metadata={"file": ...}) when the parser refuses a file
 
 
-def _summary(settings, taken, outcome: dict, credentials: bool) -> dict:
+def _summary(settings, taken, outcome: dict, credentials: bool, pending_albums: int) -> dict:
     from . import runner
     from .assets.report import REPORT_FILE_NAME
     from .settings import mask_url
@@ -184,7 +198,7 @@ def _summary(settings, taken, outcome: dict, credentials: bool) -> dict:
     quarantined = taken.quarantined + outcome["refused"]
     failures = _failure_lines(report, outcome, quarantined)
     album_art = {
-        "pending": runner.pending_album_count(settings.lake_uri),
+        "pending": pending_albums,
         "credentials": credentials,
         "retry_after": next((match[1] for line in failures if (match := RETRY_AFTER.search(line))), None),
     }

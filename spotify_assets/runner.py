@@ -112,11 +112,26 @@ def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: 
 
 def ingested_keys(lake_uri: str) -> set[str]:
     """Partitions whose ingest completed (they have a file_accounting row)."""
-    from .io_managers.delta import scan_table
-    from .tables import FILE_ACCOUNTING, PARTITION_COLUMN
+    from .tables import FILE_ACCOUNTING
 
-    accounting = scan_table(lake_uri, FILE_ACCOUNTING).select(PARTITION_COLUMN).collect()
-    return set(accounting[PARTITION_COLUMN].to_list())
+    return landing_files_in(lake_uri, FILE_ACCOUNTING)
+
+
+def landing_files_in(lake_uri: str, spec) -> set[str]:
+    """The landing files a table holds rows of: for a Delta-partitioned table, read from its log
+    (no data file is opened), else from its landing_file column."""
+    from deltalake import DeltaTable
+
+    from .io_managers.delta import scan_table, table_exists, table_uri
+    from .tables import PARTITION_COLUMN
+
+    uri = table_uri(lake_uri, spec.name)
+    if not spec.partitioned or not table_exists(uri):
+        return set(scan_table(lake_uri, spec).select(PARTITION_COLUMN).collect()[PARTITION_COLUMN].to_list())
+    import polars as pl
+
+    actions = pl.DataFrame(DeltaTable(uri).get_add_actions(flatten=True))
+    return set(actions[f"partition.{PARTITION_COLUMN}"].to_list())
 
 
 def execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, partition_key: str | None,
@@ -197,12 +212,12 @@ def pending_album_count(lake_uri: str) -> int:
     """Music albums without cover art yet: never looked up, or pending (no credentials, quota)."""
     import polars as pl
 
-    from .assets.enrich import MUSIC_CONTENT_TYPE
     from .io_managers.delta import scan_table
-    from .tables import ALBUM_ART, ALBUM_ART_STATUSES, DIM_ALBUM
+    from .tables import ALBUM_ART, ALBUM_ART_STATUSES, CONTENT_TYPES, DIM_ALBUM
 
     _, _, pending = ALBUM_ART_STATUSES
-    music = scan_table(lake_uri, DIM_ALBUM).filter(pl.col("content_type") == MUSIC_CONTENT_TYPE).select("album_key")
+    track, _, _ = CONTENT_TYPES  # albums of music tracks have covers (enrich.MUSIC_CONTENT_TYPE)
+    music = scan_table(lake_uri, DIM_ALBUM).filter(pl.col("content_type") == track).select("album_key")
     status = music.join(scan_table(lake_uri, ALBUM_ART).select("album_key", "status"), on="album_key", how="left")
     return status.filter(pl.col("status").is_null() | (pl.col("status") == pending)).select(pl.len()).collect().item()
 
@@ -254,12 +269,26 @@ def _mark_per_file_failures(defs: dg.Definitions, runs: list[dict]) -> bool:
 
 
 def table_counts(lake_uri: str) -> dict[str, int]:
-    import polars as pl
-
-    from .io_managers.delta import scan_table
+    """Rows per lake table, from the row counts every Delta commit records (a table without them is
+    counted by a scan)."""
     from .tables import LAKE_TABLES
 
-    return {spec.name: scan_table(lake_uri, spec).select(pl.len()).collect().item() for spec in LAKE_TABLES}
+    return {spec.name: _row_count(lake_uri, spec) for spec in LAKE_TABLES}
+
+
+def _row_count(lake_uri: str, spec) -> int:
+    import polars as pl
+    from deltalake import DeltaTable
+
+    from .io_managers.delta import scan_table, table_exists, table_uri
+
+    uri = table_uri(lake_uri, spec.name)
+    if not table_exists(uri):
+        return 0
+    records = pl.DataFrame(DeltaTable(uri).get_add_actions(flatten=True))["num_records"]
+    if records.null_count():
+        return scan_table(lake_uri, spec).select(pl.len()).collect().item()
+    return int(records.sum())
 
 
 def accounting(lake_uri: str) -> list[dict]:

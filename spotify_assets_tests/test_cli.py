@@ -15,8 +15,10 @@ import polars as pl
 import pytest
 
 from spotify_assets import run_events, sample
+from spotify_assets.definitions import build_definitions
 from spotify_assets.intake import HashCache
 from spotify_assets.progress import Progress, parse_progress, progress_message
+from spotify_assets.settings import Settings
 
 from .fake_spotify import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FakeSpotify, spotify_id
 from .hostile import write_hostile_csv
@@ -166,6 +168,27 @@ def test_a_failed_publish_is_one_line_and_the_next_plain_run_repairs_it(tmp_path
     with sqlite3.connect(tmp_path / "data/warehouse.sqlite") as connection:
         rows = connection.execute("select count(*) from fact_streams").fetchone()[0]
     assert rows == summary["tables"]["fact_streams"] > 0
+
+
+def test_a_lake_changed_since_the_last_run_is_checked_again(tmp_path):
+    """`run` skips Dagster only while the lake is as the last up-to-date run left it: here a run of
+    the daemon (in-process, same DAGSTER_HOME) rebuilds the model, its publish fails, and the next
+    plain `run` publishes."""
+    sample.write_maven_csv(tmp_path / "data/landing/history.csv", rows=300, seed=7)
+    assert _run(["run"], tmp_path).returncode == 0
+    assert json.loads(_run(["run", "--json"], tmp_path).stdout)["runs"] == []
+    settings = Settings(landing_dir=str(tmp_path / "data/landing"), lake_uri=str(tmp_path / "data/lake"),
+                        warehouse_url="mysql://root@127.0.0.1:9/spotify", report_dir=str(tmp_path / "data/reports"))
+    with dg.DagsterInstance.from_config(str(tmp_path / "data/dagster_home")) as instance:
+        daemon_run = build_definitions(settings).resolve_job_def("refresh_model").execute_in_process(
+            instance=instance, raise_on_error=False)
+    assert not daemon_run.success
+
+    summary = json.loads(_run(["run", "--json"], tmp_path).stdout)
+
+    assert summary["success"], summary["failures"]
+    assert [(run["job"], run["success"]) for run in summary["runs"]] == [("refresh_model", True)]
+    assert json.loads(_run(["run", "--json"], tmp_path).stdout)["runs"] == []
 
 
 @pytest.fixture
