@@ -4,12 +4,13 @@ For each run: which file (or stage), which step is running, and, when the step r
 done, rate and time left. On a terminal it is one line redrawn in place; otherwise (a log, CI) a
 plain line when a run starts, every `plain_every` seconds while it runs, and when it ends.
 
-Assets report rows done with one log line in the form `progress_message` writes, e.g.
+Steps report how far they are with one log line in the form `progress_message` writes, e.g.
 
-    context.log.info(progress_message(done, total))   # "progress: 4,200,000 of 10,000,000 rows"
+    context.log.info(progress_message(done, total))             # "progress: 4,200,000 of 10,000,000 rows"
+    context.log.info(progress_message(done, total, "tracks"))   # "progress: 120 of 800 tracks"
 
-It shows in the UI as any log line; the total is optional (the file's row count, known once
-`raw_plays` is stored, stands in for it).
+It shows in the UI as any log line; the total is optional (for rows, the file's row count, known
+once `raw_plays` is stored, stands in for it).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     import dagster as dg
 
-PROGRESS = re.compile(r"^progress: (?P<done>[\d,_]+)(?: of (?P<total>[\d,_]+))? rows\b")
+PROGRESS = re.compile(r"^progress: (?P<done>[\d,_]+)(?: of (?P<total>[\d,_]+))? (?P<unit>[a-z]+)\b")
 ROWS_READ_ASSET = "raw_plays"  # its row count is the file's, the total of every later step
 ROW_COUNT = "dagster/row_count"
 TTY_REDRAW_SECONDS = 0.25
@@ -32,18 +33,19 @@ PLAIN_EVERY_SECONDS = 10.0
 BAR_WIDTH = 20
 
 
-def progress_message(done: int, total: int | None = None) -> str:
-    """The log line an asset writes to report rows done (and the total, when it knows it)."""
-    return f"progress: {done:,} of {total:,} rows" if total is not None else f"progress: {done:,} rows"
+def progress_message(done: int, total: int | None = None, unit: str = "rows") -> str:
+    """The log line a step writes to report how far it is: `done` `unit`s (rows, files, tracks) of
+    `total`, when it knows it."""
+    return f"progress: {done:,} of {total:,} {unit}" if total is not None else f"progress: {done:,} {unit}"
 
 
-def parse_progress(message: str) -> tuple[int, int | None] | None:
-    """(done, total or None) from a `progress_message` line; None for any other message."""
+def parse_progress(message: str) -> tuple[int, int | None, str] | None:
+    """(done, total or None, unit) from a `progress_message` line; None for any other message."""
     match = PROGRESS.match(message)
     if match is None:
         return None
     total = match["total"]
-    return _number(match["done"]), _number(total) if total else None
+    return _number(match["done"]), _number(total) if total else None, match["unit"]
 
 
 def _bar(run: RunState) -> str:
@@ -67,8 +69,9 @@ class RunState:
     step: str | None = None
     step_started: float = 0.0
     rows_read: int | None = None
-    samples: list[tuple[float, int]] = field(default_factory=list)  # (time, rows done) of this step
+    samples: list[tuple[float, int]] = field(default_factory=list)  # (time, done) of this step
     total: int | None = None
+    unit: str = "rows"
     failed: bool = False
 
 
@@ -130,9 +133,9 @@ class Progress:
         if event is None:
             reported = parse_progress(entry.user_message or "")
             if reported is not None:
-                done, total = reported
+                done, total, run.unit = reported
                 run.samples.append((now, done))
-                run.total = total or run.rows_read
+                run.total = total or (run.rows_read if run.unit == "rows" else None)
                 self._show(run, now)
             return
         kind = event.event_type_value
@@ -174,10 +177,11 @@ class Progress:
         _, done = run.samples[-1]
         first_time, first_done = run.samples[0] if len(run.samples) > 1 else (run.step_started, 0)
         elapsed = run.samples[-1][0] - first_time
-        parts = [f"{done:,} of {run.total:,} rows ({done / run.total:.0%})" if run.total else f"{done:,} rows"]
+        unit = run.unit
+        parts = [f"{done:,} of {run.total:,} {unit} ({done / run.total:.0%})" if run.total else f"{done:,} {unit}"]
         if elapsed > 0 and done > first_done:
             rate = (done - first_done) / elapsed
-            parts.append(f"{rate:,.0f} rows/s")
+            parts.append(f"{rate:,.0f} {unit}/s")
             if run.total and run.total >= done:
                 left = (run.total - done) / rate - (now - run.samples[-1][0])
                 parts.append(f"about {max(left, 0):.0f} s left")

@@ -248,8 +248,10 @@ def test_progress_shows_file_step_rows_rate_and_time_left_from_a_runs_events():
     run_events.listen(instance, run_id, entries.append)
     assert everything.execute_in_process(instance=instance, run_id=run_id).success
     assert [parse_progress(entry.user_message) for entry in entries if entry.dagster_event is None][-3:] == [
-        (1000, 4000), (2000, 4000), (3000, 4000),
+        (1000, 4000, "rows"), (2000, 4000, "rows"), (3000, 4000, "rows"),
     ]
+    assert parse_progress(progress_message(12, unit="tracks")) == (12, None, "tracks")
+    assert parse_progress("progressing nicely") is None
 
     def replay(tty: bool) -> str:
         now, out = [0.0], io.StringIO()
