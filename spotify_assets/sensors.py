@@ -180,9 +180,12 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder, 
     for name in batch:
         path = paths[name]
         reason = why_not_a_history(path)
-        described = None if reason else landing.describe(path)
-        if signature(path) != present[name]:  # written to while we read it: wait for the next tick
-            cursor.seen[name] = signature(path)
+        described = None if reason or not path.exists() else landing.describe(path)
+        after = signature(path) if path.exists() else None
+        if after is None:  # moved away or deleted meanwhile
+            cursor.seen.pop(name, None)
+        elif after != present[name]:  # written to while we read it: wait for the next tick
+            cursor.seen[name] = after
             context.log.info(f"{name} changed while it was read; it is still being written")
         elif reason:
             moved = quarantine(path, reason, now=now, by="the landing sensor")

@@ -122,6 +122,22 @@ def test_a_file_that_changes_while_the_sensor_reads_it_waits(platform, daemon, m
     assert request.partition_key == platform.landing.describe(path).key
 
 
+def test_a_file_removed_while_the_sensor_reads_it_is_forgotten(platform, daemon, monkeypatch):
+    path = sample.write_maven_csv(platform.landing.root / "history.csv", rows=50, seed=1)
+    written_long_ago(path)
+    sniff = sensors.why_not_a_history
+
+    def sniff_then_remove(target: Path) -> str | None:
+        reason = sniff(target)
+        target.unlink()  # the user took it back
+        return reason
+
+    monkeypatch.setattr(sensors, "why_not_a_history", sniff_then_remove)
+    assert daemon.tick() == []
+    assert json.loads(daemon.cursor) == {"handled": {}, "seen": {}}
+    assert not (platform.landing.root / QUARANTINE_DIR).exists()
+
+
 def test_the_same_bytes_under_another_name_start_nothing(platform, daemon):
     first = sample.write_maven_csv(platform.landing.root / "history.csv", rows=200, seed=1)
     written_long_ago(first)
