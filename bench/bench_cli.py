@@ -8,7 +8,9 @@ In a temporary folder with the default profile (Polars, local Delta lake, SQLite
 3. **new file**: a NEW_ROWS-play file (seed 12) named on the command line, `run FILE`;
 4. **nothing new** once more.
 
-For each: wall time (process start to exit, Python start-up included) and, from the run's log file
+For each: wall time (process start to exit, Python start-up included), CPU time of the process
+(user + system: steadier than wall time on a shared machine; above wall when threads run in
+parallel) and, from the run's log file
 (every Dagster event with its time), the time inside Dagster runs, the time before the first run
 (start-up, imports, intake, instance) and the rest (summary); for a run, its slowest steps.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,14 +47,18 @@ def history(rows: int, seed: int) -> Path:
 
 def run_cli(folder: Path, *args: str) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SPOTIFY_", "DAGSTER_HOME"))}
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     child = subprocess.run([sys.executable, "-m", "spotify_assets.cli", "run", "--json", *args], cwd=folder,
                            env=env, capture_output=True, text=True, check=False)
     ended = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if child.returncode:
         sys.exit(f"spotify-assets run failed ({child.returncode}):\n{child.stdout[-2000:]}\n{child.stderr[-2000:]}")
     summary = json.loads(child.stdout)
-    return {"wall": ended - started, **_phases(summary.get("log"), started, ended), "runs": len(summary["runs"]),
+    cpu_seconds = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+    return {"wall": ended - started, "cpu": cpu_seconds, **_phases(summary.get("log"), started, ended),
+            "runs": len(summary["runs"]),
             "fact_streams": summary["tables"]["fact_streams"]}
 
 
