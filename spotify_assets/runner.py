@@ -36,6 +36,7 @@ ALBUM_ART_JOB = "refresh_album_art"
 INGEST_CONCURRENCY_TAG = "spotify/ingest"  # limit it to 1 in dagster.yaml: ingests and publishes queue
 LANDING_FILES = "landing_files"  # the dynamic partitions (partitions.py)
 QUOTA_STOP = "quota exhausted"  # album_art's failure text when Spotify's quota stops a lookup
+REFUSING_STEP = "raw_plays"  # fails with dg.Failure(metadata={"file": path}) exactly when the parser refuses a file
 
 
 @dataclass(frozen=True)
