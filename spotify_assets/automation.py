@@ -6,8 +6,9 @@ there every asset follows its `AutomationCondition`:
 - the cleaning outputs and the star schema are `eager`: they update when something upstream did.
   The star schema waits while any file is still being ingested (so a burst of files gives one
   rebuild, not one per file) and does not wait for files whose ingest failed;
-- `album_art` looks up a landing file's albums once, after the star schema has been rebuilt with
-  that file; a failed lookup is retried on the next rebuild or by the `refresh_album_art` schedule.
+- `spotify_lookup` (album_art, track_metadata) looks up a landing file's albums and tracks once,
+  after the star schema has been rebuilt with that file; a failed lookup is retried on the next
+  rebuild or by the `refresh_album_art` schedule.
   Nothing else depends on it except its own warehouse table, so a quota stop holds nothing back;
 - warehouse tables and the report are `eager` and also wait until the blocking checks of the lake
   tables they read have passed, so bad data is never published.
@@ -16,16 +17,14 @@ there every asset follows its `AutomationCondition`:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 import dagster as dg
-import polars as pl
 
 from .assets.common import ENRICH, INGEST, MODEL
-from .assets.enrich import MUSIC_CONTENT_TYPE, needs_lookup
+from .assets.enrich import pending_lookups
 from .resources.lake import LakeResource
 from .resources.spotify import SpotifyApi
-from .tables import ALBUM_ART, CLEAN_PLAYS, DIM_ALBUM, PARTITION_COLUMN
+from .tables import CLEAN_PLAYS
 
 AutomationCondition = dg.AutomationCondition
 AUTOMATION_INTERVAL_SECONDS = 10
@@ -92,33 +91,17 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 
-def partitions_with_pending_albums(dim_album: pl.LazyFrame, album_art: pl.LazyFrame, *, now: datetime,
-                                   not_found_retry_days: int) -> list[str]:
-    """Landing-file partitions of album_art holding music albums that still need a lookup
-    (never looked up, pending, or not found long enough ago), in the ownership album_art uses."""
-    owned = dim_album.filter(pl.col("content_type") == MUSIC_CONTENT_TYPE).select(
-        "album_key", "first_landing_file"
-    ).join(album_art.select("album_key", PARTITION_COLUMN, "status", "fetched_at"), on="album_key", how="left")
-    pending = owned.filter(needs_lookup(now=now, not_found_retry_days=not_found_retry_days)).select(
-        pl.coalesce(PARTITION_COLUMN, "first_landing_file").alias("partition")
-    )
-    return sorted(pending.unique().collect()["partition"].to_list())
-
-
 @dg.schedule(
     cron_schedule=REFRESH_ALBUM_ART_CRON,
     job_name="refresh_album_art",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Daily: one refresh_album_art run per landing file that still has albums without cover art.",
+    description="Daily: one refresh_album_art run per landing file with Spotify lookups still due.",
 )
 def refresh_album_art_schedule(
     context: dg.ScheduleEvaluationContext, lake: LakeResource, spotify: SpotifyApi
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    partitions = partitions_with_pending_albums(
-        lake.scan(DIM_ALBUM), lake.scan(ALBUM_ART),
-        now=datetime.now(UTC), not_found_retry_days=spotify.not_found_retry_days,
-    )
+    partitions = pending_lookups(lake.lake_uri, not_found_retry_days=spotify.not_found_retry_days)["partitions"]
     if not partitions:
-        return dg.SkipReason("every album has been looked up")
+        return dg.SkipReason("every album and track has been looked up")
     day = context.scheduled_execution_time.strftime("%Y-%m-%d")
     return [dg.RunRequest(run_key=f"{partition}@{day}", partition_key=partition) for partition in partitions]

@@ -13,8 +13,8 @@ import polars as pl
 from .resources.lake import LakeResource
 from .resources.landing import HASH_LENGTH, LandingFolder
 from .tables import (
-    CLEAN_PLAYS, DIM_DATE, FACT_STREAMS, FILE_ACCOUNTING, LAKE_TABLES, PARTITION_COLUMN, RAW_PLAYS,
-    REJECTED_PLAYS, STAR_SCHEMA, TABLES, TableSpec,
+    CLEAN_PLAYS, DIM_DATE, DUPLICATE_PLAYS, FACT_STREAMS, FILE_ACCOUNTING, FILE_READS, LAKE_TABLES,
+    PARTITION_COLUMN, RAW_PLAYS, REJECTED_PLAYS, STAR_SCHEMA, TABLES, TableSpec,
 )
 
 SAMPLE_SIZE = 10
@@ -126,25 +126,34 @@ def _rows_per_file(lake: LakeResource, spec: TableSpec, name: str) -> pl.LazyFra
 @dg.asset_check(
     asset=dg.AssetKey(FILE_ACCOUNTING.name),
     name="every_row_accounted_for",
-    description="For every landing file: clean + filtered + duplicate + rejected = rows_read, rows_read = its "
-                "raw_plays rows, and clean/rejected = its rows in clean_plays/rejected_plays.",
+    description="For every landing file: clean + filtered + duplicate + rejected = rows_read = its raw_plays rows; "
+                "clean + duplicate_across_files = its clean_plays rows; clean = its fact_streams rows; rejected = "
+                "its rejected_plays rows; duplicate_across_files = its duplicate_plays rows.",
     blocking=True,
-    additional_deps=[dg.AssetKey(spec.name) for spec in (RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS)],
+    additional_deps=[dg.AssetKey(spec.name) for spec in (RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FILE_READS,
+                                                         FACT_STREAMS, DUPLICATE_PLAYS)],
 )
 def file_accounting_balances(lake: LakeResource) -> dg.AssetCheckResult:
     stored = (
         lake.scan(FILE_ACCOUNTING)
-        .join(_rows_per_file(lake, RAW_PLAYS, "raw_plays_rows"), on=PARTITION_COLUMN, how="full", coalesce=True)
+        .join(lake.scan(FILE_READS).select(PARTITION_COLUMN), on=PARTITION_COLUMN, how="full", coalesce=True)
+        .join(_rows_per_file(lake, RAW_PLAYS, "raw_plays_rows"), on=PARTITION_COLUMN, how="left")
         .join(_rows_per_file(lake, CLEAN_PLAYS, "clean_plays_rows"), on=PARTITION_COLUMN, how="left")
         .join(_rows_per_file(lake, REJECTED_PLAYS, "rejected_plays_rows"), on=PARTITION_COLUMN, how="left")
+        .join(_rows_per_file(lake, FACT_STREAMS, "fact_streams_rows"), on=PARTITION_COLUMN, how="left")
+        .join(_rows_per_file(lake, DUPLICATE_PLAYS, "duplicate_plays_rows"), on=PARTITION_COLUMN, how="left")
         .with_columns(pl.col("^.*_rows$").fill_null(0))
     )
     verdicts = pl.sum_horizontal(ACCOUNTED_VERDICTS)
     problems = {
         "verdicts_do_not_add_up": verdicts != pl.col("rows_read"),
         "rows_read_differs_from_raw_plays": pl.col("rows_read") != pl.col("raw_plays_rows"),
-        "clean_differs_from_clean_plays": pl.col("clean") != pl.col("clean_plays_rows"),
+        "valid_differs_from_clean_plays":
+            pl.col("clean") + pl.col("duplicate_across_files") != pl.col("clean_plays_rows"),
+        "clean_differs_from_fact_streams": pl.col("clean") != pl.col("fact_streams_rows"),
         "rejected_differs_from_rejected_plays": pl.col("rejected") != pl.col("rejected_plays_rows"),
+        "across_differs_from_duplicate_plays":
+            pl.col("duplicate_across_files") != pl.col("duplicate_plays_rows"),
     }
     files = stored.with_columns(
         verdicts.alias("verdicts"), *(condition.fill_null(True).alias(name) for name, condition in problems.items())
@@ -159,7 +168,7 @@ def file_accounting_balances(lake: LakeResource) -> dg.AssetCheckResult:
             **{name: int(files[name].sum()) for name in problems},
             "sample_files_out_of_balance": _sample(broken.select(
                 PARTITION_COLUMN, "rows_read", "verdicts", *ACCOUNTED_VERDICTS,
-                "raw_plays_rows", "clean_plays_rows", "rejected_plays_rows",
+                "raw_plays_rows", "clean_plays_rows", "rejected_plays_rows", "fact_streams_rows",
             )),
         },
     )

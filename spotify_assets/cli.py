@@ -85,19 +85,21 @@ def _run(args: argparse.Namespace) -> int:
     taken = intake.take_in(found, landing, ingested, hashes, now=now)
     hashes.save()
     credentials = spotify_credentials_configured()
-    pending_albums = runner.pending_album_count(settings.lake_uri)
+    lookups = runner.pending_lookups(settings.lake_uri)
     marker = UpToDate(home, {"lake": settings.lake_uri, "warehouse": mask_url(settings.warehouse_url),
                              "report": settings.report_dir, "engine": settings.engine, "timezone": settings.timezone})
-    idle = not (taken.files or taken.quarantined or (credentials and pending_albums)) and marker.holds(settings.lake_uri)
+    due = credentials and bool(lookups["partitions"])
+    idle = not (taken.files or taken.quarantined or due) and marker.holds(settings.lake_uri)
     if idle:
         outcome = {"report": runner.RunReport(), "log": None, "refused": [], "names": {}}
     else:
         outcome = _execute(args, settings, landing, taken, ingested, home, now, credentials)
-        pending_albums = runner.pending_album_count(settings.lake_uri)
+        lookups = runner.pending_lookups(settings.lake_uri)
     outcome["no_history"] = _no_history(args.files, taken)
-    result = summary.build(settings, taken, outcome, credentials, pending_albums)
+    result = summary.build(settings, taken, outcome, credentials, lookups)
     if not idle:
-        marker.record(settings.lake_uri, up_to_date=result["success"] and not (credentials and pending_albums))
+        due = credentials and bool(lookups["partitions"])
+        marker.record(settings.lake_uri, up_to_date=result["success"] and not due)
     print(json.dumps(result, indent=2, default=str) if args.json else summary.text(result))
     return 0 if result["success"] else 1
 

@@ -11,7 +11,7 @@ import os
 import dagster as dg
 
 from .assets.common import ENRICH, INGEST, MODEL, REPORT, WAREHOUSE
-from .assets.enrich import album_art, album_art_checks
+from .assets.enrich import enrich_checks, spotify_lookup
 from .assets.ingest import cleaned_plays, raw_plays
 from .assets.model import star_schema
 from .assets.publish import warehouse_assets, warehouse_checks
@@ -42,8 +42,18 @@ refresh_model_job = dg.define_asset_job(
     description="Rebuild the star schema and everything published from it, from the lake as it is.",
 )
 refresh_album_art_job = dg.define_asset_job(
-    "refresh_album_art", selection=dg.AssetSelection.assets(album_art),
-    description="Look up cover art for one landing file's albums that have none yet (pending ones included).",
+    "refresh_album_art", selection=dg.AssetSelection.assets(spotify_lookup),
+    description="Spotify lookups of one landing file still due: album covers first, then track metadata.",
+)
+rebuild_model_job = dg.define_asset_job(
+    "rebuild_model", selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
+    config={"ops": {"star_schema": {"config": {"rebuild": True}}}},
+    description="Rebuild the star schema from every file's clean_plays (the reference the incremental "
+                "updates equal), and publish it.",
+)
+publish_job = dg.define_asset_job(
+    "publish", selection=dg.AssetSelection.groups(WAREHOUSE, REPORT),
+    description="Publish the lake to the warehouse and write the report, from the lake as it is.",
 )
 ingest_file_job = dg.define_asset_job(
     "ingest_file", selection=INGEST_SELECTION,
@@ -67,7 +77,7 @@ def build_engine(settings: Settings) -> TransformEngine:
             host=dg.EnvVar("DATABRICKS_HOST"), token=dg.EnvVar("DATABRICKS_TOKEN"),
             job_script=dg.EnvVar("SPOTIFY_DATABRICKS_JOB_SCRIPT"), package_wheel=dg.EnvVar("SPOTIFY_DATABRICKS_WHEEL"),
         )
-    return PolarsEngine(timezone=settings.timezone)
+    return PolarsEngine(timezone=settings.timezone, overrides_path=settings.track_overrides)
 
 
 def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
@@ -92,10 +102,11 @@ def build_definitions(settings: Settings, *, interactive: bool = False) -> dg.De
     """The platform for one profile: the UI loads `defs`; `spotify-assets run` builds it interactive."""
     return dg.Definitions(
         assets=with_automation(
-            [raw_plays, cleaned_plays, star_schema, album_art, *warehouse_assets, listening_report]
+            [raw_plays, cleaned_plays, star_schema, spotify_lookup, *warehouse_assets, listening_report]
         ),
-        asset_checks=[*lake_checks, *album_art_checks(), *warehouse_checks],
-        jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, refresh_album_art_job],
+        asset_checks=[*lake_checks, *enrich_checks(), *warehouse_checks],
+        jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, rebuild_model_job, publish_job,
+              refresh_album_art_job],
         schedules=[refresh_album_art_schedule],
         sensors=[landing_sensor, automation_sensor],
         resources=build_resources(settings, interactive=interactive),

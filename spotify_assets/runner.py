@@ -6,7 +6,7 @@ This is what `spotify-assets run` does, with the very Definitions the UI loads:
    file's run is FILE_JOB, carrying everything downstream, so one new file costs one Dagster run.
 2. Album art: the earlier new files get their `refresh_album_art` run (their albums are known only
    once the star schema has every file); with Spotify credentials, every other partition with
-   pending albums is retried too, until a quota stop.
+   Spotify lookups due (pending albums and tracks) is retried too, until a quota stop.
 3. Catch-up: an unpartitioned asset (star schema, warehouse, report) never materialized, or whose
    parent was materialized after it, is stale: a failed model or publish of an earlier run, or album
    art that changed after the last publish. Those assets and what lies downstream of them run once more in one
@@ -112,10 +112,10 @@ def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: 
 
 
 def ingested_keys(lake_uri: str) -> set[str]:
-    """Partitions whose ingest completed (they have a file_accounting row)."""
-    from .tables import FILE_ACCOUNTING
+    """Partitions whose ingest completed (they have a file_reads row)."""
+    from .tables import FILE_READS
 
-    return landing_files_in(lake_uri, FILE_ACCOUNTING)
+    return landing_files_in(lake_uri, FILE_READS)
 
 
 def landing_files_in(lake_uri: str, spec) -> set[str]:
@@ -185,7 +185,8 @@ def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: Landi
     if retry_pending_album_art:
         tried = {*pending, *album_art_partitions}
         retry_days = defs.resources["spotify"].not_found_retry_days
-        album_art_partitions += [key for key in partitions_with_pending_albums(lake_uri, retry_days) if key not in tried]
+        due = pending_lookups(lake_uri, retry_days)["partitions"]
+        album_art_partitions += [key for key in due if key not in tried]
     for key in album_art_partitions:  # their albums are known only once the star schema has all files
         if any(QUOTA_STOP in failure for failure in run(ALBUM_ART_JOB, key)["failures"]):
             break  # the quota is spent: the others stay pending for the next run
@@ -197,30 +198,12 @@ def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: Landi
     return report
 
 
-def partitions_with_pending_albums(lake_uri: str, not_found_retry_days: int) -> list[str]:
-    """Landing-file partitions of album_art with albums that still need a lookup."""
-    from datetime import UTC, datetime
+def pending_lookups(lake_uri: str, not_found_retry_days: int = 30) -> dict:
+    """What the Spotify lookup still owes: albums_pending, tracks_pending, and the partitions with
+    lookups due (enrich.pending_lookups, read from the lake)."""
+    from .assets.enrich import pending_lookups as owed
 
-    from .automation import partitions_with_pending_albums as pending
-    from .io_managers.delta import scan_table
-    from .tables import ALBUM_ART, DIM_ALBUM
-
-    return pending(scan_table(lake_uri, DIM_ALBUM), scan_table(lake_uri, ALBUM_ART),
-                   now=datetime.now(UTC), not_found_retry_days=not_found_retry_days)
-
-
-def pending_album_count(lake_uri: str) -> int:
-    """Music albums without cover art yet: never looked up, or pending (no credentials, quota)."""
-    import polars as pl
-
-    from .io_managers.delta import scan_table
-    from .tables import ALBUM_ART, ALBUM_ART_STATUSES, CONTENT_TYPES, DIM_ALBUM
-
-    _, _, pending = ALBUM_ART_STATUSES
-    track, _, _ = CONTENT_TYPES  # albums of music tracks have covers (enrich.MUSIC_CONTENT_TYPE)
-    music = scan_table(lake_uri, DIM_ALBUM).filter(pl.col("content_type") == track).select("album_key")
-    status = music.join(scan_table(lake_uri, ALBUM_ART).select("album_key", "status"), on="album_key", how="left")
-    return status.filter(pl.col("status").is_null() | (pl.col("status") == pending)).select(pl.len()).collect().item()
+    return owed(lake_uri, not_found_retry_days=not_found_retry_days)
 
 
 def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.AssetKey]:

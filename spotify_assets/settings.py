@@ -16,6 +16,7 @@ DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.sqlite"
 DEFAULT_REPORT_DIR = "data/reports"
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_ENGINE = "polars"
+DEFAULT_TRACK_OVERRIDES = "data/track_overrides.csv"
 ENGINES = ("polars", "spark", "databricks")
 
 
@@ -29,6 +30,7 @@ class Settings:
     report_dir: str = DEFAULT_REPORT_DIR
     timezone: str = DEFAULT_TIMEZONE
     engine: str = DEFAULT_ENGINE
+    track_overrides: str = DEFAULT_TRACK_OVERRIDES
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -40,6 +42,7 @@ class Settings:
             report_dir=env.get("SPOTIFY_REPORT_DIR") or DEFAULT_REPORT_DIR,
             timezone=env.get("SPOTIFY_TIMEZONE") or DEFAULT_TIMEZONE,
             engine=(env.get("SPOTIFY_ENGINE") or DEFAULT_ENGINE).lower(),
+            track_overrides=env.get("SPOTIFY_TRACK_OVERRIDES") or DEFAULT_TRACK_OVERRIDES,
         )
         settings.validate()
         return settings

@@ -14,11 +14,11 @@ from . import runner
 from .runner import REFUSING_STEP
 from .settings import mask_url
 
-RETRY_AFTER = re.compile(r"retry after (\d{1,2}:\d{2} UTC)")
+RETRY_AFTER = re.compile(r"retry after ((?:\d{4}-\d\d-\d\d )?\d{1,2}:\d\d UTC)")  # quota.quota_stop_reason
 SKIPPED_NAMES_SHOWN = 8
 
 
-def build(settings, taken, outcome: dict, credentials: bool, pending_albums: int) -> dict:
+def build(settings, taken, outcome: dict, credentials: bool, lookups: dict) -> dict:
     """The summary of one invocation: `taken` is the intake, `outcome` what the runs did."""
     from .assets.report import REPORT_FILE_NAME
 
@@ -27,7 +27,8 @@ def build(settings, taken, outcome: dict, credentials: bool, pending_albums: int
     quarantined = taken.quarantined + outcome["refused"]
     failures = _failure_lines(report, outcome, quarantined)
     album_art = {
-        "pending": pending_albums,
+        "pending": lookups["albums_pending"],
+        "tracks_pending": lookups["tracks_pending"],
         "credentials": credentials,
         "retry_after": next((match[1] for line in failures if (match := RETRY_AFTER.search(line))), None),
     }
@@ -122,7 +123,7 @@ def text(summary: dict) -> str:
         lines.append(f"Skipped {len(names)} file{'s' if len(names) > 1 else ''} that "
                      f"{'are' if len(names) > 1 else 'is'} not a play history: {shown}")
     lines += [f"FAILED {line}" for line in summary["failures"]]
-    if summary["album_art"]["pending"]:
+    if summary["album_art"]["pending"] or summary["album_art"]["tracks_pending"]:
         lines.append(_album_art_line(summary["album_art"]))
     lines += ["", f"Lake:      {summary['lake']}", f"Warehouse: {summary['warehouse']}"]
     if summary["report"]:
@@ -134,8 +135,10 @@ def text(summary: dict) -> str:
 
 
 def _album_art_line(album_art: dict) -> str:
-    pending = album_art["pending"]
-    text = f"Album art: {pending:,} album{'s' if pending != 1 else ''} still pending"
+    albums, tracks = album_art["pending"], album_art["tracks_pending"]
+    owed = [f"{count:,} {noun}{'s' if count != 1 else ''}" for count, noun in ((albums, "album"), (tracks, "track"))
+            if count]
+    text = f"Spotify lookups: {' and '.join(owed)} still pending"
     if not album_art["credentials"]:
         return text + " (no Spotify credentials: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, then run again)"
     if album_art["retry_after"]:

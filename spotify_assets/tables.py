@@ -113,8 +113,10 @@ RAW_TEXT_FIELDS = (
     "ts", "platform", "ms_played", "spotify_track_uri", "track_name", "artist_name", "album_name",
     "reason_start", "reason_end", "shuffle", "skipped", "offline", "incognito_mode", "conn_country",
     "episode_name", "episode_show_name", "spotify_episode_uri", "audiobook_title", "audiobook_uri",
-    "audiobook_chapter_uri", "audiobook_chapter_title",
+    "audiobook_chapter_uri", "audiobook_chapter_title", "author_name",
 )
+SOURCE_FORMATS = ("extended_json", "maven_csv", "basic_json")  # also the order in which copies win
+DATE_ORDERS = ("dmy", "mdy")
 
 RAW_PLAYS = TableSpec(
     name="raw_plays",
@@ -123,7 +125,9 @@ RAW_PLAYS = TableSpec(
         LANDING_FILE,
         SOURCE_FILE,
         SOURCE_LINE,
-        _col("source_format", "string", "maven_csv or extended_json.", nullable=False),
+        _col("source_format", "string", "maven_csv, extended_json or basic_json.", nullable=False),
+        _col("date_order", "string",
+             "How the file writes day and month in `ts` (dmy or mdy), decided per file; null if unambiguous."),
         _col("parse_error", "string", "Structural problem found while reading (e.g. wrong column count)."),
         _col("raw_text", "string", "The record as read, kept for rows with a parse error."),
         *(_col(name, "string", f"`{name}` as read from the file.") for name in RAW_TEXT_FIELDS),
@@ -136,17 +140,19 @@ CONTENT_TYPES = ("track", "episode", "audiobook")
 
 CLEAN_PLAYS = TableSpec(
     name="clean_plays",
-    description="One row per distinct valid play of at least 500 ms, typed; duplicates kept once.",
+    description="One row per distinct valid play of at least 500 ms in a landing file, typed. Copies of a play "
+                "inside the file are counted once; copies in other files are decided by the model.",
     columns=(
         _col("play_key", "int64", "Stable key of the play (see keys.play_key).", nullable=False),
         LANDING_FILE,
         SOURCE_FILE,
         SOURCE_LINE,
+        _col("source_format", "string", "maven_csv, extended_json or basic_json.", nullable=False, max_length=16),
         _col("ts_utc", "datetime", "When the play ended, UTC.", nullable=False),
         _col("content_type", "string", "track, episode or audiobook.", nullable=False),
-        _col("content_id", "string", "Spotify id (22 base62 characters) of the track/episode/chapter.",
-             nullable=False),
-        _col("track_name", "string", "Track, episode or chapter title.", nullable=False),
+        _col("content_id", "string",
+             "Spotify id (22 base62 characters) of the track/episode/chapter; null in basic account data."),
+        _col("track_name", "string", "Track, episode or chapter title, as the export wrote it.", nullable=False),
         _col("artist_name", "string", "Artist; for podcasts the show; for audiobooks the book.",
              nullable=False),
         _col("album_name", "string", "Album; for podcasts the show; for audiobooks the book.",
@@ -161,7 +167,7 @@ CLEAN_PLAYS = TableSpec(
         _col("incognito_mode", "bool", "Private session (Extended history only).", nullable=False),
         _col("conn_country", "string", "Country code of the connection (Extended history only)."),
     ),
-    primary_key=("play_key",),
+    primary_key=(PARTITION_COLUMN, "play_key"),
     partitioned=True,
 )
 
@@ -171,6 +177,7 @@ REJECT_REASONS = {
     "ms_played_not_integer": "ms_played is missing or not a whole number",
     "ms_played_negative": "ms_played is negative",
     "missing_content_id": "no track, episode or audiobook URI",
+    "missing_title": "a basic account-data record names no track, episode or chapter",
     "malformed_content_id": "the URI is not a 22-character base62 id or spotify:<type>:<id>",
     "bad_boolean": "shuffle/skipped/offline/incognito_mode is not true or false",
 }
@@ -192,22 +199,68 @@ REJECTED_PLAYS = TableSpec(
     partitioned=True,
 )
 
+FILE_FORMATS = (*SOURCE_FORMATS, "mixed", "empty")
+
+FILE_READS = TableSpec(
+    name="file_reads",
+    description="One row per ingested landing file: what its ingest read and decided on its own "
+                "(rows read = valid + filtered + duplicate_in_file + rejected).",
+    columns=(
+        LANDING_FILE,
+        _col("file_name", "string", "Name of the landing file.", nullable=False),
+        _col("content_hash", "string", "The first 12 hex digits of the xxh3-64 of the file's bytes.", nullable=False),
+        _col("source_format", "string", f"One of {', '.join(FILE_FORMATS)}.", nullable=False, max_length=16),
+        _col("rows_read", "int64", "Records read (blank lines excluded).", nullable=False),
+        _col("valid", "int64", "Distinct valid plays of at least 500 ms (its clean_plays rows).", nullable=False),
+        _col("filtered", "int64", "Valid rows under 500 ms.", nullable=False),
+        _col("duplicate_in_file", "int64", "Repeats of a play earlier in the same file.", nullable=False),
+        _col("rejected", "int64", "Rows sent to rejected_plays.", nullable=False),
+        _col("ingest_id", "string", "Fingerprint of what the ingest kept (rules, counts, plays): the model "
+             "notices a new one; the same file ingested again gets the same.", nullable=False, max_length=64),
+    ),
+    primary_key=(PARTITION_COLUMN,),
+    partitioned=True,
+)
+
 FILE_ACCOUNTING = TableSpec(
     name="file_accounting",
     description="One row per landing file: every row read is counted as clean, filtered, duplicate or rejected.",
     columns=(
         LANDING_FILE,
         _col("file_name", "string", "Name of the landing file.", nullable=False),
-        _col("content_hash", "string", "xxh3-64 of the file's bytes.", nullable=False),
-        _col("source_format", "string", "maven_csv or extended_json.", nullable=False),
+        _col("content_hash", "string", "The first 12 hex digits of the xxh3-64 of the file's bytes.", nullable=False),
+        _col("source_format", "string", f"One of {', '.join(FILE_FORMATS)}.", nullable=False, max_length=16),
         _col("rows_read", "int64", "Records read (blank lines excluded).", nullable=False),
-        _col("clean", "int64", "Rows kept in clean_plays.", nullable=False),
+        _col("clean", "int64", "Plays of this file counted in fact_streams.", nullable=False),
         _col("filtered", "int64", "Valid rows under 500 ms.", nullable=False),
-        _col("duplicate", "int64", "Exact repeats of a play already kept (this file or another).",
+        _col("duplicate", "int64", "Copies of a play counted once: duplicate_in_file + duplicate_across_files.",
              nullable=False),
         _col("rejected", "int64", "Rows sent to rejected_plays.", nullable=False),
+        _col("duplicate_in_file", "int64", "Repeats of a play earlier in the same file.", nullable=False),
+        _col("duplicate_across_files", "int64",
+             "Valid plays whose copy in another file (or export) is the one counted (see duplicate_plays).",
+             nullable=False),
     ),
     primary_key=(PARTITION_COLUMN,),
+)
+
+DUPLICATE_RULES = ("same_play", "export_overlap")
+
+DUPLICATE_PLAYS = TableSpec(
+    name="duplicate_plays",
+    description="One row per valid play of a file that is not counted because another copy of it is: the same "
+                "play in another file, or an extended/Maven play of a basic one.",
+    columns=(
+        LANDING_FILE,
+        _col("play_key", "int64", "The play's key in this file.", nullable=False),
+        SOURCE_FILE,
+        SOURCE_LINE,
+        _col("kept_play_key", "int64", "Key of the copy that is counted.", nullable=False),
+        _col("kept_landing_file", "string", "Landing file of the copy that is counted.", nullable=False,
+             max_length=200),
+        _col("rule", "string", f"Why: {' or '.join(DUPLICATE_RULES)}.", nullable=False, max_length=16),
+    ),
+    primary_key=(PARTITION_COLUMN, "play_key"),
     partitioned=True,
 )
 
@@ -232,8 +285,9 @@ DIM_ALBUM = TableSpec(
         _col("album_name", "string", "Album name as shown.", nullable=False),
         _col("artist_key", "int64", "The album's artist.", **KEY),
         _col("content_type", "string", "track (music album), episode (show) or audiobook.", nullable=False),
-        _col("sample_track_id", "string", "One track of the album (smallest id), used to look up its cover.",
-             nullable=False, max_length=64),
+        _col("sample_track_id", "string",
+             "One track of the album (smallest id), used to look up its cover; null when no track id is known.",
+             max_length=64),
         _col("first_landing_file", "string",
              "Landing file of the album's earliest play: the album_art partition that looks it up.",
              nullable=False, max_length=200),
@@ -246,9 +300,11 @@ DIM_TRACK = TableSpec(
     name="dim_track",
     description="One row per track, podcast episode or audiobook chapter played.",
     columns=(
-        _col("track_key", "int64", "Stable key: stable_key(content_type, content_id).", **KEY),
-        _col("track_id", "string", "Spotify id.", nullable=False, max_length=64),
-        _col("track_uri", "string", "spotify:<type>:<id>.", nullable=False, max_length=96),
+        _col("track_key", "int64",
+             "Stable key: stable_key(content_type, content_id); a track known only by name (basic account "
+             "data): stable_key(content_type, artist name, title).", **KEY),
+        _col("track_id", "string", "Spotify id; null for a track known only by name.", max_length=64),
+        _col("track_uri", "string", "spotify:<type>:<id>; null for a track known only by name.", max_length=96),
         _col("track_name", "string", "Title as last seen.", nullable=False),
         _col("content_type", "string", "track, episode or audiobook.", nullable=False, max_length=16),
         _col("artist_key", "int64", "Artist (show, book) as last seen.", **KEY),
@@ -320,9 +376,12 @@ FACT_STREAMS = TableSpec(
         _col("incognito_mode", "bool", "Private session.", nullable=False),
         _col("content_type", "string", "track, episode or audiobook.", nullable=False, max_length=16),
         _col("source_file", "string", "File the play came from.", nullable=False),
+        _col("source_format", "string", "Export the counted copy came from: extended_json, maven_csv or "
+             "basic_json.", nullable=False, max_length=16),
         LANDING_FILE,
     ),
     primary_key=("play_key",),
+    partitioned=True,
     foreign_keys={
         "date_key": "dim_date",
         "track_key": "dim_track",
@@ -354,14 +413,118 @@ ALBUM_ART = TableSpec(
     partitioned=True,
 )
 
-LAKE_TABLES = (
-    RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FILE_ACCOUNTING,
-    DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, ALBUM_ART,
+RELEASE_DATE_PRECISIONS = ("year", "month", "day")
+TRACK_METADATA = TableSpec(
+    name="track_metadata",
+    description=(
+        "One row per Spotify track id played: what GET /v1/tracks/{id} answered (raw JSON and parsed "
+        "fields) and its lookup status."
+    ),
+    columns=(
+        _col("track_id", "string", "Spotify track id (22 base62 characters): the key looked up.",
+               max_length=64, nullable=False),
+        _col("track_key", "int64", "The track in dim_track.", nullable=False),
+        LANDING_FILE,
+        _col("status", "string", f"{', '.join(ALBUM_ART_STATUSES)}: found, a real 404, or not answered yet.",
+               max_length=16, nullable=False),
+        _col("fetched_at", "datetime", "When the API last answered for this track; null while pending."),
+        _col("raw_json", "string", "The track object the API returned (compact JSON, every field); null unless found."),
+        _col("isrc", "string", "International Standard Recording Code (external_ids.isrc): one recording "
+               "across its releases; null when Spotify knows none.", max_length=16),
+        _col("duration_ms", "int64", "Track length in milliseconds."),
+        _col("explicit", "bool", "Explicit lyrics."),
+        _col("release_date", "date", "The album's release date; the first day of the year or month when "
+               "release_date_precision is year or month; null when Spotify gives none (or 0000)."),
+        _col("release_date_precision", "string",
+               f"{', '.join(RELEASE_DATE_PRECISIONS)}: how much of release_date is known.", max_length=8),
+        _col("album_type", "string", "album, single or compilation.", max_length=16),
+        _col("album_id", "string", "Spotify album id of this track's release.", max_length=64),
+        _col("artist_ids", "string", "Spotify ids of the track's artists in credit order, comma-separated."),
+        _col("image_url_large", "string", "Largest cover image URL of the album."),
+        _col("image_url_medium", "string", "Middle-sized cover image URL."),
+        _col("image_url_small", "string", "Smallest cover image URL."),
+    ),
+    primary_key=("track_id",),
+    foreign_keys={"track_key": "dim_track"},
+    indexes=(("isrc",), ("track_key",)),
+    partitioned=True,
 )
+
+RESOLUTION_STATUSES = ("matched", "pinned", "ambiguous", "unmatched")
+
+TRACK_RESOLUTION = TableSpec(
+    name="track_resolution",
+    description="One row per (artist, title) pair heard without a Spotify id (basic account data): the track "
+                "it was matched to from the listener's own exports or the overrides file, or why not.",
+    columns=(
+        _col("name_key", "int64", "Stable key: stable_key(artist name, title), both normalized.", **KEY),
+        _col("artist_name", "string", "Artist (show, book) as last heard.", nullable=False),
+        _col("track_name", "string", "Title as last heard.", nullable=False),
+        _col("content_type", "string", "What the basic export called it: track, episode or audiobook.",
+             nullable=False, max_length=16),
+        _col("status", "string", f"One of {', '.join(RESOLUTION_STATUSES)}.", nullable=False, max_length=16),
+        _col("track_id", "string", "The Spotify id the pair resolved to (null unless matched or pinned).",
+             max_length=64),
+        _col("track_key", "int64", "The dim_track row its plays count for.", **KEY),
+        _col("candidate_ids", "int64", "Distinct Spotify ids the listener's exports know for this pair.",
+             nullable=False),
+        _col("plays", "int64", "Counted plays of the pair in basic account data.", nullable=False),
+    ),
+    primary_key=("name_key",),
+    foreign_keys={"track_key": "dim_track"},
+)
+
+# Model bookkeeping: lake tables the model step keeps for itself (not assets, not published).
+MEMBER_KINDS = ("track", "platform", "reason")
+
+MODEL_MEMBERS = TableSpec(
+    name="model_members",
+    description="One row per landing file and distinct track (content type, id, names), platform or reason "
+                "pair of its counted plays, with how often and when they were played.",
+    columns=(
+        LANDING_FILE,
+        _col("member_key", "int64", "stable_key of kind and values.", nullable=False),
+        _col("kind", "string", f"One of {', '.join(MEMBER_KINDS)}: which values the row holds.", nullable=False),
+        _col("content_type", "string", "As in clean_plays (track rows)."),
+        _col("content_id", "string", "As in clean_plays (track rows)."),
+        _col("track_name", "string", "As in clean_plays (track rows)."),
+        _col("artist_name", "string", "As in clean_plays (track rows)."),
+        _col("album_name", "string", "As in clean_plays (track rows)."),
+        _col("platform", "string", "As in clean_plays (platform rows)."),
+        _col("reason_start", "string", "As in clean_plays (reason rows)."),
+        _col("reason_end", "string", "As in clean_plays (reason rows)."),
+        _col("plays", "int64", "Counted plays.", nullable=False),
+        _col("first_ts", "datetime", "Earliest counted play.", nullable=False),
+        _col("last_ts", "datetime", "Latest counted play.", nullable=False),
+    ),
+    primary_key=(PARTITION_COLUMN, "member_key"),
+    partitioned=True,
+)
+
+MODEL_STATE = TableSpec(
+    name="model_state",
+    description="One row per landing file the star schema reflects: which ingest of it, under which settings.",
+    columns=(
+        LANDING_FILE,
+        _col("ingest_id", "string", "file_reads.ingest_id the model last applied.", nullable=False),
+        _col("settings_key", "string", "Model version, time zone and overrides the tables were built with.",
+             nullable=False),
+        _col("complete", "bool", "False while an update is being written (a crash then forces a rebuild).",
+             nullable=False),
+    ),
+    primary_key=(PARTITION_COLUMN,),
+)
+
+LAKE_TABLES = (
+    RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FILE_READS, FILE_ACCOUNTING, DUPLICATE_PLAYS,
+    DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, TRACK_RESOLUTION,
+    ALBUM_ART, TRACK_METADATA,
+)
+BOOKKEEPING_TABLES = (MODEL_MEMBERS, MODEL_STATE)
 # Published to the warehouse, dimensions before the fact so foreign keys resolve.
 WAREHOUSE_TABLES = (
     DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, ALBUM_ART,
-    REJECTED_PLAYS,
+    REJECTED_PLAYS, FILE_ACCOUNTING, TRACK_RESOLUTION,
 )
 STAR_SCHEMA = (DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS)
-TABLES = {spec.name: spec for spec in LAKE_TABLES}
+TABLES = {spec.name: spec for spec in (*LAKE_TABLES, *BOOKKEEPING_TABLES)}

@@ -1,9 +1,13 @@
 """A fake Spotify Web API on loopback, speaking real HTTP, for tests and benchmarks.
 
-It implements what `album_art` uses: the client-credentials token endpoint, `GET /v1/tracks/{id}`
-and `GET /v1/tracks?ids=` (403 when playing a Development Mode app), with 404 for unknown ids,
-401 for unknown or expired tokens, and scriptable trouble: 429 with `Retry-After`, 503, hanging
-responses, a per-request latency and an exhausted quota. `GET /_fake/stats` returns the request
+It implements what the Spotify lookup uses: the client-credentials token endpoint,
+`GET /v1/tracks/{id}` and `GET /v1/tracks?ids=` (403 when playing a Development Mode app), with 404
+for unknown ids, 401 for unknown or expired tokens, and scriptable trouble: 429 with `Retry-After`
+(and the `QUOTA_EXCEEDED` reason Spotify's body carries since July 2026), 503, hanging responses, a
+per-request latency and an exhausted quota. Track objects have the real shape (`track_json`):
+`external_ids.isrc` (missing on some tracks), `duration_ms`, `explicit`, `artists[].id`, and the
+album's `album_type`, `release_date` at year, month or day precision and `images`;
+`fake_recordings` releases one recording (one ISRC) under several track ids. `GET /_fake/stats` returns the request
 counts, so a fake running in another process can be audited too.
 
 In a test:
@@ -14,7 +18,8 @@ In a test:
 
 From a shell (e.g. for a benchmark):
 
-    python -m spotify_assets_tests.fake_spotify --port 8765 --tracks 8000 --latency 0.05 --development-mode
+    python -m spotify_assets_tests.fake_spotify --port 8765 --albums 2000 --tracks-per-album 4 \
+        --latency 0.05 --development-mode
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
 FAKE_CLIENT_ID = "fake-client-id"
@@ -53,41 +59,85 @@ def spotify_id(seed: str) -> str:
     return "".join(characters)
 
 
-def fake_catalog(album_count: int, *, prefix: str = "album") -> dict[str, str]:
-    """`album_count` tracks, each on its own album: track id -> album id."""
-    return {spotify_id(f"{prefix}-{n}-track"): spotify_id(f"{prefix}-{n}") for n in range(album_count)}
+def fake_catalog(album_count: int, *, tracks_per_album: int = 1, prefix: str = "album") -> dict[str, str]:
+    """`album_count` albums of `tracks_per_album` tracks each: track id -> album id."""
+    return {
+        spotify_id(f"{prefix}-{n}-track" + (f"-{k}" if k else "")): spotify_id(f"{prefix}-{n}")
+        for n in range(album_count) for k in range(tracks_per_album)
+    }
 
 
-def track_json(track_id: str, album_id: str) -> dict:
-    """A track object shaped like Spotify's (the fields album_art reads, plus realistic company)."""
+def fake_recordings(recordings: int, *, releases: int = 3, prefix: str = "recording"
+                    ) -> tuple[dict[str, str], dict[str, str | None]]:
+    """`recordings` recordings, each released as `releases` track ids on different albums (album,
+    single, compilation) sharing one ISRC: (track id -> album id, track id -> ISRC)."""
+    catalog, isrcs = {}, {}
+    for n in range(recordings):
+        isrc = f"QZREC{n % 100:02d}{n % 100_000:05d}"
+        for release in range(releases):
+            track_id = spotify_id(f"{prefix}-{n}-release-{release}")
+            catalog[track_id] = spotify_id(f"{prefix}-{n}-album-{release}")
+            isrcs[track_id] = isrc
+    return catalog, isrcs
+
+
+def _number(seed: str) -> int:
+    return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big")
+
+
+def fake_isrc(track_id: str) -> str | None:
+    """The track's own ISRC (12 characters), or None for about one track in eight, as real catalogs have."""
+    number = _number(track_id + "isrc")
+    if number % 8 == 0:
+        return None
+    return f"QZ{BASE62[number % 26 + 10]}{number % 100:02d}{number // 100 % 100:02d}{number % 99_991:05d}"
+
+
+def release_of(album_id: str) -> dict:
+    """The album's type and release date, at year, month or day precision (all three occur)."""
+    number = _number(album_id + "release")
+    year = 1960 + number % 66
+    precision = ("day", "month", "year")[number % 3]
+    date = {"year": f"{year}", "month": f"{year}-{number % 12 + 1:02d}",
+            "day": f"{year}-{number % 12 + 1:02d}-{number % 28 + 1:02d}"}[precision]
+    return {"album_type": ("album", "single", "compilation")[number // 3 % 3], "release_date": date,
+            "release_date_precision": precision}
+
+
+def track_json(track_id: str, album_id: str, *, isrc: str | None = None) -> dict:
+    """A track object shaped like Spotify's GET /v1/tracks/{id} answer (Development Mode, 2026):
+    external_ids.isrc (absent when `isrc` is None), duration, explicit, several artists on some
+    tracks, and the album with its type, release date and precision, and covers."""
+    number = _number(track_id)
     images = [
         {"url": f"https://i.scdn.co/image/{album_id}-{size}", "height": size, "width": size}
         for size in IMAGE_SIZES
     ]
+    album_artist = {"id": spotify_id(album_id + "artist"), "name": "Fake Artist", "type": "artist"}
+    featured = [{"id": spotify_id(track_id + "feat"), "name": "Guest", "type": "artist"}] if number % 4 == 0 else []
     return {
         "id": track_id,
         "type": "track",
         "uri": f"spotify:track:{track_id}",
         "name": f"Track {track_id[:6]}",
-        "duration_ms": 201_000,
-        "explicit": False,
-        "popularity": 42,
-        "track_number": 1,
+        "duration_ms": 90_000 + number % 300_000,
+        "explicit": number % 5 == 0,
+        "track_number": number % 12 + 1,
         "disc_number": 1,
         "is_local": False,
+        "external_ids": {"isrc": isrc} if isrc else {},
         "external_urls": {"spotify": f"https://open.spotify.com/track/{track_id}"},
         "href": f"https://api.spotify.com/v1/tracks/{track_id}",
-        "artists": [{"id": spotify_id(album_id + "artist"), "name": "Fake Artist", "type": "artist"}],
+        "artists": [album_artist, *featured],
         "album": {
             "id": album_id,
             "type": "album",
-            "album_type": "album",
             "name": f"Album {album_id[:6]}",
             "uri": f"spotify:album:{album_id}",
-            "release_date": "2021-04-09",
-            "release_date_precision": "day",
+            **release_of(album_id),
             "total_tracks": 12,
             "images": images,
+            "artists": [album_artist],
             "external_urls": {"spotify": f"https://open.spotify.com/album/{album_id}"},
         },
     }
@@ -100,6 +150,7 @@ class ScriptedResponse:
     status: int
     retry_after_seconds: int | None = None
     hang_seconds: float = 0.0
+    reason: str | None = None  # the error body's `reason`, e.g. QUOTA_EXCEEDED on a 429
 
 
 class FakeSpotify:
@@ -109,6 +160,7 @@ class FakeSpotify:
         self,
         *,
         catalog: dict[str, str] | None = None,
+        isrcs: dict[str, str | None] | None = None,
         credentials: dict[str, str] | None = None,
         development_mode: bool = False,
         latency_seconds: float = 0.0,
@@ -117,6 +169,7 @@ class FakeSpotify:
         port: int = 0,
     ):
         self.catalog = dict(catalog or {})
+        self.isrcs = dict(isrcs or {})  # overrides fake_isrc(track_id), e.g. from fake_recordings
         self.credentials = dict(credentials or {FAKE_CLIENT_ID: FAKE_CLIENT_SECRET})
         self.development_mode = development_mode
         self.latency_seconds = latency_seconds
@@ -127,7 +180,8 @@ class FakeSpotify:
         self._script: deque[ScriptedResponse] = deque()
         self._tokens: dict[str, float] = {}
         self._quota_left: int | None = None
-        self._quota_retry_after = 0
+        self._quota_retry_after: int | None = 0
+        self._quota_reason: str | None = None
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
@@ -160,7 +214,7 @@ class FakeSpotify:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> FakeSpotify:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
@@ -173,11 +227,14 @@ class FakeSpotify:
         with self._lock:
             self._script.extend(responses)
 
-    def exhaust_quota_after(self, calls: int, *, retry_after_seconds: int) -> None:
-        """Answer 429 with `Retry-After` to every API request after the next `calls` ones."""
+    def exhaust_quota_after(self, calls: int, *, retry_after_seconds: int | None,
+                            reason: str | None = None) -> None:
+        """Answer 429 (with `Retry-After` and the body's `reason` when given) to every API request
+        after the next `calls` ones."""
         with self._lock:
             self._quota_left = calls
             self._quota_retry_after = retry_after_seconds
+            self._quota_reason = reason
 
     def restore_quota(self) -> None:
         with self._lock:
@@ -234,7 +291,8 @@ class FakeSpotify:
                 return self._script.popleft()
             if self._quota_left is not None:
                 if self._quota_left <= 0:
-                    return ScriptedResponse(429, retry_after_seconds=self._quota_retry_after)
+                    return ScriptedResponse(429, retry_after_seconds=self._quota_retry_after,
+                                            reason=self._quota_reason)
                 self._quota_left -= 1
         return None
 
@@ -252,7 +310,7 @@ class FakeSpotify:
             headers = {}
             if trouble.retry_after_seconds is not None:
                 headers["Retry-After"] = str(trouble.retry_after_seconds)
-            return trouble.status, _error(trouble.status, "Scripted failure"), headers
+            return trouble.status, _error(trouble.status, "Scripted failure", trouble.reason), headers
         if self.latency_seconds:
             time.sleep(self.latency_seconds)
         if path.rstrip("/") == "/v1/tracks":
@@ -263,7 +321,12 @@ class FakeSpotify:
         album_id = self.catalog.get(track_id)
         if album_id is None:
             return 404, _error(404, "Resource not found"), {}
-        return 200, track_json(track_id, album_id), {}
+        return 200, self.track(track_id), {}
+
+    def track(self, track_id: str) -> dict:
+        """The track object this server answers for a catalog id."""
+        isrc = self.isrcs[track_id] if track_id in self.isrcs else fake_isrc(track_id)
+        return track_json(track_id, self.catalog[track_id], isrc=isrc)
 
     def _answer_batch(self, query: dict[str, list[str]]):
         if self.development_mode:
@@ -271,15 +334,15 @@ class FakeSpotify:
         ids = [track_id for value in query.get("ids", []) for track_id in value.split(",") if track_id]
         if not ids or len(ids) > BATCH_LIMIT:
             return 400, _error(400, "Invalid ids"), {}
-        tracks = [
-            track_json(track_id, self.catalog[track_id]) if track_id in self.catalog else None
-            for track_id in ids
-        ]
+        tracks = [self.track(track_id) if track_id in self.catalog else None for track_id in ids]
         return 200, {"tracks": tracks}, {}
 
 
-def _error(status: int, message: str) -> dict:
-    return {"error": {"status": status, "message": message}}
+def _error(status: int, message: str, reason: str | None = None) -> dict:
+    error = {"status": status, "message": message}
+    if reason:
+        error["reason"] = reason
+    return {"error": error}
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str | None, str | None]:
@@ -336,7 +399,7 @@ def _handler_for(fake: FakeSpotify) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout): nothing left to answer
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args) -> None:
             """Silent: tests and benchmarks read `counts`, not an access log."""
 
     return Handler
@@ -346,12 +409,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the fake Spotify Web API until interrupted.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tracks", type=int, default=0, help="catalog size (fake_catalog)")
+    parser.add_argument("--albums", type=int, default=0, help="catalog size in albums (fake_catalog)")
+    parser.add_argument("--tracks-per-album", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API request")
     parser.add_argument("--development-mode", action="store_true", help="403 on the batch endpoint")
     options = parser.parse_args()
     server = FakeSpotify(
-        catalog=fake_catalog(options.tracks), development_mode=options.development_mode,
+        catalog=fake_catalog(options.albums, tracks_per_album=options.tracks_per_album), development_mode=options.development_mode,
         latency_seconds=options.latency, host=options.host, port=options.port,
     )
     # The one line a parent process reads to learn the address.

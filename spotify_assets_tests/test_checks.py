@@ -112,12 +112,14 @@ def test_an_unbalanced_file_accounting_fails_with_error(platform, tampered):
     accounting = pl.read_delta(f"{tampered.lake_uri}/file_accounting")
     row = accounting.head(1)
     partition = row["landing_file"][0]
-    write_table(tampered.lake_uri, FILE_ACCOUNTING, row.with_columns(pl.col("clean") + 1), partition)
+    bumped = pl.when(pl.col("landing_file") == partition).then(pl.col("clean") + 1).otherwise(pl.col("clean"))
+    write_table(tampered.lake_uri, FILE_ACCOUNTING, accounting.with_columns(bumped.alias("clean")))
     evaluation = run_checks(platform, tampered)["file_accounting:every_row_accounted_for"]
     assert (evaluation.passed, evaluation.severity) == (False, ERROR)
     assert evaluation.metadata["files_out_of_balance"].value == 1
     assert evaluation.metadata["verdicts_do_not_add_up"].value == 1
-    assert evaluation.metadata["clean_differs_from_clean_plays"].value == 1
+    assert evaluation.metadata["clean_differs_from_fact_streams"].value == 1
+    assert evaluation.metadata["valid_differs_from_clean_plays"].value == 1
     assert evaluation.metadata["sample_files_out_of_balance"].value[0]["landing_file"] == partition
 
 

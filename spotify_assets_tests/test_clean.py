@@ -8,21 +8,23 @@ from spotify_assets.transforms.parse import read_history
 
 from .hostile import CSV_ROWS, EXPECTED_CSV, JSON_CONTENT_TYPES, JSON_VERDICTS, write_hostile_csv, write_hostile_json
 
-NOTHING_KEPT = pl.DataFrame(schema={"play_key": pl.Int64}).lazy()
+EXPECTED_COUNTS = {"rows_read": EXPECTED_CSV["rows_read"], "valid": EXPECTED_CSV["clean"],
+                   "filtered": EXPECTED_CSV["filtered"], "duplicate_in_file": EXPECTED_CSV["duplicate"],
+                   "rejected": EXPECTED_CSV["rejected"]}
 
 
 def test_hostile_csv_accounting_adds_up(tmp_path):
-    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path)
-    assert result.counts == EXPECTED_CSV
-    assert sum(result.counts[s] for s in ("clean", "filtered", "duplicate", "rejected")) == result.counts["rows_read"]
+    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), tmp_path)
+    assert result.counts == EXPECTED_COUNTS
+    assert sum(result.counts[s] for s in ("valid", "filtered", "duplicate_in_file", "rejected")) == result.counts["rows_read"]
 
 
 def test_every_reject_reason_with_file_and_line(tmp_path):
-    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path)
+    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), tmp_path)
     expected = [(line, reason) for line, _, verdict, reason in CSV_ROWS if verdict == "rejected"]
     assert list(zip(result.rejected["source_line"], result.rejected["reason"])) == expected
     assert set(result.rejected["reason"]) <= set(REJECT_REASONS)
-    assert {reason for _, reason in expected} == set(REJECT_REASONS)
+    assert {reason for _, reason in expected} == set(REJECT_REASONS) - {"missing_title"}  # basic data only
     details = dict(zip(result.rejected["source_line"], result.rejected["detail"]))
     assert details[8] == "h.csv line 8: ts 'yesterday' is not a timestamp"
     assert details[9] == "h.csv line 9: ms_played '12.5' is not a whole number"
@@ -35,7 +37,7 @@ def test_every_reject_reason_with_file_and_line(tmp_path):
 
 
 def test_clean_rows_are_typed_and_nulls_handled(tmp_path):
-    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path)
+    result = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), tmp_path)
     clean = result.clean.collect()
     assert clean.schema == {name: dtype for name, dtype in CLEAN_PLAYS.polars_schema().items() if name != "landing_file"}
     assert sorted(clean["source_line"]) == [line for line, _, verdict, _ in CSV_ROWS if verdict == "clean"]
@@ -47,18 +49,53 @@ def test_clean_rows_are_typed_and_nulls_handled(tmp_path):
     assert clean.filter(pl.col("source_line") == 2)["ts_utc"][0].isoformat() == "2019-09-20T14:40:30+00:00"
 
 
-def test_json_content_types_and_cross_file_duplicates(tmp_path):
-    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path)
+def test_json_content_types_and_reject_details(tmp_path):
     raw_json = read_history(write_hostile_json(tmp_path / "Streaming_History_Audio_2022.json"))
-    alone = clean_plays(raw_json, NOTHING_KEPT, tmp_path)
-    assert alone.counts["clean"] == JSON_VERDICTS.count("clean")
+    alone = clean_plays(raw_json, tmp_path)
+    assert alone.counts["valid"] == JSON_VERDICTS.count("clean")
     assert alone.clean.collect()["content_type"].value_counts().sort("content_type").rows() == sorted(JSON_CONTENT_TYPES.items())
     episode = alone.clean.collect().filter(pl.col("content_type") == "episode").row(0, named=True)
     assert (episode["track_name"], episode["artist_name"]) == ("Episode 1: «Naïve» beginnings", "The Show")
-    after_csv = clean_plays(raw_json, csv.clean, tmp_path)
-    assert after_csv.counts["duplicate"] == 1
-    assert after_csv.counts["clean"] == alone.counts["clean"] - 1
     assert alone.rejected["reason"].to_list() == ["ms_played_not_integer"]
     assert alone.rejected["detail"][0].startswith("Streaming_History_Audio_2022.json line 4: ")
     assert '"ms_played":"lots"' in alone.rejected["raw_text"][0]
     assert "203.0.113.7" not in alone.rejected["raw_text"][0]
+
+
+def test_the_same_play_in_two_files_has_one_key(tmp_path):
+    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), tmp_path).clean.collect()
+    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")), tmp_path).clean.collect()
+    shared = csv.join(json_, on="play_key")
+    assert shared.select("source_line", "source_line_right").rows() == [(2, 5)]
+
+
+def test_names_keep_their_white_space_and_only_keys_normalize(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "spotify_track_uri,ts,platform,ms_played,track_name,artist_name,album_name,reason_start,reason_end,shuffle,skipped\n"
+        "3ZzlzIJ5iH3WXCP6bX8Vp5,2019-09-20 14:40:30,android,74465,Mythical Monsters ,\u00a0Tales,Vol 1,,,false,false\n"
+        "3ZzlzIJ5iH3WXCP6bX8Vp5,2019-09-21 14:40:30,android,74465,   ,Tales,Vol 1,,,false,false\n",
+        encoding="utf-8",
+    )
+    clean = clean_plays(read_history(path), tmp_path).clean.collect().sort("source_line")
+    assert clean["track_name"].to_list() == ["Mythical Monsters ", "(unknown title)"]
+    assert clean["artist_name"].to_list() == ["\u00a0Tales", "Tales"]
+
+
+def test_basic_account_data_is_typed_without_ids(tmp_path):
+    path = tmp_path / "StreamingHistory_podcast_0.json"
+    path.write_text(
+        '[{"endTime": "2023-10-02 23:43", "podcastName": "The Show", "episodeName": "Ep 1", "msPlayed": 51223},'
+        ' {"endTime": "2023-10-02 23:44", "podcastName": "The Show", "episodeName": null, "msPlayed": 1000},'
+        ' {"endTime": "2023-10-02 23:45", "podcastName": "The Show", "episodeName": "Ep 1", "msPlayed": 0}]',
+        encoding="utf-8",
+    )
+    result = clean_plays(read_history(path), tmp_path)
+    assert result.counts == {"rows_read": 3, "valid": 1, "filtered": 1, "duplicate_in_file": 0, "rejected": 1}
+    play = result.clean.collect().row(0, named=True)
+    assert (play["content_type"], play["content_id"], play["track_name"], play["artist_name"]) == (
+        "episode", None, "Ep 1", "The Show")
+    assert play["ts_utc"].isoformat() == "2023-10-02T23:43:00+00:00"
+    assert result.rejected.select("reason", "detail").row(0) == (
+        "missing_title", f"{path.name} line 2: no trackName, episodeName or chapterName")
+    assert '"episodeName":null' in result.rejected["raw_text"][0]

@@ -46,10 +46,15 @@ def test_every_row_is_accounted_for_per_file(platform):
     hostile = accounting.filter(pl.col("file_name") == "hostile.csv").row(0, named=True)
     for name in ("rows_read", "filtered", "rejected"):
         assert hostile[name] == EXPECTED_CSV[name], name
-    # the JSON file (ingested first: files go in name order) already holds one of its clean plays
+    # the Extended JSON holds one of its clean plays too, and its copy is the one counted (whatever the order)
     assert (hostile["clean"], hostile["duplicate"]) == (EXPECTED_CSV["clean"] - 1, EXPECTED_CSV["duplicate"] + 1)
+    assert (hostile["duplicate_in_file"], hostile["duplicate_across_files"]) == (EXPECTED_CSV["duplicate"], 1)
     clean = platform.table("clean_plays").group_by("landing_file").len()
-    assert accounting.join(clean, on="landing_file").select((pl.col("clean") == pl.col("len")).all()).item()
+    valid = pl.col("clean") + pl.col("duplicate_across_files")
+    assert accounting.join(clean, on="landing_file").select((valid == pl.col("len")).all()).item()
+    kept = platform.table("duplicate_plays").row(0, named=True)
+    assert (kept["source_file"], kept["source_line"], kept["rule"]) == ("hostile.csv", 2, "same_play")
+    assert kept["kept_landing_file"].startswith("Streaming_History_Audio_2022-")
     rejected = platform.table("rejected_plays")
     assert rejected.height == accounting["rejected"].sum()
     assert rejected["detail"].str.contains(" line ").all()
@@ -70,7 +75,7 @@ def test_star_schema_keys_are_unique_and_references_resolve(platform):
     fact = tables["fact_streams"]
     for column, dimension in FACT_STREAMS.foreign_keys.items():
         assert fact.join(tables[dimension], on=column, how="anti").is_empty(), f"{column} -> {dimension}"
-    assert fact.height == platform.table("clean_plays").height
+    assert fact.height == platform.table("clean_plays").height - platform.table("duplicate_plays").height
     assert fact.height == platform.table("file_accounting")["clean"].sum()
     per_file = fact.group_by("landing_file").len().join(platform.table("file_accounting"), on="landing_file")
     assert per_file.height == 4 and (per_file["len"] == per_file["clean"]).all()
@@ -87,7 +92,7 @@ def test_podcasts_and_audiobooks_from_json_and_zip_are_typed(platform):
 
 
 def test_cross_file_duplicate_is_counted_once(platform):
-    # the JSON's last record is CSV line 2 again; whichever file came second counts it as a duplicate
+    # the JSON's last record is CSV line 2 again: counted once
     accounting = platform.table("file_accounting")
     pair = accounting.filter(pl.col("file_name").is_in(["hostile.csv", "Streaming_History_Audio_2022.json"]))
     assert pair["duplicate"].sum() == EXPECTED_CSV["duplicate"] + 1

@@ -5,30 +5,24 @@ import datetime as dt
 import polars as pl
 
 from spotify_assets.tables import STAR_SCHEMA
-from spotify_assets.transforms.clean import clean_plays
 from spotify_assets.transforms.keys import stable_key, stable_key_of
-from spotify_assets.transforms.model import star_schema as build_star_schema
-from spotify_assets.transforms.parse import read_history
 
 from .hostile import TRACK_A, TRACK_C, write_hostile_csv, write_hostile_json
-
-NOTHING_KEPT = pl.DataFrame(schema={"play_key": pl.Int64}).lazy()
-
-
-def star_schema(clean: pl.LazyFrame, timezone: str) -> dict[str, pl.DataFrame]:
-    """Every table collected, sorted by its key."""
-    tables = build_star_schema(clean, timezone)
-    return {spec.name: tables[spec.name].lazy().collect().sort(spec.primary_key) for spec in STAR_SCHEMA}
+from .lake_harness import Lake
 
 
-def _clean(tmp_path) -> pl.DataFrame:
-    csv = clean_plays(read_history(write_hostile_csv(tmp_path / "h.csv")), NOTHING_KEPT, tmp_path).clean
-    json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")), csv, tmp_path).clean
-    return pl.concat([csv.collect().with_columns(landing_file=pl.lit("h-1")), json_.collect().with_columns(landing_file=pl.lit("e-2"))])
+def star_schema(tmp_path, timezone: str, *, reverse: bool = False) -> dict[str, pl.DataFrame]:
+    """Every star-schema table of a lake holding the hostile CSV and JSON, sorted by its key."""
+    lake = Lake(tmp_path / f"lake-{timezone.replace('/', '_')}-{reverse}", timezone=timezone)
+    files = [write_hostile_csv(tmp_path / "h.csv"), write_hostile_json(tmp_path / "e.json")]
+    for path in reversed(files) if reverse else files:
+        lake.ingest(path)
+    lake.model()
+    return {spec.name: lake.table(spec.name) for spec in STAR_SCHEMA}
 
 
 def test_keys_follow_the_documented_formula(tmp_path):
-    tables = star_schema(_clean(tmp_path).lazy(), "UTC")
+    tables = star_schema(tmp_path, "UTC")
     artists = dict(zip(tables["dim_artist"]["artist_name"], tables["dim_artist"]["artist_key"]))
     assert artists["Post Malone"] == stable_key_of("post malone")
     tracks = dict(zip(tables["dim_track"]["track_id"], tables["dim_track"]["track_key"]))
@@ -38,18 +32,17 @@ def test_keys_follow_the_documented_formula(tmp_path):
     assert albums["sample_track_id"][0] == TRACK_C
 
 
-def test_tables_do_not_depend_on_row_order(tmp_path):
-    clean = _clean(tmp_path)
-    forward = star_schema(clean.lazy(), "Europe/Berlin")
-    backward = star_schema(clean.reverse().lazy(), "Europe/Berlin")
+def test_tables_do_not_depend_on_file_order(tmp_path):
+    forward = star_schema(tmp_path, "Europe/Berlin")
+    backward = star_schema(tmp_path, "Europe/Berlin", reverse=True)
     for spec in STAR_SCHEMA:
         assert forward[spec.name].equals(backward[spec.name]), spec.name
 
 
 def test_fact_references_every_dimension_and_keys_are_unique(tmp_path):
-    tables = star_schema(_clean(tmp_path).lazy(), "UTC")
+    tables = star_schema(tmp_path, "UTC")
     fact = tables["fact_streams"]
-    assert fact.height == _clean(tmp_path).height
+    assert fact.height == 5 + 4 - 1  # the CSV's and the JSON's clean plays, one of them in both
     for spec in STAR_SCHEMA:
         assert tables[spec.name].select(spec.primary_key).is_unique().all(), spec.name
     for column, dimension in next(s for s in STAR_SCHEMA if s.name == "fact_streams").foreign_keys.items():
@@ -58,7 +51,7 @@ def test_fact_references_every_dimension_and_keys_are_unique(tmp_path):
 
 
 def test_dim_date_covers_the_local_listening_range(tmp_path):
-    tables = star_schema(_clean(tmp_path).lazy(), "Asia/Tokyo")
+    tables = star_schema(tmp_path, "Asia/Tokyo")
     dates = tables["dim_date"]
     assert dates["date"].min() == dt.date(2016, 1, 8)
     assert dates["date"].max() == dt.date(2022, 5, 1)
@@ -69,16 +62,15 @@ def test_dim_date_covers_the_local_listening_range(tmp_path):
 
 
 def test_local_date_and_hour_follow_the_time_zone(tmp_path):
-    clean = _clean(tmp_path)
-    utc = star_schema(clean.lazy(), "UTC")["fact_streams"]
-    tokyo = star_schema(clean.lazy(), "Asia/Tokyo")["fact_streams"]
+    utc = star_schema(tmp_path, "UTC")["fact_streams"]
+    tokyo = star_schema(tmp_path, "Asia/Tokyo")["fact_streams"]
     late = pl.col("ts_utc") == dt.datetime(2020, 2, 29, 23, 59, 59, tzinfo=dt.timezone.utc)
     assert utc.filter(late).select("date_key", "hour").row(0) == (20200229, 23)
     assert tokyo.filter(late).select("date_key", "hour").row(0) == (20200301, 8)
 
 
 def test_platform_families(tmp_path):
-    platforms = star_schema(_clean(tmp_path).lazy(), "UTC")["dim_platform"]
+    platforms = star_schema(tmp_path, "UTC")["dim_platform"]
     families = dict(zip(platforms["platform"], platforms["platform_family"]))
     assert families["iOS"] == "ios"
     assert families["cast to device"] == "cast"

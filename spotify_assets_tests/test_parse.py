@@ -78,7 +78,6 @@ def test_zip_reads_history_members_only_and_names_them(tmp_path):
         ("cover.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a text file"),
         ("budget.csv", b"date,amount,category\n2020-01-01,12.50,food\n", "missing: spotify_track_uri"),
         ("Streaming_History_Audio_2020.json", b'[{"ts": "2020-01-01T00:00:00Z", "ms_played": 1', "not valid JSON"),
-        ("StreamingHistory_music_0.json", b'[{"endTime": "2024-03-01 17:04", "msPlayed": 1}]', "basic account data"),
         ("settings.json", b'{"theme": "dark"}', "not an array of plays"),
         ("broken.zip", b"PK\x03\x04 this is not really a zip", "damaged ZIP"),
     ],

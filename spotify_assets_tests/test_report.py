@@ -59,7 +59,8 @@ def star_schema() -> dict[str, pl.LazyFrame]:
         "ms_played": ms_played, "shuffle": shuffle, "skipped": skipped,
         "offline": [False] * len(PLAYS), "incognito_mode": [False] * len(PLAYS),
         "content_type": [TRACKS[key][3] for key in track_key],
-        "source_file": ["history.json"] * len(PLAYS), "landing_file": ["history-0"] * len(PLAYS),
+        "source_file": ["history.json"] * len(PLAYS), "source_format": ["extended_json"] * len(PLAYS),
+        "landing_file": ["history-0"] * len(PLAYS),
     })
     days = dim_date(pl.DataFrame({"first_ts": [datetime(2023, 12, 31, 12, tzinfo=UTC)],
                                   "last_ts": [datetime(2024, 3, 1, 12, tzinfo=UTC)]}), "UTC")

@@ -1,9 +1,11 @@
-"""The Spotify client against the fake server over real HTTP: retries, quota, failover, timeouts."""
+"""The Spotify client against the fake server over real HTTP: answers, retries, quota, failover, timeouts."""
 
+import json
 import logging
 import re
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -31,10 +33,10 @@ def fake():
 
 
 def client_for(server: FakeSpotify, **settings) -> SpotifyApi:
-    defaults = dict(
-        client_id=FAKE_CLIENT_ID, client_secret=FAKE_CLIENT_SECRET, api_url=server.api_url,
-        token_url=server.token_url, retry_backoff_seconds=0.01, request_timeout_seconds=2.0,
-    )
+    defaults = {
+        "client_id": FAKE_CLIENT_ID, "client_secret": FAKE_CLIENT_SECRET, "api_url": server.api_url,
+        "token_url": server.token_url, "retry_backoff_seconds": 0.01, "request_timeout_seconds": 2.0,
+    }
     return SpotifyApi(**{**defaults, **settings})
 
 
@@ -45,25 +47,32 @@ def statuses(lookup) -> dict[str, int]:
 
 def test_batch_endpoint_fetches_fifty_ids_per_call(fake):
     unknown = spotify_id("not in the catalog")
-    lookup = client_for(fake).fetch_album_art(track_ids=[*fake.catalog, unknown], logger=LOGGER)
+    lookup = client_for(fake).fetch_tracks(track_ids=[*fake.catalog, unknown], logger=LOGGER)
 
     assert statuses(lookup) == {"found": 120, "not_found": 1}
     assert fake.counts == {TOKEN: 1, TRACKS: 3}
     assert lookup.stats.calls == 3 and lookup.stats.endpoint == "batch"
-    first = lookup.tracks.row(0, named=True)
-    album_id = fake.catalog[first["track_id"]]
-    assert first["album_id"] == album_id
-    assert (first["image_url_large"], first["image_url_medium"], first["image_url_small"]) == (
-        f"https://i.scdn.co/image/{album_id}-640",
-        f"https://i.scdn.co/image/{album_id}-300",
-        f"https://i.scdn.co/image/{album_id}-64",
-    )
+    found = lookup.tracks.filter(status="found")
+    assert all(json.loads(row["raw_json"]) == fake.track(row["track_id"]) for row in found.iter_rows(named=True))
+    assert found["fetched_at"].null_count() == 0
+    missing = lookup.tracks.filter(track_id=unknown).row(0, named=True)
+    assert missing["raw_json"] is None and missing["fetched_at"] is not None
+
+
+def test_single_answers_keep_the_whole_track_object(fake):
+    ids = list(fake.catalog)[:3]
+
+    lookup = client_for(fake, batch_endpoint=False).fetch_tracks(track_ids=ids, logger=LOGGER)
+
+    assert lookup.tracks["track_id"].to_list() == ids
+    for row in lookup.tracks.iter_rows(named=True):
+        assert json.loads(row["raw_json"]) == fake.track(row["track_id"])
 
 
 def test_400_on_a_batch_asks_its_ids_one_by_one(fake):
     fake.script(ScriptedResponse(400))
 
-    lookup = client_for(fake).fetch_album_art(track_ids=list(fake.catalog)[:10], logger=LOGGER)
+    lookup = client_for(fake).fetch_tracks(track_ids=list(fake.catalog)[:10], logger=LOGGER)
 
     assert statuses(lookup) == {"found": 10}
     assert fake.counts[TRACKS] == 1 and fake.counts[TRACK] == 10
@@ -72,7 +81,7 @@ def test_400_on_a_batch_asks_its_ids_one_by_one(fake):
 def test_403_on_batch_switches_to_single_ids_without_losing_the_batch(fake):
     fake.development_mode = True
 
-    lookup = client_for(fake).fetch_album_art(track_ids=list(fake.catalog), logger=LOGGER)
+    lookup = client_for(fake).fetch_tracks(track_ids=list(fake.catalog), logger=LOGGER)
 
     assert statuses(lookup) == {"found": 120}
     assert fake.counts[TRACKS] == 1, "the batch endpoint is probed once"
@@ -83,7 +92,7 @@ def test_403_on_batch_switches_to_single_ids_without_losing_the_batch(fake):
 def test_single_endpoint_only_makes_one_call_per_id_and_caches_404_as_not_found(fake):
     ids = [*list(fake.catalog)[:5], spotify_id("gone")]
 
-    lookup = client_for(fake, batch_endpoint=False).fetch_album_art(track_ids=ids + ids, logger=LOGGER)
+    lookup = client_for(fake, batch_endpoint=False).fetch_tracks(track_ids=ids + ids, logger=LOGGER)
 
     assert fake.counts == {TOKEN: 1, TRACK: 6}, "duplicates are asked once"
     assert statuses(lookup) == {"found": 5, "not_found": 1}
@@ -92,7 +101,7 @@ def test_single_endpoint_only_makes_one_call_per_id_and_caches_404_as_not_found(
 def test_5xx_is_retried_with_backoff(fake):
     fake.script(ScriptedResponse(503), ScriptedResponse(502))
 
-    lookup = client_for(fake, batch_endpoint=False).fetch_album_art(
+    lookup = client_for(fake, batch_endpoint=False).fetch_tracks(
         track_ids=list(fake.catalog)[:1], logger=LOGGER
     )
 
@@ -104,7 +113,7 @@ def test_short_retry_after_is_honoured_then_the_album_is_found(fake):
     fake.script(ScriptedResponse(429, retry_after_seconds=1))
     started = time.monotonic()
 
-    lookup = client_for(fake, batch_endpoint=False).fetch_album_art(
+    lookup = client_for(fake, batch_endpoint=False).fetch_tracks(
         track_ids=list(fake.catalog)[:3], logger=LOGGER
     )
 
@@ -117,14 +126,14 @@ def test_retry_after_past_the_cap_stops_at_once_and_keeps_what_was_fetched(fake)
     fake.exhaust_quota_after(4, retry_after_seconds=7200)
     started = time.monotonic()
 
-    lookup = client_for(fake, batch_endpoint=False, workers=1).fetch_album_art(
+    lookup = client_for(fake, batch_endpoint=False, workers=1).fetch_tracks(
         track_ids=list(fake.catalog)[:20], logger=LOGGER
     )
 
     assert time.monotonic() - started < 5
     assert statuses(lookup) == {"found": 4, "pending": 16}, "a 429 is never cached as not_found"
     assert QUOTA_MESSAGE.match(lookup.stop_reason), lookup.stop_reason
-    assert lookup.retryable and lookup.stats.http_429s == 1
+    assert lookup.retryable and lookup.stats.http_429s == 1 and lookup.retry_after is not None
     assert fake.api_requests() == 5
 
 
@@ -133,13 +142,50 @@ def test_daily_budget_spans_runs_through_the_ledger(fake, tmp_path):
     client = client_for(fake, batch_endpoint=False, daily_call_budget=6, call_ledger_path=str(ledger))
     ids = list(fake.catalog)[:10]
 
-    first = client.fetch_album_art(track_ids=ids, logger=LOGGER)
-    second = client.fetch_album_art(track_ids=ids[6:], logger=LOGGER)
+    first = client.fetch_tracks(track_ids=ids, logger=LOGGER)
+    second = client.fetch_tracks(track_ids=ids[6:], logger=LOGGER)
 
     assert statuses(first) == {"found": 6, "pending": 4}
     assert first.stop_reason.startswith("quota exhausted; retry after 00:00 UTC")
     assert statuses(second) == {"pending": 4}
     assert fake.api_requests() == 6
+    midnight = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    assert first.retry_after == midnight and second.retry_after == midnight
+
+
+def test_ids_are_asked_in_the_order_given_so_a_quota_stop_keeps_the_first(fake):
+    ids = list(reversed(list(fake.catalog)))[:10]
+    fake.exhaust_quota_after(3, retry_after_seconds=7200)
+
+    lookup = client_for(fake, batch_endpoint=False, workers=1).fetch_tracks(track_ids=ids, logger=LOGGER)
+
+    assert lookup.tracks.filter(status="found")["track_id"].to_list() == ids[:3]
+    expected = datetime.now(UTC) + timedelta(seconds=7200)
+    assert abs((lookup.retry_after - expected).total_seconds()) < 60
+
+
+def test_quota_exceeded_stops_at_once_even_with_a_short_retry_after(fake):
+    fake.exhaust_quota_after(2, retry_after_seconds=1, reason="QUOTA_EXCEEDED")
+
+    lookup = client_for(fake, batch_endpoint=False, workers=1).fetch_tracks(
+        track_ids=list(fake.catalog)[:6], logger=LOGGER
+    )
+
+    assert statuses(lookup) == {"found": 2, "pending": 4}
+    assert fake.api_requests() == 3, "no call after the QUOTA_EXCEEDED answer"
+    assert QUOTA_MESSAGE.match(lookup.stop_reason) and "QUOTA_EXCEEDED" in lookup.stop_reason
+    assert lookup.retryable and lookup.retry_after is not None
+
+
+def test_quota_exceeded_without_retry_after_resumes_at_midnight_utc(fake):
+    fake.exhaust_quota_after(0, retry_after_seconds=None, reason="QUOTA_EXCEEDED")
+
+    lookup = client_for(fake, batch_endpoint=False).fetch_tracks(track_ids=list(fake.catalog)[:3], logger=LOGGER)
+
+    assert statuses(lookup) == {"pending": 3}
+    assert lookup.retry_after == datetime.combine(
+        datetime.now(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC
+    )
 
 
 def test_rejected_credential_fails_over_to_the_next(fake):
@@ -148,7 +194,7 @@ def test_rejected_credential_fails_over_to_the_next(fake):
         credentials=f"also-bad:nope,{FAKE_CLIENT_ID}:{FAKE_CLIENT_SECRET}",
     )
 
-    lookup = client.fetch_album_art(track_ids=list(fake.catalog)[:60], logger=LOGGER)
+    lookup = client.fetch_tracks(track_ids=list(fake.catalog)[:60], logger=LOGGER)
 
     assert statuses(lookup) == {"found": 60}
     assert lookup.stats.token_requests == 3
@@ -157,7 +203,7 @@ def test_rejected_credential_fails_over_to_the_next(fake):
 def test_every_credential_rejected_stops_without_api_calls(fake):
     client = client_for(fake, client_secret="wrong")
 
-    lookup = client.fetch_album_art(track_ids=list(fake.catalog), logger=LOGGER)
+    lookup = client.fetch_tracks(track_ids=list(fake.catalog), logger=LOGGER)
 
     assert statuses(lookup) == {"pending": 120}
     assert "rejected" in lookup.stop_reason and not lookup.retryable
@@ -167,7 +213,7 @@ def test_every_credential_rejected_stops_without_api_calls(fake):
 def test_401_refreshes_the_token(fake):
     fake.script(ScriptedResponse(401))
 
-    lookup = client_for(fake, batch_endpoint=False, workers=1).fetch_album_art(
+    lookup = client_for(fake, batch_endpoint=False, workers=1).fetch_tracks(
         track_ids=list(fake.catalog)[:2], logger=LOGGER
     )
 
@@ -178,7 +224,7 @@ def test_401_refreshes_the_token(fake):
 def test_token_is_refreshed_before_it_expires(fake):
     fake.token_lifetime_seconds = 59  # spotipy renews a token less than 60 s from expiry
 
-    client_for(fake, batch_endpoint=False, workers=1).fetch_album_art(
+    client_for(fake, batch_endpoint=False, workers=1).fetch_tracks(
         track_ids=list(fake.catalog)[:3], logger=LOGGER
     )
 
@@ -193,7 +239,7 @@ def test_hanging_response_times_out_and_stays_pending(fake):
 
     client = client_for(fake, batch_endpoint=False, request_timeout_seconds=0.3, max_retries=1)
 
-    lookup = client.fetch_album_art(track_ids=[hanging, *others], logger=LOGGER)
+    lookup = client.fetch_tracks(track_ids=[hanging, *others], logger=LOGGER)
 
     assert time.monotonic() - started < 3
     assert lookup.tracks.filter(track_id=hanging)["status"].item() == "pending"
@@ -206,7 +252,7 @@ def test_slow_answer_past_the_timeout_is_retried(fake):
     fake.script(ScriptedResponse(503, hang_seconds=2))
     client = client_for(fake, batch_endpoint=False, request_timeout_seconds=0.3)
 
-    lookup = client.fetch_album_art(track_ids=list(fake.catalog)[:1], logger=LOGGER)
+    lookup = client.fetch_tracks(track_ids=list(fake.catalog)[:1], logger=LOGGER)
 
     assert statuses(lookup) == {"found": 1}
     assert lookup.stats.retries == 1 and lookup.stats.calls == 2
@@ -221,7 +267,7 @@ def test_unreachable_server_leaves_everything_pending():
         token_url=f"http://127.0.0.1:{port}/api/token", retry_backoff_seconds=0.01, max_retries=2,
     )
 
-    lookup = client.fetch_album_art(track_ids=list(fake_catalog(3)), logger=LOGGER)
+    lookup = client.fetch_tracks(track_ids=list(fake_catalog(3)), logger=LOGGER)
 
     assert statuses(lookup) == {"pending": 3}
     assert lookup.stats.calls == 0 and lookup.stats.retries > 0
@@ -230,7 +276,7 @@ def test_unreachable_server_leaves_everything_pending():
 def test_rate_limit_spaces_requests_across_workers(fake):
     started = time.monotonic()
 
-    client_for(fake, batch_endpoint=False, requests_per_second=20, workers=4).fetch_album_art(
+    client_for(fake, batch_endpoint=False, requests_per_second=20, workers=4).fetch_tracks(
         track_ids=list(fake.catalog)[:11], logger=LOGGER
     )
 
@@ -240,7 +286,7 @@ def test_rate_limit_spaces_requests_across_workers(fake):
 def test_no_credentials_means_no_calls(fake):
     client = SpotifyApi(api_url=fake.api_url, token_url=fake.token_url)
 
-    lookup = client.fetch_album_art(track_ids=list(fake.catalog)[:5], logger=LOGGER)
+    lookup = client.fetch_tracks(track_ids=list(fake.catalog)[:5], logger=LOGGER)
 
     assert statuses(lookup) == {"pending": 5}
     assert lookup.warnings and lookup.stop_reason is None
@@ -249,7 +295,7 @@ def test_no_credentials_means_no_calls(fake):
 
 def test_progress_is_logged_with_rate(fake, caplog):
     with caplog.at_level(logging.INFO, logger=LOGGER.name):
-        client_for(fake).fetch_album_art(track_ids=list(fake.catalog)[:10], logger=LOGGER)
+        client_for(fake).fetch_tracks(track_ids=list(fake.catalog)[:10], logger=LOGGER)
 
     assert any("10/10 tracks answered" in message and "/s)" in message for message in caplog.messages)
 
@@ -258,6 +304,8 @@ def test_settings_come_from_environment_variables_and_secrets_stay_env_vars(monk
     environ = {
         "SPOTIFY_CREDENTIALS": "a:secret-a,b:secret-b",
         "SPOTIFY_API_URL": "http://127.0.0.1:1/v1",
+        "SPOTIFY_DAILY_CALL_BUDGET": "2000",
+        "SPOTIFY_CALL_LEDGER": "/var/lib/spotify-assets/calls.json",
     }
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -270,4 +318,8 @@ def test_settings_come_from_environment_variables_and_secrets_stay_env_vars(monk
     resolved = resource.process_config_and_initialize()
     assert resolved.credential_pairs() == [("a", "secret-a"), ("b", "secret-b")]
     assert resolved.api_url == "http://127.0.0.1:1/v1"
+    assert resolved.daily_call_budget == 2000
+    assert resolved.call_ledger_path == "/var/lib/spotify-assets/calls.json"
     assert not spotify_api_from_env({}).has_credentials()
+    with pytest.raises(ValueError, match=r"^SPOTIFY_DAILY_CALL_BUDGET='2k': expected a whole number"):
+        spotify_api_from_env({"SPOTIFY_DAILY_CALL_BUDGET": "2k"})

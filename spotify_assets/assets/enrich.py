@@ -1,147 +1,188 @@
-"""Enrichment from the Spotify Web API: album covers.
+"""Enrichment from the Spotify Web API: album covers and track metadata, one step per landing file.
 
-The asset decides what to ask for (the albums a landing file introduced that have no art yet);
-the `spotify` resource decides how hard to ask (timeouts, retries, quota).
+One `GET /v1/tracks/{id}` answer serves both tables: the album's cover is in the track object, so
+one step (`spotify_lookup`) writes `album_art` and `track_metadata` for a partition together, asks
+first for one track per album still without a cover and then for the other tracks, most-played
+first, and a quota stop stores both tables consistently. The asset decides what to ask for
+(transforms/lookup_plan.py); the `spotify` resource decides how hard to ask (timeouts, retries,
+quota).
 """
 
-from datetime import UTC, datetime, timedelta
+
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
+from ..io_managers.delta import scan_table
 from ..partitions import landing_files
-from .common import ENRICH, LAKE_IO_MANAGER, OWNERS, table_metadata
 from ..resources.lake import LakeResource
-from ..resources.spotify import FOUND, NOT_FOUND, PENDING, AlbumArtLookup, SpotifyApi
-from ..tables import ALBUM_ART, PARTITION_COLUMN
+from ..resources.spotify import FOUND, NOT_FOUND, PENDING, SpotifyApi, TrackLookup
+from ..tables import ALBUM_ART, DIM_ALBUM, DIM_TRACK, FACT_STREAMS, PARTITION_COLUMN, TRACK_METADATA
+from ..transforms.lookup_plan import (
+    album_members,
+    album_states,
+    ids_to_ask,
+    music_tracks,
+    partition_albums,
+    partition_tracks,
+    pending_summary,
+    track_states,
+)
+from .common import ENRICH, LAKE_IO_MANAGER, OWNERS, table_metadata
 
-MUSIC_CONTENT_TYPE = "track"
+__all__ = ["build_spotify_lookup", "enrich_checks", "pending_lookups", "spotify_lookup"]
+
 DEFAULT_COVERAGE_THRESHOLD = 0.8
 SPOTIFY_API_POOL = "spotify_api"  # limit it to 1 so two partitions never double the call rate
-ART_COLUMNS = [name for name in ALBUM_ART.column_names if name != PARTITION_COLUMN]
-
-
-def partition_albums(dim_album: pl.LazyFrame, album_art: pl.LazyFrame, *, partition: str) -> pl.DataFrame:
-    """The music albums `partition` holds, with their cached art (null when never looked up).
-
-    An album belongs to the partition that already holds it in album_art, otherwise to the landing
-    file that introduced it; so each album_key lives in exactly one partition of album_art.
-    """
-    music = dim_album.filter(pl.col("content_type") == MUSIC_CONTENT_TYPE).select(
-        "album_key", "sample_track_id", "first_landing_file"
-    )
-    owned = music.join(album_art.select(ALBUM_ART.column_names), on="album_key", how="left").filter(
-        pl.coalesce(PARTITION_COLUMN, "first_landing_file") == partition
-    )
-    return owned.sort("album_key").collect()
-
-
-def needs_lookup(*, now: datetime, not_found_retry_days: int) -> pl.Expr:
-    """Never looked up, pending, or not_found for longer than `not_found_retry_days`."""
-    status = pl.col("status")
-    fetched_at = pl.col("fetched_at")
-    stale = fetched_at.is_null() | (fetched_at < now - timedelta(days=not_found_retry_days))
-    return status.is_null() | (status == PENDING) | ((status == NOT_FOUND) & stale)
-
-
-def merge_lookup(albums: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
-    """album_art rows for `albums` from the per-track lookup (joined on the sample track)."""
-    return albums.select("album_key", "sample_track_id").join(
-        lookup, left_on="sample_track_id", right_on="track_id", how="left"
-    ).with_columns(pl.col("status").fill_null(PENDING)).select(ART_COLUMNS)
-
 
 # Quota stops are retried after ~2, 4, 8 minutes (each +/- jitter); a Retry-After of hours is left
 # to the next scheduled run or backfill, since each retry costs only the one call that gets the 429.
-ALBUM_ART_RETRY_POLICY = dg.RetryPolicy(
+SPOTIFY_LOOKUP_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=120, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
 
-def build_album_art(*, retry_policy: dg.RetryPolicy = ALBUM_ART_RETRY_POLICY) -> dg.AssetsDefinition:
-    """The album_art asset with `retry_policy` (tests use a short one: in-process runs sleep it)."""
+def _out(spec, description: str) -> dg.AssetOut:
+    return dg.AssetOut(
+        description=description, io_manager_key=LAKE_IO_MANAGER, metadata=table_metadata(spec),
+        kinds={"spotify", "delta"}, owners=OWNERS, group_name=ENRICH,
+    )
 
-    @dg.asset(
-        name=ALBUM_ART.name,
+
+def build_spotify_lookup(*, retry_policy: dg.RetryPolicy = SPOTIFY_LOOKUP_RETRY_POLICY) -> dg.AssetsDefinition:
+    """The spotify_lookup step with `retry_policy` (tests use a short one: in-process runs sleep it)."""
+
+    @dg.multi_asset(
+        name="spotify_lookup",
         partitions_def=landing_files,
-        group_name=ENRICH,
-        io_manager_key=LAKE_IO_MANAGER,
-        kinds={"spotify", "delta"},
-        owners=OWNERS,
+        outs={
+            ALBUM_ART.name: _out(ALBUM_ART, (
+                "One row per music album introduced by the partition's landing file: its cover art "
+                "(found, not_found or pending) from the Spotify Web API."
+            )),
+            TRACK_METADATA.name: _out(TRACK_METADATA, (
+                "One row per Spotify track id whose earliest play is in the partition's landing file: "
+                "what GET /v1/tracks/{id} answered (raw JSON kept, ISRC, duration, release date, artist "
+                "ids, cover) and its lookup status."
+            )),
+        },
+        ins={name: dg.AssetIn(name) for name in (DIM_ALBUM.name, DIM_TRACK.name, FACT_STREAMS.name)},
         pool=SPOTIFY_API_POOL,
         retry_policy=retry_policy,
-        metadata=table_metadata(ALBUM_ART),
+        can_subset=False,
     )
-    def album_art(
-        context: dg.AssetExecutionContext, dim_album: pl.LazyFrame, lake: LakeResource, spotify: SpotifyApi
+    def spotify_lookup(
+        context: dg.AssetExecutionContext, dim_album: pl.LazyFrame, dim_track: pl.LazyFrame,
+        fact_streams: pl.LazyFrame, lake: LakeResource, spotify: SpotifyApi,
     ):
-        """One row per music album introduced by the partition's landing file: its cover art.
-
-        Looks up only albums without art (one call per album, through its sample track): `found` is
-        never asked again, `not_found` only after `not_found_retry_days`, `pending` always. When the
-        quota runs out (or albums stay unanswered after repeated errors) the rows fetched so far are
-        stored first, then the step fails with the reason ("quota exhausted; retry after HH:MM UTC")
-        so its retry policy or a later run resumes. Without credentials nothing is called: new
-        albums stay `pending` and the materialization carries a warning.
+        """Looks up what the partition owns and has no answer for: one call per album without a
+        cover, then its other tracks most-played first. `found` is never asked again, `not_found` (a
+        real 404) only after `not_found_retry_days`, `pending` always. When the quota runs out (or
+        calls stay unanswered after repeated errors) the rows fetched so far are stored first, then
+        the step fails with the reason ("quota exhausted; retry after HH:MM UTC", the time also in
+        the `retry_after_utc` metadata) so its retry policy or a later run resumes. Without
+        credentials nothing is called: what is new stays `pending`, with a warning.
         """
         partition = context.partition_key
-        albums = partition_albums(dim_album, lake.scan(ALBUM_ART), partition=partition)
         now = datetime.now(UTC)
-        stale = needs_lookup(now=now, not_found_retry_days=spotify.not_found_retry_days)
-        to_fetch = albums.filter(stale)
-        cached = albums.filter(~stale).select(ART_COLUMNS)
-        context.log.info(
-            f"{albums.height} albums in {partition}: {cached.height} cached, {to_fetch.height} to look up"
-        )
+        days = spotify.not_found_retry_days
+        stored_tracks = lake.scan(TRACK_METADATA)
+        tracks = track_states(music_tracks(dim_track, fact_streams, dim_album), stored_tracks).collect()
+        members = album_members(dim_track, fact_streams).collect()
+        albums = album_states(dim_album, lake.scan(ALBUM_ART)).collect()
+        to_ask = ids_to_ask(tracks, members, albums, partition=partition, now=now, not_found_retry_days=days)
+        owned = tracks.filter(pl.col("owner") == partition).height
+        context.log.info(f"{partition}: {owned} tracks owned, {owned - len(to_ask)} answered, "
+                         f"{len(to_ask)} to look up")
 
-        track_ids = to_fetch["sample_track_id"].to_list()
-        lookup = spotify.fetch_album_art(track_ids=track_ids, logger=context.log)
-        rows = pl.concat([cached, merge_lookup(to_fetch, lookup.tracks)]).sort("album_key")
-        yield dg.Output(rows, metadata=_lookup_metadata(rows, lookup, cache_hits=cached.height))
+        lookup = spotify.fetch_tracks(track_ids=to_ask, logger=context.log)
+        track_rows = partition_tracks(tracks, stored_tracks, lookup.tracks, partition=partition)
+        after = track_states(
+            tracks.lazy().select("track_id", "track_key", "plays", "first_landing_file"),
+            pl.concat([
+                stored_tracks.filter(pl.col(PARTITION_COLUMN) != partition).select(TRACK_METADATA.column_names),
+                TRACK_METADATA.conform(track_rows.lazy().with_columns(pl.lit(partition).alias(PARTITION_COLUMN))),
+            ]),
+        ).collect()
+        album_rows = partition_albums(albums, after, members, partition=partition)
+
+        metadata = _lookup_metadata(lookup, albums=album_rows, tracks=track_rows)
+        yield dg.Output(album_rows, output_name=ALBUM_ART.name, metadata=metadata)
+        yield dg.Output(track_rows, output_name=TRACK_METADATA.name, metadata=metadata)
         if lookup.stop_reason:
             raise dg.Failure(
-                description=f"album_art {partition}: {lookup.stop_reason}; fetched rows are stored",
+                description=f"spotify_lookup {partition}: {lookup.stop_reason}; fetched rows are stored",
+                metadata=_stop_metadata(lookup),
                 allow_retries=lookup.retryable and spotify.retry_quota_stops,
             )
 
-    return album_art
+    return spotify_lookup
 
 
-album_art = build_album_art()
+spotify_lookup = build_spotify_lookup()
 
 
-def _lookup_metadata(rows: pl.DataFrame, lookup: AlbumArtLookup, *, cache_hits: int) -> dict:
-    statuses = rows["status"].value_counts()
+def _counts(frame: pl.DataFrame, prefix: str) -> dict:
+    statuses = frame["status"].value_counts()
     count = dict(zip(statuses["status"].to_list(), statuses["count"].to_list(), strict=True))
+    return {f"{prefix}{status}": count.get(status, 0) for status in (FOUND, NOT_FOUND, PENDING)}
+
+
+def _stop_metadata(lookup: TrackLookup) -> dict:
+    metadata: dict = {"stop_reason": lookup.stop_reason} if lookup.stop_reason else {}
+    if lookup.retry_after is not None:
+        metadata["retry_after_utc"] = lookup.retry_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return metadata
+
+
+def _lookup_metadata(lookup: TrackLookup, *, albums: pl.DataFrame, tracks: pl.DataFrame) -> dict:
     stats = lookup.stats
     metadata = {
-        "albums": rows.height,
-        "found": count.get(FOUND, 0),
-        "not_found": count.get(NOT_FOUND, 0),
-        "pending": count.get(PENDING, 0),
+        "albums": albums.height,
+        **_counts(albums, ""),
+        "tracks": tracks.height,
+        **_counts(tracks, "tracks_"),
         "looked_up": lookup.tracks.height,
-        "cache_hits": cache_hits,
         "api_calls": stats.calls,
         "token_requests": stats.token_requests,
         "http_429s": stats.http_429s,
         "retries": stats.retries,
         "endpoint": stats.endpoint,
         "elapsed_seconds": stats.elapsed_seconds,
+        **_stop_metadata(lookup),
     }
-    if lookup.stop_reason:
-        metadata["stop_reason"] = lookup.stop_reason
     if lookup.warnings:
         metadata["warning"] = "; ".join(lookup.warnings)
     return metadata
 
 
-def album_art_checks(
-    *, coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD
-) -> list[dg.AssetChecksDefinition]:
-    """The album_art checks for Definitions: `album_art_coverage` warns under `coverage_threshold`."""
+def pending_lookups(lake_uri: str, *, not_found_retry_days: int = 30, now: datetime | None = None) -> dict:
+    """What the Spotify lookup still owes, read from the lake without Dagster (for the CLI summary).
+
+    {"albums_pending": music albums without an answer yet, "tracks_pending": track ids without an
+    answer yet, "partitions": landing files whose spotify_lookup has something to do (pending, never
+    looked up, or not_found older than `not_found_retry_days`)}. When the quota allows the next try is
+    in the failed step's `retry_after_utc` metadata.
+    """
+    def scan(spec) -> pl.LazyFrame:
+        return scan_table(lake_uri, spec)
+
+    tracks = track_states(music_tracks(scan(DIM_TRACK), scan(FACT_STREAMS), scan(DIM_ALBUM)),
+                          scan(TRACK_METADATA)).collect()
+    members = album_members(scan(DIM_TRACK), scan(FACT_STREAMS)).collect()
+    albums = album_states(scan(DIM_ALBUM), scan(ALBUM_ART)).collect()
+    return pending_summary(tracks, members, albums, now=now or datetime.now(UTC),
+                           not_found_retry_days=not_found_retry_days)
+
+
+def enrich_checks(*, coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD) -> list[dg.AssetChecksDefinition]:
+    """The enrichment checks for Definitions (both WARN under `coverage_threshold`):
+    `album_art_coverage` (albums with a cover) and `track_metadata_coverage` (music plays whose
+    track is enriched)."""
 
     @dg.asset_check(
-        asset=album_art,
+        asset=ALBUM_ART.name,
         name="album_art_coverage",
         description=f"Share of looked-up albums with a cover image; warns under {coverage_threshold:.0%}.",
     )
@@ -161,4 +202,32 @@ def album_art_checks(
             },
         )
 
-    return [album_art_coverage]
+    @dg.asset_check(
+        asset=TRACK_METADATA.name,
+        name="track_metadata_coverage",
+        description=(f"Share of music plays (with a track id) whose track has metadata; warns under "
+                     f"{coverage_threshold:.0%}."),
+    )
+    def track_metadata_coverage(lake: LakeResource) -> dg.AssetCheckResult:
+        tracks = music_tracks(lake.scan(DIM_TRACK), lake.scan(FACT_STREAMS), lake.scan(DIM_ALBUM))
+        status = lake.scan(TRACK_METADATA).select("track_id", "status")
+        plays = tracks.join(status, on="track_id", how="left").select(
+            pl.col("plays").sum().alias("plays"),
+            pl.col("plays").filter(pl.col("status") == FOUND).sum().alias("enriched"),
+            (pl.col("status").is_null() | (pl.col("status") == PENDING)).sum().alias("tracks_pending"),
+        ).collect().row(0, named=True)
+        total, enriched = plays["plays"] or 0, plays["enriched"] or 0
+        coverage = enriched / total if total else 1.0
+        return dg.AssetCheckResult(
+            passed=coverage >= coverage_threshold,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "coverage": round(coverage, 4),
+                "threshold": coverage_threshold,
+                "music_plays": total,
+                "enriched_plays": enriched,
+                "tracks_pending": plays["tracks_pending"],
+            },
+        )
+
+    return [album_art_coverage, track_metadata_coverage]

@@ -1,28 +1,52 @@
-"""Model: the star schema built from every file's clean plays."""
-
+"""Model: the star schema and the cross-file tables, brought up to date incrementally."""
 
 import dagster as dg
-import polars as pl
 
 from ..resources.engine import TransformEngine
-from ..tables import STAR_SCHEMA
+from ..resources.lake import LakeResource
+from ..tables import MODEL_STATE
+from ..transforms.model_update import OUTPUT_ORDER
 from .common import MODEL, lake_out
+
+MODEL_POOL = "spotify_model"  # one model update at a time, also where no lake lock exists
+
+
+class ModelConfig(dg.Config):
+    rebuild: bool = False  # forget what the model knows and rebuild every table from clean_plays
 
 
 @dg.multi_asset(
-    outs={spec.name: lake_out(spec) for spec in STAR_SCHEMA},
+    outs={spec.name: lake_out(spec, is_required=False) for spec in OUTPUT_ORDER},
+    deps=["clean_plays", "file_reads"],
     group_name=MODEL,
+    pool=MODEL_POOL,
+    can_subset=False,
 )
-def star_schema(context: dg.AssetExecutionContext, clean_plays: pl.LazyFrame, engine: TransformEngine):
-    """Builds the six dimensions and fact_streams from all clean plays, in one pass.
+def star_schema(context: dg.AssetExecutionContext, config: ModelConfig, engine: TransformEngine, lake: LakeResource):
+    """Brings the six dimensions, fact_streams, file_accounting, duplicate_plays and
+    track_resolution up to date with every ingested landing file, in one step.
 
-    fact_streams: one row per clean play with foreign keys to every dimension, the UTC time and
-    the local date key and hour in SPOTIFY_TIMEZONE. Keys are stable: the same natural key gets
-    the same key whatever the file order, the run or the engine.
+    fact_streams: one row per play counted once (the winning copy among the files that hold it),
+    with foreign keys to every dimension, the UTC time and the local date key and hour in
+    SPOTIFY_TIMEZONE. Incremental: only the landing files that changed since the last update (and
+    the files whose plays they overlap) are rewritten; a run with nothing new writes nothing and
+    materializes nothing. Keys are stable whatever the file order, the run or the engine; the
+    result always equals a rebuild (the `rebuild_model` job forces one).
     """
-    tables = engine.star_schema(clean_plays, context=context)
-    context.log.info(", ".join(
-        f"{name} {frame.height}" for name, frame in tables.items() if isinstance(frame, pl.DataFrame)
-    ))
-    for name, frame in tables.items():
-        yield dg.Output(frame, output_name=name)
+    with lake.write_lock():
+        if config.rebuild:
+            lake.write(MODEL_STATE, MODEL_STATE.empty())
+        update = engine.model_update(lake, context=context)
+        for warning in update.warnings:
+            context.log.warning(warning)
+        if not update.writes:
+            context.log.info("the star schema already reflects every ingested file: nothing written")
+            return
+        summary = {"mode": update.mode, "changed_files": len(update.changed_files),
+                   "rewritten_files": len(update.rewritten_files)}
+        context.log.info(f"model update: {summary}")
+        for spec, frame, is_output in update.steps():
+            if is_output:
+                yield dg.Output(frame, output_name=spec.name, metadata={**summary, "written": frame is not None})
+            elif frame is not None:
+                lake.write(spec, frame)

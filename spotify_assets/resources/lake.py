@@ -1,18 +1,68 @@
-"""Direct read access to the lake, for assets that consult a table they do not take as an input."""
+"""Access to the lake for assets that consult a table they do not take as an input, and the lake lock.
+
+The lock serializes whoever changes the cross-file tables (the model update: exclusive) against
+whoever must see them consistent (warehouse publishes, checks: shared), across processes: the
+CLI's in-process runs and the daemon's runs on one machine take the same lock file. Ingest steps do
+not take it: they only write their own landing file's partitions. On an object-store lake there is
+no lock file; the `spotify_model` pool (dagster.yaml) keeps model updates one at a time there.
+"""
 
 from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from ..io_managers.delta import scan_table
+from ..io_managers.delta import scan_table, table_exists, table_uri, write_partitions, write_table
+from ..io_managers.updates import PartitionedUpdate
 from ..tables import TableSpec
+
+LOCK_FILE = "_lake.lock"
+
+
+@contextmanager
+def lake_lock(lake_uri: str, *, exclusive: bool) -> Iterator[None]:
+    """Hold the lake's lock (exclusive or shared) for the block, waiting for it; a no-op on object
+    stores. The kernel releases it when the holder's process ends, however it ends."""
+    if "://" in lake_uri:
+        yield
+        return
+    folder = Path(lake_uri)
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The Delta lake under `SPOTIFY_LAKE_URI`, read-only."""
+    """The Delta lake under `SPOTIFY_LAKE_URI`: reads, the lake lock, and the model's bookkeeping writes."""
 
     lake_uri: str
 
     def scan(self, spec: TableSpec, partitions: list[str] | None = None) -> pl.LazyFrame:
         return scan_table(self.lake_uri, spec, partitions)
+
+    def exists(self, spec: TableSpec) -> bool:
+        return table_exists(table_uri(self.lake_uri, spec.name))
+
+    def write(self, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame | PartitionedUpdate) -> int:
+        """Write a bookkeeping table (tables that are assets go through the lake IO manager)."""
+        if isinstance(data, PartitionedUpdate):
+            return write_partitions(self.lake_uri, spec, data)
+        return write_table(self.lake_uri, spec, data)
+
+    def read_lock(self) -> AbstractContextManager[None]:
+        """Shared: the cross-file tables stay as they are while the block reads them."""
+        return lake_lock(self.lake_uri, exclusive=False)
+
+    def write_lock(self) -> AbstractContextManager[None]:
+        """Exclusive: the block is the only one changing or reading the cross-file tables."""
+        return lake_lock(self.lake_uri, exclusive=True)

@@ -1,12 +1,21 @@
-"""Cleaning `raw_plays`: every row ends up clean, filtered, duplicate or rejected (with a reason).
+"""Cleaning one landing file's `raw_plays`: every row ends up valid, filtered, duplicate or rejected.
 
-Order of the verdicts: a row is rejected if any field is unusable (first reason in
-`tables.REJECT_REASONS` order); a valid row under 500 ms is filtered; a valid row equal to a play
-already kept (earlier in the file, or in another file's clean plays) is a duplicate; the rest are clean.
+The verdicts are file-local (a pure function of the file), so two files can be cleaned at once and
+re-cleaning a file changes nothing. Copies of a play in other files are decided later, by the
+model (`transforms/identity.py`), where a race cannot reach them.
 
-Two rows are the same play when they agree on when it ended, what played, for how long, on which
-platform, why it started and ended, shuffle and skipped (`play_key`): names are not compared, as a
-CSV and a JSON export of the same play name it the same way through the id.
+Order of the verdicts (rules and texts in `rules.py`): a row is rejected if any field is unusable
+(first reason in `tables.REJECT_REASONS` order); a valid row under 500 ms is filtered; a valid row
+equal to a play earlier in the same file is a duplicate; the rest are the file's clean plays.
+
+Two rows are the same play when they have the same `play_key`:
+- with a Spotify id (Extended history, Maven CSV): end time, content type and id, ms_played,
+  platform, start/end reason, shuffle and skipped. Names are not compared, as a CSV and a JSON
+  export of one play name it the same way through the id;
+- basic account data (no id, minute precision): end time, normalized artist and title, ms_played.
+
+Display names are kept as the export wrote them (leading and trailing white space included; a CSV
+line break inside a quoted name is read as `\\n`); only keys normalize them.
 """
 
 from __future__ import annotations
@@ -17,23 +26,24 @@ from pathlib import Path
 
 import polars as pl
 
-from ..tables import CLEAN_PLAYS, RAW_TEXT_FIELDS, REJECTED_PLAYS
-from .parse import EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
-from .keys import stable_key
+from ..tables import CLEAN_PLAYS, PARTITION_COLUMN, RAW_TEXT_FIELDS, REJECTED_PLAYS
+from .keys import normalize_name, stable_key
+from .parse import BASIC_FIELDS, EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
+from .rules import (
+    BASIC_JSON, BOOLEAN_FIELDS, MIN_MS_PLAYED, MISSING, REJECT_DETAILS, SPOTIFY_URI, UNKNOWN, UNKNOWN_PLATFORM,
+    UNKNOWN_REASON, template_parts,
+)
+from .timestamps import parse_timestamp
 
-MIN_MS_PLAYED = 500
-# Maven `2019-09-20 14:40:30`, Extended `2019-09-20T14:40:30Z`, with or without fractions of a second
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
-BOOLEAN_FIELDS = ("shuffle", "skipped", "offline", "incognito_mode")
-SPOTIFY_URI = r"^(?:spotify:([a-z]+):)?([0-9A-Za-z]{22})$"
-UNKNOWN = {"track": "(unknown title)", "artist": "(unknown artist)", "album": "(unknown album)"}
+CLEAN_COLUMNS = [name for name in CLEAN_PLAYS.column_names if name != PARTITION_COLUMN]
+COUNTS = ("rows_read", "valid", "filtered", "duplicate_in_file", "rejected")
 
 
 @dataclass(frozen=True)
 class CleanResult:
     clean: pl.LazyFrame
     rejected: pl.DataFrame
-    counts: dict[str, int]  # rows_read, clean, filtered, duplicate, rejected
+    counts: dict[str, int]  # COUNTS: rows_read = valid + filtered + duplicate_in_file + rejected
 
 
 def _text(name: str) -> pl.Expr:
@@ -46,40 +56,61 @@ def _trimmed(name: str) -> pl.Expr:
     return pl.when(value != "").then(value).alias(f"_{name}")
 
 
+def _name(name: str) -> pl.Expr:
+    """A display name as written (null when empty or only white space)."""
+    return pl.when(_text(name).is_not_null()).then(pl.col(name).str.replace_all("\r\n", "\n", literal=True))
+
+
 def _boolean(value: pl.Expr) -> pl.Expr:
     lowered = value.str.to_lowercase()
     return pl.when(lowered == "true").then(True).when(lowered == "false").then(False)
 
 
-def _name(value: pl.Expr) -> pl.Expr:
-    return value.str.replace_all("\r\n", "\n", literal=True)
+def _quoted(value: pl.Expr) -> pl.Expr:
+    return pl.when(value.is_null()).then(pl.lit(MISSING)).otherwise(pl.format("'{}'", value))
 
 
 def _bad_booleans() -> dict[str, pl.Expr]:
     return {field: _text(field).is_not_null() & pl.col(f"_bool_{field}").is_null() for field in BOOLEAN_FIELDS}
 
 
+def _render(template: str, values: dict[str, pl.Expr]) -> pl.Expr:
+    pieces: list[pl.Expr] = []
+    for literal, field, quoted in template_parts(template):
+        if literal:
+            pieces.append(pl.lit(literal))
+        if field:
+            pieces.append(_quoted(values[field]) if quoted else values[field])
+    return pl.concat_str(pieces)
+
+
 def _reject_messages() -> dict[str, pl.Expr]:
-    first_bad_boolean = pl.coalesce(
-        pl.when(is_bad).then(pl.format(f"{field} {{}} is not true or false", _quoted(_text(field))))
-        for field, is_bad in _bad_booleans().items()
-    )
-    return {
-        "wrong_column_count": pl.col("parse_error"),
-        "bad_timestamp": pl.format("ts {} is not a timestamp", _quoted(_text("ts"))),
-        "ms_played_not_integer": pl.format("ms_played {} is not a whole number", _quoted(_text("ms_played"))),
-        "ms_played_negative": pl.format("ms_played {} is negative", _text("ms_played")),
-        "missing_content_id": pl.lit("no spotify_track_uri, spotify_episode_uri or audiobook URI"),
-        "malformed_content_id": pl.format("{} is not a 22-character Spotify id or URI", _quoted(pl.col("_content_uri"))),
-        "bad_boolean": first_bad_boolean,
+    bad = _bad_booleans()
+    first_bad = lambda values: pl.coalesce(pl.when(bad[field]).then(value) for field, value in values.items())  # noqa: E731
+    values = {
+        "parse_error": pl.col("parse_error"),
+        "ts": _text("ts"),
+        "ms_played": _text("ms_played"),
+        "content_uri": pl.col("_content_uri"),
+        "boolean_field": first_bad({field: pl.lit(field) for field in BOOLEAN_FIELDS}),
+        "boolean_value": first_bad({field: _text(field) for field in BOOLEAN_FIELDS}),
     }
+    return {code: _render(template, values) for code, template in REJECT_DETAILS.items()}
 
 
 def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Raw rows plus parsed `ts_utc`, `ms_value`, `content_type`, `content_id` and, for an
     unusable row, `reject_reason`; the raw text columns are left as read."""
+    basic = pl.col("source_format") == BASIC_JSON
     content_type = (
-        pl.when(_text("spotify_track_uri").is_not_null()).then(pl.lit("track"))
+        pl.when(basic).then(
+            pl.when(_text("episode_show_name").is_not_null() | _text("episode_name").is_not_null())
+            .then(pl.lit("episode"))
+            .when(_text("audiobook_title").is_not_null() | _text("audiobook_chapter_title").is_not_null())
+            .then(pl.lit("audiobook"))
+            .otherwise(pl.lit("track"))
+        )
+        .when(_text("spotify_track_uri").is_not_null()).then(pl.lit("track"))
         .when(_text("spotify_episode_uri").is_not_null()).then(pl.lit("episode"))
         .when(_text("_audiobook_uri").is_not_null()).then(pl.lit("audiobook"))
     )
@@ -87,13 +118,15 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
     id_matches_type = uri_kind.is_null() | (uri_kind == pl.col("content_type")) | (
         (pl.col("content_type") == "audiobook") & (uri_kind != "track") & (uri_kind != "episode")
     )
+    title = pl.coalesce(_text("track_name"), _text("episode_name"), _text("audiobook_chapter_title"))
     verdicts = {  # in REJECT_REASONS order: the first that applies is the reason
         "wrong_column_count": pl.col("parse_error").is_not_null(),
         "bad_timestamp": pl.col("ts_utc").is_null(),
         "ms_played_not_integer": pl.col("ms_value").is_null(),
         "ms_played_negative": pl.col("ms_value") < 0,
-        "missing_content_id": pl.col("content_type").is_null(),
-        "malformed_content_id": pl.col("content_id").is_null(),
+        "missing_content_id": ~basic & pl.col("content_type").is_null(),
+        "missing_title": basic & title.is_null(),
+        "malformed_content_id": ~basic & pl.col("content_id").is_null(),
         "bad_boolean": pl.any_horizontal(_bad_booleans().values()),
     }
     reason = pl.lit(None, pl.String)
@@ -105,14 +138,13 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(
             pl.coalesce(_text("audiobook_chapter_uri"), _text("audiobook_uri")).alias("__audiobook_uri"),
             *(_boolean(_text(field)).alias(f"_bool_{field}") for field in BOOLEAN_FIELDS),
-            _text("ts").str.replace("T", " ", literal=True).str.strip_suffix("Z")
-            .str.to_datetime(TIMESTAMP_FORMAT, strict=False, time_unit="us")
-            .dt.replace_time_zone("UTC").alias("ts_utc"),
+            parse_timestamp(_text("ts"), pl.col("date_order")).alias("ts_utc"),
             pl.when(ms_text.str.contains(r"^-?\d+$")).then(ms_text.cast(pl.Int64, strict=False)).alias("ms_value"),
         )
         .with_columns(content_type.alias("content_type"))
         .with_columns(
-            pl.coalesce(_text("spotify_track_uri"), _text("spotify_episode_uri"), _text("_audiobook_uri"))
+            pl.when(~basic)
+            .then(pl.coalesce(_text("spotify_track_uri"), _text("spotify_episode_uri"), _text("_audiobook_uri")))
             .alias("_content_uri"),
         )
         .with_columns(pl.col("_content_uri").str.extract_groups(SPOTIFY_URI).struct.rename_fields(["kind", "id"])
@@ -136,59 +168,54 @@ def reject_detail() -> pl.Expr:
 def typed_columns() -> dict[str, pl.Expr]:
     """clean_plays values typed from a classified row, nulls replaced (meaningful for valid rows)."""
     names = {
-        "track": pl.coalesce(_text("track_name"), _text("episode_name"), _text("audiobook_chapter_title")),
-        "artist": pl.coalesce(_text("artist_name"), _text("episode_show_name"), _text("audiobook_title")),
-        "album": pl.coalesce(_text("album_name"), _text("episode_show_name"), _text("audiobook_title")),
+        "track": pl.coalesce(_name("track_name"), _name("episode_name"), _name("audiobook_chapter_title")),
+        "artist": pl.coalesce(_name("artist_name"), _name("episode_show_name"), _name("audiobook_title")),
+        "album": pl.coalesce(_name("album_name"), _name("episode_show_name"), _name("audiobook_title")),
     }
     return {
         "source_file": pl.col("source_file"),
         "source_line": pl.col("source_line"),
+        "source_format": pl.col("source_format"),
         "ts_utc": pl.col("ts_utc"),
         "content_type": pl.col("content_type"),
         "content_id": pl.col("content_id"),
-        **{f"{kind}_name": _name(names[kind]).fill_null(UNKNOWN[kind]) for kind in names},
-        "platform": _text("platform").fill_null("unknown"),
-        "reason_start": _text("reason_start").str.to_lowercase().fill_null("unknown"),
-        "reason_end": _text("reason_end").str.to_lowercase().fill_null("unknown"),
+        **{f"{kind}_name": names[kind].fill_null(UNKNOWN[kind]) for kind in names},
+        "platform": _text("platform").fill_null(UNKNOWN_PLATFORM),
+        "reason_start": _text("reason_start").str.to_lowercase().fill_null(UNKNOWN_REASON),
+        "reason_end": _text("reason_end").str.to_lowercase().fill_null(UNKNOWN_REASON),
         "ms_played": pl.col("ms_value"),
         **{field: pl.col(f"_bool_{field}").fill_null(False) for field in BOOLEAN_FIELDS},
         "conn_country": _text("conn_country"),
     }
 
 
-def _quoted(value: pl.Expr) -> pl.Expr:
-    return pl.when(value.is_null()).then(pl.lit("(missing)")).otherwise(pl.format("'{}'", value))
-
-
-def play_key() -> pl.Expr:
-    """Stable identity of a play, from a classified row: stable_key of the end time in epoch
-    microseconds, content type and id, ms_played, lower-cased platform, the two reasons, shuffle
-    and skipped (booleans as true/false). Cheap parts only: it is computed for every row."""
-    typed = typed_columns()
-    return stable_key(
-        typed["ts_utc"].dt.epoch("us").cast(pl.String),
-        typed["content_type"],
-        typed["content_id"],
-        typed["ms_played"].cast(pl.String),
-        typed["platform"].str.to_lowercase(),
-        typed["reason_start"],
-        typed["reason_end"],
-        typed["shuffle"].cast(pl.String),
+def play_key(typed: dict[str, pl.Expr]) -> pl.Expr:
+    """Stable identity of a play (see the module docstring), from `typed_columns()`. Cheap parts
+    only (end time in epoch microseconds, lower-cased platform): it is computed for every row."""
+    end_us = typed["ts_utc"].dt.epoch("us").cast(pl.String)
+    ms_played = typed["ms_played"].cast(pl.String)
+    with_id = stable_key(
+        end_us, typed["content_type"], typed["content_id"], ms_played, typed["platform"].str.to_lowercase(),
+        typed["reason_start"], typed["reason_end"], typed["shuffle"].cast(pl.String),
         typed["skipped"].cast(pl.String),
     )
+    by_names = stable_key(
+        pl.lit(BASIC_JSON), end_us, normalize_name(typed["artist_name"]), normalize_name(typed["track_name"]),
+        ms_played,
+    )
+    return pl.when(typed["source_format"] == BASIC_JSON).then(by_names).otherwise(with_id)
 
 
 def raw_text() -> pl.Expr:
     """The record as read: kept text for structural errors, else the fields as a CSV line or JSON."""
-    csv_line = pl.concat_str(
-        [_csv_field(pl.col(column)) for column in MAVEN_COLUMNS], separator=","
-    )
-    json_object = pl.struct(
-        [pl.col(column).alias(field) for column, field in EXTENDED_FIELDS.items()]
-    ).struct.json_encode()
+    csv_line = pl.concat_str([_csv_field(pl.col(column)) for column in MAVEN_COLUMNS], separator=",")
+    extended = pl.struct([pl.col(column).alias(field) for column, field in EXTENDED_FIELDS.items()])
+    basic = pl.struct([pl.col(column).alias(field) for column, field in BASIC_FIELDS.items()])
     return pl.coalesce(
         pl.col("raw_text"),
-        pl.when(pl.col("source_format") == MAVEN_CSV).then(csv_line).otherwise(json_object),
+        pl.when(pl.col("source_format") == MAVEN_CSV).then(csv_line)
+        .when(pl.col("source_format") == BASIC_JSON).then(basic.struct.json_encode())
+        .otherwise(extended.struct.json_encode()),
     )
 
 
@@ -198,10 +225,9 @@ def _csv_field(value: pl.Expr) -> pl.Expr:
     return pl.when(needs_quotes).then(quoted).otherwise(value).fill_null("")
 
 
-def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) -> CleanResult:
-    """Split raw rows into clean plays, rejects and the per-file accounting.
+def clean_plays(raw: pl.LazyFrame, scratch: Path) -> CleanResult:
+    """Split one file's raw rows into its clean plays, its rejects and its counts.
 
-    `kept_elsewhere` holds the `play_key` of plays already kept from other landing files.
     The raw rows are classified and typed once, streamed into a Parquet file in the folder
     `scratch`; the verdicts are decided on its narrow columns, and `clean` is a lazy scan of it
     (so `scratch` must outlive `clean`) that streams into the lake without sitting in memory.
@@ -210,11 +236,12 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) 
     kept = valid & (pl.col("ms_value") >= MIN_MS_PLAYED)
     position = ["source_file", "source_line"]
     typed_path = scratch / f"typed-{uuid.uuid4()}.parquet"
+    typed_exprs = typed_columns()
     classified_plays(raw).select(
-        *(expr.alias(name) for name, expr in typed_columns().items()),
+        *(expr.alias(name) for name, expr in typed_exprs.items()),
         "reject_reason",
         kept.alias("kept"),
-        pl.when(kept).then(play_key()).alias("play_key"),
+        pl.when(kept).then(play_key(typed_exprs)).alias("play_key"),
     ).sink_parquet(typed_path)
     typed = pl.scan_parquet(typed_path).with_row_index("row")
     verdicts = typed.select("row", "reject_reason", "kept", "play_key").collect()
@@ -234,17 +261,12 @@ def clean_plays(raw: pl.LazyFrame, kept_elsewhere: pl.LazyFrame, scratch: Path) 
         .filter(pl.col("play_key").is_first_distinct()).select("row", "play_key")
     )
     survivors = pl.concat([candidates.join(repeated, on="row", how="anti"), first_of_repeated])
-    elsewhere = kept_elsewhere.select("play_key").unique().collect()
-    if not elsewhere.is_empty():
-        survivors = survivors.join(elsewhere, on="play_key", how="anti")
-    clean = typed.join(survivors.select("row").lazy(), on="row", how="semi").select(
-        name for name in CLEAN_PLAYS.column_names if name != "landing_file"
-    )
+    clean = typed.join(survivors.select("row").lazy(), on="row", how="semi").select(CLEAN_COLUMNS)
     counts = {
         "rows_read": rows_read,
-        "clean": survivors.height,
+        "valid": survivors.height,
         "filtered": rows_read - rejected.height - candidates.height,
-        "duplicate": candidates.height - survivors.height,
+        "duplicate_in_file": candidates.height - survivors.height,
         "rejected": rejected.height,
     }
     return CleanResult(clean=clean, rejected=rejected, counts=counts)

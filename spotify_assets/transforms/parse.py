@@ -31,6 +31,13 @@ EXTENDED_FIELDS = {
     "album_name": "master_metadata_album_album_name",
 }
 BASIC_ACCOUNT_FIELDS = ("endTime", "msPlayed")
+# raw_plays column -> basic account-data field (StreamingHistory*.json)
+BASIC_FIELDS = {
+    "ts": "endTime", "artist_name": "artistName", "track_name": "trackName", "ms_played": "msPlayed",
+    "episode_show_name": "podcastName", "episode_name": "episodeName", "audiobook_title": "audiobookName",
+    "audiobook_chapter_title": "chapterName", "author_name": "authorName",
+}
+BASIC_JSON = "basic_json"
 EXTENDED_MEMBER = re.compile(r"(^|/)(Streaming_History_(Audio|Video)_[^/]*|endsong_\d+)\.json$", re.I)
 BASIC_MEMBER = re.compile(r"(^|/)StreamingHistory[^/]*\.json$", re.I)
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -202,7 +209,7 @@ def _read_extended_json(data: bytes, name: str) -> pl.DataFrame:
     data = data.removeprefix(UTF8_BOM)
     if not data.lstrip().startswith(b"["):
         raise NotAHistoryFile(f"{name}: JSON is not an array of plays; expected Extended Streaming History")
-    schema = {field: pl.String for field in (*EXTENDED_FIELDS.values(), *BASIC_ACCOUNT_FIELDS)}
+    schema = {field: pl.String for field in (*EXTENDED_FIELDS.values(), *BASIC_FIELDS.values())}
     try:
         records = pl.read_json(io.BytesIO(data), schema=schema)
     except Exception as error:  # polars raises several error types for malformed JSON
@@ -210,20 +217,18 @@ def _read_extended_json(data: bytes, name: str) -> pl.DataFrame:
             f"{name}: not valid JSON ({error.__class__.__name__}: {str(error)[:200]}); "
             "expected an Extended Streaming History array of plays"
         ) from error
+    fields, source_format = EXTENDED_FIELDS, EXTENDED_JSON
     if records.height and records["ts"].null_count() == records.height:
-        if records["endTime"].null_count() < records.height:
-            raise NotAHistoryFile(
-                f"{name}: this is Spotify's basic account data (endTime/msPlayed, no track ids); "
-                "request the Extended Streaming History from Spotify instead"
-            )
-        raise NotAHistoryFile(f"{name}: no record has a `ts` field; expected Extended Streaming History")
+        if records["endTime"].null_count() == records.height:
+            raise NotAHistoryFile(f"{name}: no record has a `ts` field; expected Extended Streaming History")
+        fields, source_format = BASIC_FIELDS, BASIC_JSON
     return _raw_frame(
-        records.select(pl.col(field).alias(column) for column, field in EXTENDED_FIELDS.items())
+        records.select(pl.col(field).alias(column) for column, field in fields.items())
         .with_row_index("source_line", offset=1)
         .with_columns(
             pl.col("source_line").cast(pl.Int64),
             pl.lit(name).alias("source_file"),
-            pl.lit(EXTENDED_JSON).alias("source_format"),
+            pl.lit(source_format).alias("source_format"),
         )
     )
 
