@@ -9,8 +9,9 @@ art to retry compares the fingerprint and, when it is unchanged, starts nothing.
 Why that is enough: a table turns stale only when one of its parents is materialized after it, and
 every parent of an unpartitioned asset is a lake table, whose every write is a Delta commit, which
 changes the fingerprint. A run of the daemon (`make dev`) that writes the lake therefore sends the
-next `run` through the full check. A lake elsewhere than on local disk has no fingerprint: always
-the full check.
+next `run` through the full check; one that writes nothing (the incremental model with nothing
+new) left nothing to publish, whatever became of its publish steps. A lake elsewhere than on local
+disk has no fingerprint: always the full check.
 """
 
 from __future__ import annotations

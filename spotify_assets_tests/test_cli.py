@@ -4,6 +4,7 @@ it leaves in the landing folder, the lake and the warehouse."""
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -18,6 +19,7 @@ from spotify_assets import run_events, sample
 from spotify_assets.definitions import build_definitions
 from spotify_assets.intake import HashCache
 from spotify_assets.progress import Progress, parse_progress, progress_message
+from spotify_assets.resources.landing import LandingFolder
 from spotify_assets.settings import Settings
 
 from .fake_spotify import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FakeSpotify, spotify_id
@@ -163,31 +165,36 @@ def test_a_failed_publish_is_one_line_and_the_next_plain_run_repairs_it(tmp_path
     assert repaired.returncode == 0, summary["failures"]
     [catch_up] = summary["runs"]
     assert (catch_up["job"], catch_up["success"]) == ("refresh_model", True)
-    import sqlite3
-
     with sqlite3.connect(tmp_path / "data/warehouse.sqlite") as connection:
         rows = connection.execute("select count(*) from fact_streams").fetchone()[0]
     assert rows == summary["tables"]["fact_streams"] > 0
 
 
 def test_a_lake_changed_since_the_last_run_is_checked_again(tmp_path):
-    """`run` skips Dagster only while the lake is as the last up-to-date run left it: here a run of
-    the daemon (in-process, same DAGSTER_HOME) rebuilds the model, its publish fails, and the next
-    plain `run` publishes."""
+    """`run` skips Dagster only while the lake is as the last up-to-date run left it: here the daemon
+    (in-process, same DAGSTER_HOME) ingests a dropped file, its publish fails, and the next plain
+    `run` publishes."""
     sample.write_maven_csv(tmp_path / "data/landing/history.csv", rows=300, seed=7)
     assert _run(["run"], tmp_path).returncode == 0
     assert json.loads(_run(["run", "--json"], tmp_path).stdout)["runs"] == []
+    dropped = sample.write_maven_csv(tmp_path / "data/landing/dropped.csv", rows=200, seed=8)
     settings = Settings(landing_dir=str(tmp_path / "data/landing"), lake_uri=str(tmp_path / "data/lake"),
                         warehouse_url="mysql://root@127.0.0.1:9/spotify", report_dir=str(tmp_path / "data/reports"))
+    key = LandingFolder(path=settings.landing_dir).describe(dropped).key
     with dg.DagsterInstance.from_config(str(tmp_path / "data/dagster_home")) as instance:
-        daemon_run = build_definitions(settings).resolve_job_def("refresh_model").execute_in_process(
-            instance=instance, raise_on_error=False)
+        instance.add_dynamic_partitions("landing_files", [key])
+        daemon_run = build_definitions(settings).resolve_job_def("everything").execute_in_process(
+            instance=instance, partition_key=key, raise_on_error=False)
     assert not daemon_run.success
 
     summary = json.loads(_run(["run", "--json"], tmp_path).stdout)
 
     assert summary["success"], summary["failures"]
     assert [(run["job"], run["success"]) for run in summary["runs"]] == [("refresh_model", True)]
+    assert summary["nothing_new"] is False and {row["registration"] for row in summary["files"]} == {"known"}
+    with sqlite3.connect(tmp_path / "data/warehouse.sqlite") as connection:
+        published = connection.execute("select count(*) from fact_streams").fetchone()[0]
+    assert published == summary["tables"]["fact_streams"] > 300 - 20
     assert json.loads(_run(["run", "--json"], tmp_path).stdout)["runs"] == []
 
 
@@ -209,10 +216,10 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
 
     assert stopped.returncode == 1
     [line] = _failed_lines(stopped.stdout)
-    assert line.startswith("FAILED history.csv (album_art): album_art history-")
+    assert line.startswith("FAILED history.csv (spotify_lookup): spotify_lookup history-")
     assert "quota exhausted; retry after " in line
     retry_after = line.split("retry after ")[1][:9]
-    [note] = [line for line in stopped.stdout.splitlines() if line.startswith("Album art:")]
+    [note] = [line for line in stopped.stdout.splitlines() if line.startswith("Spotify lookups:")]
     assert note.endswith(f"still pending; Spotify's quota allows the next try after {retry_after}: run again then")
     fact_log = _files_under(tmp_path / "data/lake/fact_streams")
 
@@ -221,10 +228,10 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
 
     summary = json.loads(resumed.stdout)
     assert resumed.returncode == 0, summary["failures"]
-    assert summary["album_art"] == {"pending": 0, "credentials": True, "retry_after": None}
+    assert summary["album_art"] == {"pending": 0, "tracks_pending": 0, "credentials": True, "retry_after": None}
     assert [run["job"] for run in summary["runs"]] == ["refresh_album_art", "refresh_model"]
-    art = pl.read_delta(str(tmp_path / "data/lake/album_art"))
-    assert set(art["status"]) == {"found"}
+    for table in ("album_art", "track_metadata"):
+        assert set(pl.read_delta(str(tmp_path / "data/lake" / table))["status"]) == {"found"}, table
     assert _files_under(tmp_path / "data/lake/fact_streams") == fact_log  # only album art was redone
 
 
