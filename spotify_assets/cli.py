@@ -85,11 +85,13 @@ def _run(args: argparse.Namespace) -> int:
     taken = intake.take_in(found, landing, ingested, hashes, now=now)
     hashes.save()
     credentials = spotify_credentials_configured()
-    lookups = runner.pending_lookups(settings.lake_uri)
     marker = UpToDate(home, {"lake": settings.lake_uri, "warehouse": mask_url(settings.warehouse_url),
                              "report": settings.report_dir, "engine": settings.engine, "timezone": settings.timezone})
-    due = credentials and bool(lookups["partitions"])
-    idle = not (taken.files or taken.quarantined or due) and marker.holds(settings.lake_uri)
+    recorded = None if taken.files or taken.quarantined else marker.holds(settings.lake_uri)
+    lookups = recorded.get("lookups") if recorded else None
+    if lookups is not None and credentials:  # not_found answers come due with time: ask the lake
+        lookups = runner.pending_lookups(settings.lake_uri)
+    idle = lookups is not None and not (credentials and lookups["partitions"])
     if idle:
         outcome = {"report": runner.RunReport(), "log": None, "refused": [], "names": {}}
     else:
@@ -99,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
     result = summary.build(settings, taken, outcome, credentials, lookups)
     if not idle:
         due = credentials and bool(lookups["partitions"])
-        marker.record(settings.lake_uri, up_to_date=result["success"] and not due)
+        marker.record(settings.lake_uri, up_to_date=result["success"] and not due, recorded={"lookups": lookups})
     print(json.dumps(result, indent=2, default=str) if args.json else summary.text(result))
     return 0 if result["success"] else 1
 

@@ -41,29 +41,35 @@ def lake_fingerprint(lake_uri: str) -> dict[str, int] | None:
 
 
 class UpToDate:
-    """The marker file in `home` for one profile (`settings`: what must match, e.g. lake and warehouse)."""
+    """The marker file in `home` for one profile (`settings`: what must match, e.g. lake and warehouse).
+    It also keeps what the summary reads from the lake and that only a lake write changes (the
+    Spotify lookups still pending), so an idle run need not compute it again."""
 
     def __init__(self, home: Path, settings: dict[str, str]):
         self.path = home / STATE_FILE
         self.settings = settings
 
-    def holds(self, lake_uri: str) -> bool:
-        """Whether the lake is exactly as the last up-to-date invocation left it."""
+    def holds(self, lake_uri: str) -> dict | None:
+        """What was recorded with the lake when it is exactly as the last up-to-date invocation left
+        it, else None."""
         fingerprint = lake_fingerprint(lake_uri)
         if fingerprint is None:
-            return False
+            return None
         try:
             state = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return False
-        return state == {"settings": self.settings, "lake": fingerprint}
+            return None
+        if state.get("settings") != self.settings or state.get("lake") != fingerprint:
+            return None
+        return state.get("recorded", {})
 
-    def record(self, lake_uri: str, *, up_to_date: bool) -> None:
-        """Remember the lake as up to date now, or forget it (after a failure)."""
+    def record(self, lake_uri: str, *, up_to_date: bool, recorded: dict) -> None:
+        """Remember the lake as up to date now with `recorded`, or forget it (after a failure)."""
         fingerprint = lake_fingerprint(lake_uri)
         if not up_to_date or fingerprint is None:
             self.path.unlink(missing_ok=True)
             return
         scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        scratch.write_text(json.dumps({"settings": self.settings, "lake": fingerprint}), encoding="utf-8")
+        state = {"settings": self.settings, "lake": fingerprint, "recorded": recorded}
+        scratch.write_text(json.dumps(state), encoding="utf-8")
         scratch.replace(self.path)
