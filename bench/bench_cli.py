@@ -11,8 +11,9 @@ In a temporary folder with the default profile (Polars, local Delta lake, SQLite
 For each: wall time (process start to exit, Python start-up included), CPU time of the process
 (user + system: steadier than wall time on a shared machine; above wall when threads run in
 parallel) and, from the run's log file
-(every Dagster event with its time), the time inside Dagster runs, the time before the first run
-(start-up, imports, intake, instance) and the rest (summary); for a run, its slowest steps.
+(every Dagster event with its time), the time inside Dagster runs (and of it, inside steps: the
+rest is Dagster's run set-up and event bookkeeping), the time before the first run (start-up,
+imports, intake, instance) and the rest (summary); for a run, its slowest steps.
 
     python bench/bench_cli.py                       # 150k plays, a 10k-play new file
     python bench/bench_cli.py --rows 1000000 --new-rows 10000
@@ -65,7 +66,8 @@ def run_cli(folder: Path, *args: str) -> dict:
 def _phases(log: str | None, started: float, ended: float) -> dict:
     """Time before the first run, inside runs, and after, from the event times in the log file."""
     if not log:
-        return {"before_runs": ended - started, "in_runs": 0.0, "after_runs": 0.0, "slowest_steps": []}
+        return {"before_runs": ended - started, "in_runs": 0.0, "after_runs": 0.0, "steps": 0, "in_steps": 0.0,
+                "slowest_steps": []}
     spans: dict[str, list[float]] = {}
     step_started: dict[tuple[str, str], float] = {}
     steps: list[tuple[float, str]] = []
@@ -84,6 +86,7 @@ def _phases(log: str | None, started: float, ended: float) -> dict:
     last = max(span[1] for span in spans.values())
     in_runs = sum(end - start for start, end in spans.values())
     return {"before_runs": first - started, "in_runs": in_runs, "after_runs": ended - last,
+            "steps": len(steps), "in_steps": sum(seconds for seconds, _ in steps),
             "slowest_steps": [f"{name} {seconds:.2f}" for seconds, name in sorted(steps, reverse=True)[:6]]}
 
 
