@@ -186,7 +186,8 @@ def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: Landi
         tried = {*pending, *album_art_partitions}
         retry_days = defs.resources["spotify"].not_found_retry_days
         due = pending_lookups(lake_uri, retry_days)["partitions"]
-        album_art_partitions += [key for key in due if key not in tried]
+        registered = set(instance.get_dynamic_partitions(LANDING_FILES))  # a new DAGSTER_HOME knows none
+        album_art_partitions += [key for key in due if key not in tried and key in registered]
     for key in album_art_partitions:  # their albums are known only once the star schema has all files
         if any(QUOTA_STOP in failure for failure in run(ALBUM_ART_JOB, key)["failures"]):
             break  # the quota is spent: the others stay pending for the next run
