@@ -78,7 +78,7 @@ def _failure_lines(report, outcome: dict, quarantined: list[dict]) -> list[str]:
             by_message.setdefault((failure.get("stage", "tables"), failure["message"]), []).append(failure["step"])
         for (stage, message), steps in by_message.items():
             subject = f"{file} ({', '.join(steps)})" if stage != "tables" and file else ", ".join(steps)
-            lines.append(f"{subject}: {message}; {WHAT_TO_DO[stage]} ({details})")
+            lines.append(f"{subject}: {message.rstrip('.')}; {WHAT_TO_DO[stage]} ({details})")
     return lines
 
 

@@ -115,6 +115,29 @@ def test_a_refused_file_is_quarantined_with_one_line_and_the_next_run_is_clean(t
     assert _failed_lines(clean.stdout) == []
 
 
+def test_a_file_whose_rows_are_all_rejected_is_marked_failed_once(tmp_path):
+    sample.write_maven_csv(tmp_path / "data/landing/history.csv", rows=300, seed=9)
+    assert _run(["run"], tmp_path).returncode == 0
+    header = "spotify_track_uri,ts,platform,ms_played,track_name,artist_name,album_name,reason_start,reason_end,shuffle,skipped"
+    rows = [f"3ZzlzIJ5iH3WXCP6bX8Vp5,yesterday {n},android,74465,Song,Artist,Album,fwdbtn,endplay,FALSE,FALSE"
+            for n in range(5)]
+    bad = tmp_path / "all_bad.csv"
+    bad.write_text("\n".join([header, *rows]) + "\n")
+
+    result = _run(["run", str(bad)], tmp_path)
+
+    assert result.returncode == 1
+    [line] = _failed_lines(result.stdout)
+    assert line.startswith("FAILED all_bad.csv (cleaned_plays): all_bad.csv: all 5 rows were rejected "
+                           "(bad_timestamp (5)); e.g. all_bad.csv line 2:")
+    assert "; fix or replace the file, then run again (full error in " in line
+    [row] = [row for row in result.stdout.splitlines() if row.strip().startswith("all_bad.csv")]
+    assert row.split()[:3] == ["all_bad.csv", "FAILED", "5"] and row.split()[-1] == "5"
+    again = json.loads(_run(["run", "--json"], tmp_path).stdout)
+    assert again["success"] and again["runs"] == []  # its rows are stored: nothing is tried again
+    assert {Path(row["file"]).name: row["rejected"] for row in again["files"]}["all_bad.csv"] == 5
+
+
 def test_an_unzipped_export_folder_is_walked_and_spotifys_other_files_are_skipped_with_one_note(tmp_path):
     export = tmp_path / "Spotify Extended Streaming History"
     export.mkdir()
