@@ -73,6 +73,8 @@ class RunState:
     total: int | None = None
     unit: str = "rows"
     failed: bool = False
+    planned_steps: set[str] = field(default_factory=set)  # from the run's *_PLANNED events
+    steps_started: int = 0
 
 
 class Progress:
@@ -139,8 +141,12 @@ class Progress:
                 self._show(run, now)
             return
         kind = event.event_type_value
-        if kind == "STEP_START":
+        if kind.endswith("_PLANNED") and entry.step_key:
+            run.planned_steps.add(entry.step_key)
+            self._show(run, now)
+        elif kind == "STEP_START":
             run.step, run.step_started, run.samples, run.total = entry.step_key, now, [], None
+            run.steps_started += 1
             self._show(run, now)
         elif kind == "ASSET_MATERIALIZATION" and event.asset_key.to_user_string() == ROWS_READ_ASSET:
             rows = event.event_specific_data.materialization.metadata.get(ROW_COUNT)
@@ -161,8 +167,11 @@ class Progress:
 
     def status(self, run: RunState, now: float) -> str:
         parts = [run.label]
-        if run.step:
-            parts.append(run.step)
+        if run.step is None:
+            parts.append(f"setting up the run ({len(run.planned_steps)} steps) · {now - run.started:.0f} s")
+        else:
+            of = f"/{len(run.planned_steps)}" if len(run.planned_steps) >= run.steps_started else ""
+            parts.append(f"step {run.steps_started}{of} {run.step}")
         if run.samples:
             parts += self._rows(run, now)
         else:

@@ -265,18 +265,15 @@ def test_run_refuses_missing_files(tmp_path):
 
 
 def test_progress_shows_file_step_rows_rate_and_time_left_from_a_runs_events():
-    @dg.op
-    def cleaned_plays(context: dg.OpExecutionContext) -> None:
+    @dg.asset
+    def cleaned_plays(context: dg.AssetExecutionContext) -> None:
         for done in (1000, 2000, 3000):
             context.log.info(progress_message(done, 4000))
 
-    @dg.job
-    def everything() -> None:
-        cleaned_plays()
-
+    defs = dg.Definitions(assets=[cleaned_plays], jobs=[dg.define_asset_job("everything")])
     instance, run_id, entries = dg.DagsterInstance.ephemeral(), str(uuid.uuid4()), []
     run_events.listen(instance, run_id, entries.append)
-    assert everything.execute_in_process(instance=instance, run_id=run_id).success
+    assert defs.resolve_job_def("everything").execute_in_process(instance=instance, run_id=run_id).success
     assert [parse_progress(entry.user_message) for entry in entries if entry.dagster_event is None][-3:] == [
         (1000, 4000, "rows"), (2000, 4000, "rows"), (3000, 4000, "rows"),
     ]
@@ -295,12 +292,12 @@ def test_progress_shows_file_step_rows_rate_and_time_left_from_a_runs_events():
 
     plain = replay(tty=False).splitlines()
     assert plain[0] == "[1/1] history.csv (everything) ..."
-    assert ("[1/1] history.csv (everything) · cleaned_plays · 3,000 of 4,000 rows (75%) · 1,000 rows/s · "
-            "about 1 s left") in plain
+    assert ("[1/1] history.csv (everything) · step 1/1 cleaned_plays · 3,000 of 4,000 rows (75%) · "
+            "1,000 rows/s · about 1 s left") in plain
     assert plain[-1].startswith("[1/1] history.csv (everything): done in ")
     terminal = replay(tty=True)
     assert terminal.count("\n") == 1 and terminal.endswith("s\n") and "\r\x1b[K" in terminal
-    assert "\r\x1b[K[###############-----] [1/1] history.csv (everything) · cleaned_plays · 3,000" in terminal
+    assert "\r\x1b[K[###############-----] [1/1] history.csv (everything) · step 1/1 cleaned_plays · 3,000" in terminal
 
 
 def test_the_one_undocumented_dagster_hook_is_still_there():
