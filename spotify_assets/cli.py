@@ -139,6 +139,7 @@ def _execute(args, settings, landing, taken, ingested: set[str], home: Path, now
     with dg.DagsterInstance.get() as instance:
         if args.whole_process:
             gc.freeze()  # the imported code lives as long as the process: no collection walks it again
+            gc.enable()
         try:
             report = runner.run_files(
                 defs, instance, landing, settings.lake_uri, [], "DEBUG" if args.verbose else "CRITICAL",
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     """The console script (`argv` None: the process is ours) or an in-process call (`argv` given)."""
     args = _parser().parse_args(argv)
     args.whole_process = argv is None
+    if args.whole_process:
+        gc.disable()  # importing Dagster makes ~1M long-lived objects: collecting them is wasted (~0.4 s)
     code = _sample(args) if args.command == "sample" else _run(args)
     if args.whole_process:
         gc.freeze()  # exit without a last collection over every object Dagster made (~0.6 s)
