@@ -9,6 +9,7 @@ lake every 0.2 s). At the end it lists every run: one per dropped file and no ot
 
     python bench/bench_sensor_latency.py              # 3 drops of 5,000 plays
     python bench/bench_sensor_latency.py --rows 5000 --drops 5
+    python bench/bench_sensor_latency.py --dequeue-seconds 1    # a shorter run-queue interval
 """
 
 from __future__ import annotations
@@ -55,12 +56,17 @@ def wait(condition, seconds: float, what: str, poll: float = 0.2):
 def main() -> None:
     from spotify_assets.resources.landing import content_hash, partition_key
     from spotify_assets.sample import write_maven_csv
+    from spotify_assets_tests import test_e2e_ui
     from spotify_assets_tests.test_e2e_ui import DagsterDev
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--drops", type=int, default=3)
+    parser.add_argument("--dequeue-seconds", type=int,
+                        help="try run_queue.dequeue_interval_seconds (default: the shipped dagster.yaml's, Dagster's 5 s)")
     args = parser.parse_args()
+    if args.dequeue_seconds:
+        test_e2e_ui.DAGSTER_YAML += f"run_queue:\n  dequeue_interval_seconds: {args.dequeue_seconds}\n"
     with tempfile.TemporaryDirectory(prefix="bench_sensor_") as scratch:
         root = Path(scratch)
         sources = [write_maven_csv(root / f"export_{n}.csv", rows=args.rows, seed=40 + n) for n in range(args.drops)]
@@ -93,7 +99,8 @@ def main() -> None:
         finally:
             dev.stop()
     print(json.dumps({
-        "rows_per_file": args.rows, "load_average_1m": round(os.getloadavg()[0], 2), "drops": drops,
+        "rows_per_file": args.rows, "dequeue_interval_seconds": args.dequeue_seconds or "shipped",
+        "load_average_1m": round(os.getloadavg()[0], 2), "drops": drops,
         "runs": sorted((run["jobName"], run["status"]) for run in every_run),
     }, indent=2))
 
