@@ -40,6 +40,16 @@ def fact_keys(lake: Path) -> set[str]:
     return set(pl.scan_delta(str(table)).select("landing_file").unique().collect()["landing_file"].to_list())
 
 
+def _partition(run: dict) -> str:
+    return next((tag["value"] for tag in run["tags"] if tag["key"] == "dagster/partition"), "-")
+
+
+def _asset_selection(run: dict) -> str:
+    """Who started the run (sensor or automation), as its tags say."""
+    keys = ("dagster/sensor_name", "dagster/automation_condition", "dagster/from_automation_condition")
+    return ",".join(f"{tag['key']}={tag['value']}" for tag in run["tags"] if tag["key"] in keys) or "-"
+
+
 def runs(dev) -> list[dict]:
     return dev.graphql(RUNS)["runsOrError"]["results"]
 
@@ -87,7 +97,8 @@ def main() -> None:
                 shutil.copy(source, dev.landing / source.name)
                 wait(lambda key=key: key in fact_keys(root / "dev/lake"), 180, f"{key} in fact_streams")
                 arrived = time.time()
-                [run] = [run for run in runs(dev) if {"key": "dagster/partition", "value": key} in run["tags"]]
+                run = min((run for run in runs(dev) if {"key": "dagster/partition", "value": key} in run["tags"]),
+                          key=lambda run: run["creationTime"])
                 drops.append({"file": source.name, "drop_to_fact_streams_s": round(arrived - dropped, 1),
                               "drop_to_run_created_s": round(run["creationTime"] - dropped, 1),
                               "created_to_started_s": round((run["startTime"] or 0) - run["creationTime"], 1),
@@ -101,7 +112,7 @@ def main() -> None:
     print(json.dumps({
         "rows_per_file": args.rows, "dequeue_interval_seconds": args.dequeue_seconds or "shipped",
         "load_average_1m": round(os.getloadavg()[0], 2), "drops": drops,
-        "runs": sorted((run["jobName"], run["status"]) for run in every_run),
+        "runs": sorted((run["jobName"], run["status"], _partition(run), _asset_selection(run)) for run in every_run),
     }, indent=2))
 
 
