@@ -47,27 +47,47 @@ def history(rows: int, seed: int) -> Path:
 
 
 def run_cli(folder: Path, *args: str) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SPOTIFY_", "DAGSTER_HOME"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("SPOTIFY_", "DAGSTER_HOME"))
+    }
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
-    child = subprocess.run([sys.executable, "-m", "spotify_assets.cli", "run", "--json", *args], cwd=folder,
-                           env=env, capture_output=True, text=True, check=False)
+    child = subprocess.run(
+        [sys.executable, "-m", "spotify_assets.cli", "run", "--json", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     ended = time.time()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if child.returncode:
-        sys.exit(f"spotify-assets run failed ({child.returncode}):\n{child.stdout[-2000:]}\n{child.stderr[-2000:]}")
+        sys.exit(
+            f"spotify-assets run failed ({child.returncode}):\n{child.stdout[-2000:]}\n{child.stderr[-2000:]}"
+        )
     summary = json.loads(child.stdout)
     cpu_seconds = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
-    return {"wall": ended - started, "cpu": cpu_seconds, **_phases(summary.get("log"), started, ended),
-            "runs": len(summary["runs"]),
-            "fact_streams": summary["tables"]["fact_streams"]}
+    return {
+        "wall": ended - started,
+        "cpu": cpu_seconds,
+        **_phases(summary.get("log"), started, ended),
+        "runs": len(summary["runs"]),
+        "fact_streams": summary["tables"]["fact_streams"],
+    }
 
 
 def _phases(log: str | None, started: float, ended: float) -> dict:
     """Time before the first run, inside runs, and after, from the event times in the log file."""
     if not log:
-        return {"before_runs": ended - started, "in_runs": 0.0, "after_runs": 0.0, "steps": 0, "in_steps": 0.0,
-                "slowest_steps": []}
+        return {
+            "before_runs": ended - started,
+            "in_runs": 0.0,
+            "after_runs": 0.0,
+            "steps": 0,
+            "in_steps": 0.0,
+            "slowest_steps": [],
+        }
     spans: dict[str, list[float]] = {}
     step_started: dict[tuple[str, str], float] = {}
     steps: list[tuple[float, str]] = []
@@ -85,9 +105,14 @@ def _phases(log: str | None, started: float, ended: float) -> dict:
     first = min(span[0] for span in spans.values())
     last = max(span[1] for span in spans.values())
     in_runs = sum(end - start for start, end in spans.values())
-    return {"before_runs": first - started, "in_runs": in_runs, "after_runs": ended - last,
-            "steps": len(steps), "in_steps": sum(seconds for seconds, _ in steps),
-            "slowest_steps": [f"{name} {seconds:.2f}" for seconds, name in sorted(steps, reverse=True)[:6]]}
+    return {
+        "before_runs": first - started,
+        "in_runs": in_runs,
+        "after_runs": ended - last,
+        "steps": len(steps),
+        "in_steps": sum(seconds for seconds, _ in steps),
+        "slowest_steps": [f"{name} {seconds:.2f}" for seconds, name in sorted(steps, reverse=True)[:6]],
+    }
 
 
 def main() -> None:
@@ -104,15 +129,27 @@ def main() -> None:
         results = {"from_scratch": run_cli(folder)}
         idle = [run_cli(folder) for _ in range(args.repeat)]
         results["nothing_new"] = idle[len(idle) // 2] | {
-            "wall_all": [round(result["wall"], 2) for result in idle], "wall_median": statistics.median(
-                result["wall"] for result in idle)}
+            "wall_all": [round(result["wall"], 2) for result in idle],
+            "wall_median": statistics.median(result["wall"] for result in idle),
+        }
         copy = folder / "new_plays.csv"
         copy.write_bytes(new.read_bytes())
         results["new_file"] = run_cli(folder, str(copy))
         results["nothing_new_after"] = run_cli(folder)
     load = os.getloadavg()[0]
-    print(json.dumps({"rows": args.rows, "new_rows": args.new_rows, "load_average_1m": round(load, 2),
-                      "cores": os.cpu_count(), **results}, indent=2, default=lambda value: round(value, 2)))
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "new_rows": args.new_rows,
+                "load_average_1m": round(load, 2),
+                "cores": os.cpu_count(),
+                **results,
+            },
+            indent=2,
+            default=lambda value: round(value, 2),
+        )
+    )
 
 
 if __name__ == "__main__":

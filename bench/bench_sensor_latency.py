@@ -25,8 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-RUNS = "{ runsOrError { ... on Runs { results { runId jobName status creationTime startTime endTime "\
-       "tags { key value } } } } }"
+RUNS = (
+    "{ runsOrError { ... on Runs { results { runId jobName status creationTime startTime endTime "
+    "tags { key value } } } } }"
+)
 SENSORS = """{ repositoriesOrError { ... on RepositoryConnection { nodes { sensors {
   name sensorState { ticks(limit: 1) { timestamp } } } } } } }"""
 
@@ -72,22 +74,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--drops", type=int, default=3)
-    parser.add_argument("--dequeue-seconds", type=int,
-                        help="try run_queue.dequeue_interval_seconds (default: the shipped dagster.yaml's, Dagster's 5 s)")
+    parser.add_argument(
+        "--dequeue-seconds",
+        type=int,
+        help="try run_queue.dequeue_interval_seconds (default: the shipped dagster.yaml's, Dagster's 5 s)",
+    )
     args = parser.parse_args()
     if args.dequeue_seconds:
         test_e2e_ui.DAGSTER_YAML += f"run_queue:\n  dequeue_interval_seconds: {args.dequeue_seconds}\n"
     with tempfile.TemporaryDirectory(prefix="bench_sensor_") as scratch:
         root = Path(scratch)
-        sources = [write_maven_csv(root / f"export_{n}.csv", rows=args.rows, seed=40 + n) for n in range(args.drops)]
+        sources = [
+            write_maven_csv(root / f"export_{n}.csv", rows=args.rows, seed=40 + n) for n in range(args.drops)
+        ]
         dev = DagsterDev(root / "dev")
         dev.root.mkdir()
         dev.start()
         try:
+
             def ticked() -> bool:
                 nodes = dev.graphql(SENSORS)["repositoriesOrError"]["nodes"]
-                return any(sensor["name"] == "landing_sensor" and sensor["sensorState"]["ticks"]
-                           for node in nodes for sensor in node["sensors"])
+                return any(
+                    sensor["name"] == "landing_sensor" and sensor["sensorState"]["ticks"]
+                    for node in nodes
+                    for sensor in node["sensors"]
+                )
 
             wait(ticked, 120, "the landing sensor's first tick", poll=1)
             drops = []
@@ -97,23 +108,43 @@ def main() -> None:
                 shutil.copy(source, dev.landing / source.name)
                 wait(lambda key=key: key in fact_keys(root / "dev/lake"), 180, f"{key} in fact_streams")
                 arrived = time.time()
-                run = min((run for run in runs(dev) if {"key": "dagster/partition", "value": key} in run["tags"]),
-                          key=lambda run: run["creationTime"])
-                drops.append({"file": source.name, "drop_to_fact_streams_s": round(arrived - dropped, 1),
-                              "drop_to_run_created_s": round(run["creationTime"] - dropped, 1),
-                              "created_to_started_s": round((run["startTime"] or 0) - run["creationTime"], 1),
-                              "job": run["jobName"]})
-                wait(lambda: all(run["status"] not in ("QUEUED", "STARTING", "STARTED") for run in dev.runs()),
-                     180, "the runs to finish")
+                run = min(
+                    (run for run in runs(dev) if {"key": "dagster/partition", "value": key} in run["tags"]),
+                    key=lambda run: run["creationTime"],
+                )
+                drops.append(
+                    {
+                        "file": source.name,
+                        "drop_to_fact_streams_s": round(arrived - dropped, 1),
+                        "drop_to_run_created_s": round(run["creationTime"] - dropped, 1),
+                        "created_to_started_s": round((run["startTime"] or 0) - run["creationTime"], 1),
+                        "job": run["jobName"],
+                    }
+                )
+                wait(
+                    lambda: all(run["status"] not in ("QUEUED", "STARTING", "STARTED") for run in dev.runs()),
+                    180,
+                    "the runs to finish",
+                )
             time.sleep(15)  # one more automation interval: nothing else may start
             every_run = runs(dev)
         finally:
             dev.stop()
-    print(json.dumps({
-        "rows_per_file": args.rows, "dequeue_interval_seconds": args.dequeue_seconds or "shipped",
-        "load_average_1m": round(os.getloadavg()[0], 2), "drops": drops,
-        "runs": sorted((run["jobName"], run["status"], _partition(run), _asset_selection(run)) for run in every_run),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "rows_per_file": args.rows,
+                "dequeue_interval_seconds": args.dequeue_seconds or "shipped",
+                "load_average_1m": round(os.getloadavg()[0], 2),
+                "drops": drops,
+                "runs": sorted(
+                    (run["jobName"], run["status"], _partition(run), _asset_selection(run))
+                    for run in every_run
+                ),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from .assets.common import ENRICH, INGEST, MODEL
 from .assets.enrich import pending_lookups
 from .resources.lake import LakeResource
 from .resources.spotify import SpotifyApi
-from .tables import CLEAN_PLAYS
+from .tables import CLEAN_PLAYS, TRACK_METADATA
 
 AutomationCondition = dg.AutomationCondition
 AUTOMATION_INTERVAL_SECONDS = 10
@@ -56,6 +56,18 @@ def once_per_file_after_model() -> dg.AutomationCondition:
     ).with_label("once_per_file_after_model")
 
 
+def model_when_files_or_answers_change() -> dg.AutomationCondition:
+    """The model follows new files eagerly, and takes in new Web API answers (`track_metadata`,
+    downstream of it) once they land: a catalogue-only update, the fact is not rewritten."""
+    answers = AutomationCondition.asset_matches(
+        TRACK_METADATA.name, AutomationCondition.newly_updated()
+    ).since_last_handled()
+    return (
+        eager_through_failed_files()
+        | (answers & ~AutomationCondition.in_progress() & ~AutomationCondition.any_deps_in_progress())
+    ).with_label("model_when_files_or_answers_change")
+
+
 def publish_when_checks_pass() -> dg.AutomationCondition:
     """`eager()` that also waits for the blocking checks of the tables it reads."""
     return eager_through_failed_files() & AutomationCondition.all_deps_blocking_checks_passed()
@@ -68,7 +80,7 @@ def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
     if spec.group_name == INGEST:
         return AutomationCondition.eager()
     if spec.group_name == MODEL:
-        return eager_through_failed_files()
+        return model_when_files_or_answers_change()
     if spec.group_name == ENRICH:
         return once_per_file_after_model()
     return publish_when_checks_pass()

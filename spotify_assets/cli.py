@@ -17,8 +17,9 @@ import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-SAMPLE_FORMATS = ("csv", "json", "zip")
+SAMPLE_FORMATS = ("csv", "json", "zip", "basic", "account-zip")  # sample.SAMPLE_FORMATS
 DEFAULT_DAGSTER_HOME = "data/dagster_home"
 
 
@@ -26,14 +27,23 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spotify-assets", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     sample = commands.add_parser("sample", help="write a realistic sample listening history")
-    sample.add_argument("out", type=Path, help="file to write (a folder gets history.csv)")
+    sample.add_argument("out", type=Path, help="file to write (a folder gets the format's usual file name)")
     sample.add_argument("--rows", type=int, default=150_000)
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--format", choices=SAMPLE_FORMATS, default="csv",
-                        help="csv: Maven Analytics; json/zip: Spotify Extended Streaming History")
+    sample.add_argument(
+        "--format",
+        choices=SAMPLE_FORMATS,
+        default="csv",
+        help="csv: Maven Analytics; json/zip: Spotify Extended Streaming History; "
+        "basic/account-zip: Spotify's basic account data (the last year of that history)",
+    )
     run = commands.add_parser("run", help="ingest history files and materialize every asset")
-    run.add_argument("files", nargs="*", type=Path,
-                     help="files or folders (walked, e.g. the unzipped export); default: SPOTIFY_LANDING_DIR")
+    run.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="files or folders (walked, e.g. the unzipped export); default: SPOTIFY_LANDING_DIR",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     run.add_argument("--verbose", action="store_true", help="show every Dagster event, tracebacks included")
     return parser
@@ -42,11 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 def _sample(args: argparse.Namespace) -> int:
     from . import sample
 
-    out = args.out / f"history.{args.format}" if args.out.is_dir() else args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    writer = {"csv": sample.write_maven_csv, "json": sample.write_extended_json,
-              "zip": sample.write_extended_zip}[args.format]
-    writer(out, rows=args.rows, seed=args.seed)
+    out = sample.write_sample(args.format, args.out, rows=args.rows, seed=args.seed)
     print(f"wrote {args.rows:,} plays to {out}")
     return 0
 
@@ -67,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     from .up_to_date import UpToDate
 
     settings = Settings.from_env()
-    landing = LandingFolder(path=settings.landing_dir)
+    landing = LandingFolder(path=settings.landing_dir, csv_date_order=settings.csv_date_order)
     missing = [str(path) for path in args.files if not path.exists()]
     if missing:
         print(f"spotify-assets: no such file: {', '.join(missing)}", file=sys.stderr)
@@ -75,8 +81,10 @@ def _run(args: argparse.Namespace) -> int:
     found = intake.candidates(args.files, landing)
     if not found:
         where = ", ".join(map(str, args.files)) or landing.root
-        print(f"spotify-assets: no history files in {where}; drop one into {landing.root} or name it",
-              file=sys.stderr)
+        print(
+            f"spotify-assets: no history files in {where}; drop one into {landing.root} or name it",
+            file=sys.stderr,
+        )
         return 2
     home = _dagster_home()
     hashes = intake.HashCache(home / intake.HASH_CACHE_FILE)
@@ -85,14 +93,23 @@ def _run(args: argparse.Namespace) -> int:
     taken = intake.take_in(found, landing, ingested, hashes, now=now)
     hashes.save()
     credentials = spotify_credentials_configured()
-    marker = UpToDate(home, {"lake": settings.lake_uri, "warehouse": mask_url(settings.warehouse_url),
-                             "report": settings.report_dir, "engine": settings.engine, "timezone": settings.timezone})
+    marker = UpToDate(
+        home,
+        {
+            "lake": settings.lake_uri,
+            "warehouse": mask_url(settings.warehouse_url),
+            "report": settings.report_dir,
+            "engine": settings.engine,
+            "timezone": settings.timezone,
+        },
+    )
     recorded = None if taken.files or taken.quarantined else marker.holds(settings.lake_uri)
     lookups = recorded.get("lookups") if recorded else None
     if lookups is not None and credentials:  # not_found answers come due with time: ask the lake
         lookups = runner.pending_lookups(settings.lake_uri)
     idle = lookups is not None and not (credentials and lookups["partitions"])
-    if idle:
+    outcome: dict[str, Any]
+    if idle and lookups is not None:
         outcome = {"report": runner.RunReport(), "log": None, "refused": [], "names": {}}
     else:
         outcome = _execute(args, settings, landing, taken, ingested, home, now, credentials)
@@ -101,7 +118,9 @@ def _run(args: argparse.Namespace) -> int:
     result = summary.build(settings, taken, outcome, credentials, lookups)
     if not idle:
         due = credentials and bool(lookups["partitions"])
-        marker.record(settings.lake_uri, up_to_date=result["success"] and not due, recorded={"lookups": lookups})
+        marker.record(
+            settings.lake_uri, up_to_date=result["success"] and not due, recorded={"lookups": lookups}
+        )
     print(json.dumps(result, indent=2, default=str) if args.json else summary.text(result))
     return 0 if result["success"] else 1
 
@@ -110,12 +129,15 @@ def _no_history(files: list[Path], taken) -> str | None:
     """The failure line for folders named on the command line that hold no play history at all."""
     if not files or not taken.skipped or taken.files or taken.known or taken.quarantined:
         return None
-    return (f"{', '.join(map(str, files))}: no play history among its {len(taken.skipped)} files; expected "
-            "Spotify's StreamingHistory*.json / Streaming_History_Audio_*.json files or the export ZIP")
+    return (
+        f"{', '.join(map(str, files))}: no play history among its {len(taken.skipped)} files; expected "
+        "Spotify's StreamingHistory*.json / Streaming_History_Audio_*.json files or the export ZIP"
+    )
 
 
-def _execute(args, settings, landing, taken, ingested: set[str], home: Path, now: datetime,
-             credentials: bool) -> dict:
+def _execute(
+    args, settings, landing, taken, ingested: set[str], home: Path, now: datetime, credentials: bool
+) -> dict:
     """The Dagster runs of this invocation (none when nothing is new or stale)."""
     import dagster as dg
 
@@ -142,8 +164,15 @@ def _execute(args, settings, landing, taken, ingested: set[str], home: Path, now
             gc.enable()
         try:
             report = runner.run_files(
-                defs, instance, landing, settings.lake_uri, [], "DEBUG" if args.verbose else "CRITICAL",
-                files=taken.files, ingested=ingested, retry_pending_album_art=credentials,
+                defs,
+                instance,
+                landing,
+                settings.lake_uri,
+                [],
+                "DEBUG" if args.verbose else "CRITICAL",
+                files=taken.files,
+                ingested=ingested,
+                retry_pending_album_art=credentials,
                 watcher=(lambda *run: write_log) if args.verbose else progress.watcher,
             )
         finally:

@@ -18,6 +18,7 @@ from .assets.publish import warehouse_assets, warehouse_checks
 from .assets.report import ReportFolder, listening_report
 from .automation import automation_sensor, refresh_album_art_schedule, with_automation
 from .checks import lake_checks
+from .instance_rules import INGEST_CONCURRENCY_TAG
 from .io_managers.delta import DeltaLakeIOManager
 from .io_managers.warehouse import WarehouseIOManager
 from .resources.engine import PolarsEngine, TransformEngine
@@ -56,7 +57,7 @@ publish_job = dg.define_asset_job(
     description="Publish the lake to the warehouse and write the report, from the lake as it is.",
 )
 ingest_file_job = dg.define_asset_job(
-    "ingest_file", selection=INGEST_SELECTION,
+    "ingest_file", selection=INGEST_SELECTION, tags={INGEST_CONCURRENCY_TAG: "ingest_file"},
     description="Read one landing file into raw_plays, clean_plays, rejected_plays and file_accounting.",
 )
 
@@ -70,7 +71,7 @@ def build_engine(settings: Settings) -> TransformEngine:
 
         return SparkEngine(timezone=settings.timezone, pyspark=LazyPySparkResource(spark_config=LOCAL_SPARK_CONFIG))
     if settings.engine == "databricks":
-        from .resources.spark_engine import DatabricksEngine
+        from .resources.databricks_engine import DatabricksEngine
 
         return DatabricksEngine(
             timezone=settings.timezone, lake_uri=settings.lake_uri,
@@ -85,16 +86,17 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
     # the URL may carry a password: from the environment it stays an EnvVar, out of the UI and run config
     from_env = os.environ.get("SPOTIFY_WAREHOUSE_URL") == settings.warehouse_url
     url = dg.EnvVar("SPOTIFY_WAREHOUSE_URL") if from_env else settings.warehouse_url
-    warehouse = Warehouse(url=url)
+    warehouse = Warehouse(url=url, listen_rule=settings.listen_rule)
     return {
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "lake_io_manager": DeltaLakeIOManager(lake_uri=settings.lake_uri),
         "lake": LakeResource(lake_uri=settings.lake_uri),
-        "landing": LandingFolder(path=settings.landing_dir),
+        "landing": LandingFolder(path=settings.landing_dir, csv_date_order=settings.csv_date_order),
         "engine": build_engine(settings),
         "spotify": spotify_api_from_env(retry_quota_stops=not interactive),
-        "report_folder": ReportFolder(path=settings.report_dir),
+        "report_folder": ReportFolder(path=settings.report_dir, timezone=settings.timezone,
+                                      listen_rule=settings.listen_rule),
     }
 
 

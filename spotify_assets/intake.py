@@ -67,7 +67,9 @@ def candidates(paths: list[Path], landing: LandingFolder) -> list[Candidate]:
     for path in paths:
         if path.is_dir():
             for file in walk(path):
-                found.setdefault(file.resolve(), Candidate(file, walked=file.resolve().parent != landing_root))
+                found.setdefault(
+                    file.resolve(), Candidate(file, walked=file.resolve().parent != landing_root)
+                )
         else:
             found.setdefault(path.resolve(), Candidate(path, walked=False))
     return list(found.values())
@@ -124,8 +126,9 @@ def _identity(path: Path) -> list[int]:
     return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
 
-def take_in(found: list[Candidate], landing: LandingFolder, ingested: set[str], hashes: HashCache, *,
-            now: datetime) -> Intake:
+def take_in(
+    found: list[Candidate], landing: LandingFolder, ingested: set[str], hashes: HashCache, *, now: datetime
+) -> Intake:
     """Sort `found` (see the module docstring); `ingested`: the partition keys already ingested."""
     from .sensors import why_not_a_history
 
@@ -139,12 +142,14 @@ def take_in(found: list[Candidate], landing: LandingFolder, ingested: set[str], 
         if short in ingested_by_hash:
             key = ingested_by_hash[short]
             same = key == partition_key(path, digest)
-            intake.known.append(Registration(path, key, "known" if same else "same_bytes", None if same else key))
+            intake.known.append(
+                Registration(path, key, "known" if same else "same_bytes", None if same else key)
+            )
             continue
         if short in new_hashes:  # the same bytes twice in this run: registered once (plan_registrations)
             intake.files.append(LandingFile(path=path, digest=digest))
             continue
-        reason = why_not_a_history(path)
+        reason = why_not_a_history(path, date_order=landing.csv_date_order)
         if reason and candidate.walked:
             intake.skipped.append({"file": str(path), "reason": reason})
         elif reason:

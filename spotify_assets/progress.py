@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
+from dagster import AssetKey
+
 if TYPE_CHECKING:
     import dagster as dg
 
@@ -80,9 +82,16 @@ class RunState:
 class Progress:
     """Renders the runs' progress to `stream`; `watcher` plugs into `runner.run_files`."""
 
-    def __init__(self, stream: TextIO, *, tty: bool, labels: Callable[[str, str | None], str],
-                 clock: Callable[[], float] = time.monotonic, plain_every: float = PLAIN_EVERY_SECONDS,
-                 also: Callable[[dg.EventLogEntry], None] | None = None):
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        tty: bool,
+        labels: Callable[[str, str | None], str],
+        clock: Callable[[], float] = time.monotonic,
+        plain_every: float = PLAIN_EVERY_SECONDS,
+        also: Callable[[dg.EventLogEntry], None] | None = None,
+    ):
         self.stream = stream
         self.tty = tty
         self.labels = labels
@@ -97,7 +106,9 @@ class Progress:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def watcher(self, job_name: str, partition: str | None, run_id: str) -> Callable[[dg.EventLogEntry], None]:
+    def watcher(
+        self, job_name: str, partition: str | None, run_id: str
+    ) -> Callable[[dg.EventLogEntry], None]:
         with self._lock:
             self.run = RunState(label=self.labels(job_name, partition), started=self.clock())
             self._emit(f"{self.run.label} ...", final=not self.tty)
@@ -106,7 +117,9 @@ class Progress:
 
     def start(self) -> Progress:
         """Redraw (terminal) or print a periodic line (otherwise) while a step is silent."""
-        self._ticker = threading.Thread(target=self._tick_forever, name="spotify-assets-progress", daemon=True)
+        self._ticker = threading.Thread(
+            target=self._tick_forever, name="spotify-assets-progress", daemon=True
+        )
         self._ticker.start()
         return self
 
@@ -148,9 +161,11 @@ class Progress:
             run.step, run.step_started, run.samples, run.total = entry.step_key, now, [], None
             run.steps_started += 1
             self._show(run, now)
-        elif kind == "ASSET_MATERIALIZATION" and event.asset_key.to_user_string() == ROWS_READ_ASSET:
-            rows = event.event_specific_data.materialization.metadata.get(ROW_COUNT)
-            run.rows_read = getattr(rows, "value", rows)
+        elif kind == "ASSET_MATERIALIZATION" and event.asset_key == AssetKey(ROWS_READ_ASSET):
+            rows = getattr(
+                event.step_materialization_data.materialization.metadata.get(ROW_COUNT), "value", None
+            )
+            run.rows_read = rows if isinstance(rows, int) else None
         elif kind == "STEP_FAILURE":
             run.failed = True
         elif kind in ("PIPELINE_SUCCESS", "PIPELINE_FAILURE"):
@@ -187,7 +202,9 @@ class Progress:
         first_time, first_done = run.samples[0] if len(run.samples) > 1 else (run.step_started, 0)
         elapsed = run.samples[-1][0] - first_time
         unit = run.unit
-        parts = [f"{done:,} of {run.total:,} {unit} ({done / run.total:.0%})" if run.total else f"{done:,} {unit}"]
+        parts = [
+            f"{done:,} of {run.total:,} {unit} ({done / run.total:.0%})" if run.total else f"{done:,} {unit}"
+        ]
         if elapsed > 0 and done > first_done:
             rate = (done - first_done) / elapsed
             parts.append(f"{rate:,.0f} {unit}/s")

@@ -33,11 +33,12 @@ callback_errors: list[str] = []
 def listen(instance: dg.DagsterInstance, run_id: str, callback: Callable[[dg.EventLogEntry], None]) -> None:
     """Call `callback` with every event of run `run_id` as it is stored. A callback that raises is
     switched off (the run goes on); the error is kept in `callback_errors`."""
+
     def guarded(entry: dg.EventLogEntry) -> None:
         if state["on"]:
             try:
                 callback(entry)
-            except Exception as error:  # noqa: BLE001 - a display must never break a run
+            except Exception as error:  # a display must never break a run
                 state["on"] = False
                 callback_errors.append(f"{type(error).__name__}: {error}")
 
@@ -86,9 +87,18 @@ def log_line(entry: dg.EventLogEntry) -> str:
     stamp = datetime.fromtimestamp(entry.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     event = entry.dagster_event
     kind = event.event_type_value if event is not None else "LOG"
-    head = " - ".join(part for part in (
-        stamp, logging.getLevelName(entry.level), entry.job_name, entry.run_id, entry.step_key, kind,
-    ) if part)
+    head = " - ".join(
+        part
+        for part in (
+            stamp,
+            logging.getLevelName(entry.level),
+            entry.job_name,
+            entry.run_id,
+            entry.step_key,
+            kind,
+        )
+        if part
+    )
     line = f"{head} - {entry.message}"
     error = _error_of(event)
     return f"{line}\n{error.to_string()}" if error is not None else line

@@ -33,10 +33,11 @@ FILE_JOB = "everything"  # one landing file's ingest and everything downstream, 
 INGEST_JOB = "ingest_file"
 MODEL_JOB = "refresh_model"
 ALBUM_ART_JOB = "refresh_album_art"
-INGEST_CONCURRENCY_TAG = "spotify/ingest"  # limit it to 1 in dagster.yaml: ingests and publishes queue
 LANDING_FILES = "landing_files"  # the dynamic partitions (partitions.py)
 QUOTA_STOP = "quota exhausted"  # album_art's failure text when Spotify's quota stops a lookup
-REFUSING_STEP = "raw_plays"  # fails with dg.Failure(metadata={"file": path}) exactly when the parser refuses a file
+REFUSING_STEP = (
+    "raw_plays"  # fails with dg.Failure(metadata={"file": path}) exactly when the parser refuses a file
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ def plan_registrations(known_keys: Iterable[str], files: Iterable[LandingFile]) 
             registrations.append(Registration(landing_file.path, key, "known"))
         elif digest in key_by_hash:
             registrations.append(
-                Registration(landing_file.path, key_by_hash[digest], "same_bytes", same_as=key_by_hash[digest])
+                Registration(
+                    landing_file.path, key_by_hash[digest], "same_bytes", same_as=key_by_hash[digest]
+                )
             )
         else:
             registrations.append(Registration(landing_file.path, key, "new"))
@@ -99,8 +102,12 @@ def plan_registrations(known_keys: Iterable[str], files: Iterable[LandingFile]) 
     return registrations
 
 
-def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: list[Path],
-                   files: list[LandingFile] | None = None) -> list[Registration]:
+def register_files(
+    instance: dg.DagsterInstance,
+    landing: LandingFolder,
+    paths: list[Path],
+    files: list[LandingFile] | None = None,
+) -> list[Registration]:
     """Add a partition per new file; bytes already registered under another name are not added.
     `files`: the paths already described (hashed), to hash nothing twice."""
     described = files if files is not None else [landing.describe(path) for path in paths]
@@ -135,8 +142,16 @@ def landing_files_in(lake_uri: str, spec) -> set[str]:
     return set(actions[f"partition.{PARTITION_COLUMN}"].to_list())
 
 
-def execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, partition_key: str | None,
-            log_level: str, *, asset_selection: list | None = None, watcher: RunWatcher | None = None) -> dict:
+def execute(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    partition_key: str | None,
+    log_level: str,
+    *,
+    asset_selection: list | None = None,
+    watcher: RunWatcher | None = None,
+) -> dict:
     """One in-process run; returns what the summary needs (failures as one line per failed step)."""
     from .run_events import failure_line, failure_metadata, listen
 
@@ -145,25 +160,44 @@ def execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, p
     if callback:
         listen(instance, run_id, callback)
     result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, partition_key=partition_key, raise_on_error=False, run_id=run_id,
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_id=run_id,
         asset_selection=asset_selection,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
     failed = [event for event in result.all_events if event.is_step_failure]
     return {
-        "job": job_name, "partition": partition_key, "run_id": result.run_id, "success": result.success,
+        "job": job_name,
+        "partition": partition_key,
+        "run_id": result.run_id,
+        "success": result.success,
         "failures": [f"{event.step_key}: {failure_line(event)}" for event in failed],
         "failed_steps": [
-            {"step": event.step_key, "message": failure_line(event), "file": failure_metadata(event).get("file")}
+            {
+                "step": event.step_key,
+                "message": failure_line(event),
+                "file": failure_metadata(event).get("file"),
+            }
             for event in failed
         ],
     }
 
 
-def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: LandingFolder, lake_uri: str,
-              paths: list[Path], log_level: str = "INFO", *, files: list[LandingFile] | None = None,
-              ingested: set[str] | None = None, retry_pending_album_art: bool = False,
-              watcher: RunWatcher | None = None) -> RunReport:
+def run_files(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    landing: LandingFolder,
+    lake_uri: str,
+    paths: list[Path],
+    log_level: str = "INFO",
+    *,
+    files: list[LandingFile] | None = None,
+    ingested: set[str] | None = None,
+    retry_pending_album_art: bool = False,
+    watcher: RunWatcher | None = None,
+) -> RunReport:
     """Register `paths` (or `files`, already described) and bring every table up to date with them
     (see the module docstring); `ingested`: `ingested_keys(lake_uri)` when the caller has it."""
     report = RunReport()
@@ -173,7 +207,9 @@ def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: Landi
     pending = list(dict.fromkeys(reg.key for reg in report.registrations if reg.key not in done))
 
     def run(job_name: str, partition: str | None = None, **options) -> dict:
-        report.runs.append(execute(defs, instance, job_name, partition, log_level, watcher=watcher, **options))
+        report.runs.append(
+            execute(defs, instance, job_name, partition, log_level, watcher=watcher, **options)
+        )
         return report.runs[-1]
 
     for key in pending[:-1]:
@@ -184,7 +220,7 @@ def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: Landi
     album_art_partitions = [key for key in pending[:-1] if key in ingested]
     if retry_pending_album_art:
         tried = {*pending, *album_art_partitions}
-        retry_days = defs.resources["spotify"].not_found_retry_days
+        retry_days = (defs.resources or {})["spotify"].not_found_retry_days
         due = pending_lookups(lake_uri, retry_days)["partitions"]
         registered = set(instance.get_dynamic_partitions(LANDING_FILES))  # a new DAGSTER_HOME knows none
         album_art_partitions += [key for key in due if key not in tried and key in registered]
@@ -221,11 +257,12 @@ def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.
     for key, spec in specs.items():
         for dep in spec.deps:
             children.setdefault(dep.asset_key, set()).add(key)
-    stale = {
-        key for key in whole
-        if latest.get(key) is None
-        or any((latest.get(dep.asset_key) or -1) > latest[key] for dep in specs[key].deps)
-    }
+
+    def outdated(key: dg.AssetKey) -> bool:
+        own = latest.get(key)
+        return own is None or any((latest.get(dep.asset_key) or -1) > own for dep in specs[key].deps)
+
+    stale = {key for key in whole if outdated(key)}
     frontier = list(stale)
     while frontier:
         for child in children.get(frontier.pop(), ()):
@@ -246,8 +283,11 @@ def _mark_per_file_failures(defs: dg.Definitions, runs: list[dict]) -> bool:
     failures = [failure for run in runs for failure in run["failed_steps"]]
     if not failures:
         return True
-    stage_of = {node.name: stage for job, stage in ((INGEST_JOB, "ingest"), (ALBUM_ART_JOB, "album_art"))
-                for node in defs.resolve_job_def(job).nodes_in_topological_order}
+    stage_of = {
+        node.name: stage
+        for job, stage in ((INGEST_JOB, "ingest"), (ALBUM_ART_JOB, "album_art"))
+        for node in defs.resolve_job_def(job).nodes_in_topological_order
+    }
     for failure in failures:
         failure["stage"] = stage_of.get(failure["step"], "tables")
     return all(failure["stage"] != "tables" for failure in failures)
@@ -288,5 +328,7 @@ def accounting(lake_uri: str) -> list[dict]:
     uri = table_uri(lake_uri, FILE_ACCOUNTING.name)
     if not table_exists(uri):
         return []
-    rows = QueryBuilder().register("accounting", DeltaTable(uri)).execute("select * from accounting").read_all()
+    rows = (
+        QueryBuilder().register("accounting", DeltaTable(uri)).execute("select * from accounting").read_all()
+    )
     return pl.DataFrame(rows).sort(PARTITION_COLUMN).to_dicts()

@@ -21,15 +21,23 @@ per row; 10 million plays generate in seconds):
   about the track's length. ~0.6 % of plays have an empty reason.
 * **Export noise.** ~0.5 % of rows are exact duplicates of another row, as in real exports.
 
+Every format is written from the same plays: the Maven CSV (``write_maven_csv``), the Extended
+Streaming History (``write_extended_json`` / ``write_extended_zip``: the same music plays plus
+podcast and audiobook plays) and the basic account data (``write_basic_json`` /
+``write_account_data_zip``: the last year of that Extended history, as the mailed export holds it,
+minute precision, no ids), so a basic and an extended export of the same ``(rows, seed)`` overlap
+the way a listener's two exports do.
+
 Output is deterministic for a given ``(rows, seed)``.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +58,10 @@ EXTENDED_COLUMNS = (
 )
 SKIP_REASONS = ("fwdbtn", "backbtn", "nextbtn")
 ZIP_FOLDER = "Spotify Extended Streaming History"
+ACCOUNT_DATA_FOLDER = "Spotify Account Data"
+BASIC_KINDS = ("music", "podcast", "audiobook")
+BASIC_DAYS = 365  # the basic export holds about the last year
+BASIC_FILE_RECORDS = 10_000  # records per StreamingHistory_<kind>_<n>.json
 
 DEFAULT_START = date(2017, 1, 1)
 DEFAULT_END = date(2024, 12, 31)
@@ -79,7 +91,7 @@ _COUNTRY_SHARE = np.array([0.93, 0.03, 0.02, 0.01, 0.01])
 # --------------------------------------------------------------------------- catalog
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog_csv(name: str) -> pl.DataFrame:
     """A catalog table, names kept as text (a track called ``1999`` stays a string)."""
     frame = pl.read_csv(CATALOG_DIR / f"{name}.csv", infer_schema=False)
@@ -298,7 +310,7 @@ def generate_plays(
     if rows == 0:
         return _empty_plays()
     rng = np.random.default_rng(seed)
-    n_dup = int(round(rows * DUPLICATE_SHARE)) if rows >= 20 else 0
+    n_dup = round(rows * DUPLICATE_SHARE) if rows >= 20 else 0
     vocabulary, arrays = _plays_arrays(rng, rows - n_dup, start, end)
     return _plays_frame(vocabulary, _with_duplicates(arrays, rng, n_dup))
 
@@ -323,8 +335,8 @@ def _plays_frame(vocabulary: list[str], arrays: dict[str, np.ndarray]) -> pl.Dat
 
 
 def _empty_plays() -> pl.DataFrame:
-    schema = {c: pl.String for c in MAVEN_COLUMNS}
-    schema.update(ts=pl.Datetime("ms"), ms_played=pl.Int64, shuffle=pl.Boolean, skipped=pl.Boolean)
+    schema: dict[str, pl.DataType] = dict.fromkeys(MAVEN_COLUMNS, pl.String())
+    schema.update(ts=pl.Datetime("ms"), ms_played=pl.Int64(), shuffle=pl.Boolean(), skipped=pl.Boolean())
     return pl.DataFrame(schema=schema)
 
 
@@ -527,3 +539,129 @@ _PDF_PLACEHOLDER = (
     b"%PDF-1.4\n% Placeholder for Spotify's ReadMeFirst document: not listening history.\n"
     b"1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 )
+
+
+# --------------------------------------------------------------------------- basic account data
+
+
+def generate_basic(
+    rows: int,
+    seed: int = 0,
+    *,
+    episodes: int | None = None,
+    audiobooks: int | None = None,
+    days: int = BASIC_DAYS,
+) -> dict[str, pl.DataFrame]:
+    """The basic "Account data" records of the last ``days`` days of ``generate_extended(rows, seed,
+    episodes=..., audiobooks=...)``, one frame per kind (``music``, ``podcast``, ``audiobook``) in the
+    export's fields: ``endTime`` (UTC, the minute the play ended, ``YYYY-MM-DD HH:MM``), names,
+    ``msPlayed``; no ids, album, platform or reasons. Plays of 0 ms are kept, as Spotify does."""
+    extended = generate_extended(rows, seed, episodes=episodes, audiobooks=audiobooks)
+    ended = pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="ms")
+    recent = extended.filter(ended > ended.max() - pl.duration(days=days)) if extended.height else extended
+    end_time = ended.dt.strftime("%Y-%m-%d %H:%M").alias("endTime")
+    ms_played = pl.col("ms_played").alias("msPlayed")
+    authors = _catalog_csv("audiobooks").select("audiobook_title", "author_name").unique()
+    return {
+        "music": recent.filter(pl.col("spotify_track_uri").is_not_null()).select(
+            end_time, pl.col("master_metadata_album_artist_name").alias("artistName"),
+            pl.col("master_metadata_track_name").alias("trackName"), ms_played,
+        ),
+        "podcast": recent.filter(pl.col("spotify_episode_uri").is_not_null()).select(
+            end_time, pl.col("episode_show_name").alias("podcastName"),
+            pl.col("episode_name").alias("episodeName"), ms_played,
+        ),
+        "audiobook": recent.filter(pl.col("audiobook_uri").is_not_null())
+        .join(authors, on="audiobook_title", how="left", maintain_order="left")
+        .select(
+            end_time, pl.col("audiobook_title").alias("audiobookName"),
+            pl.col("audiobook_chapter_title").alias("chapterName"), pl.col("author_name").alias("authorName"),
+            ms_played,
+        ),
+    }
+
+
+def write_basic_json(
+    path: str | Path, rows: int, seed: int = 0, kind: str = "music", *, days: int = BASIC_DAYS
+) -> Path:
+    """Write one basic history file (``StreamingHistory_<kind>_<n>.json``-style JSON array) holding
+    every ``kind`` record of ``generate_basic(rows, seed, days=days)``; return the path."""
+    if kind not in BASIC_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(BASIC_KINDS)}, got {kind!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_json_array(generate_basic(rows, seed, days=days)[kind]))
+    return path
+
+
+def write_account_data_zip(path: str | Path, rows: int, seed: int = 0, *, days: int = BASIC_DAYS) -> Path:
+    """Write ``my_spotify_data.zip`` as Spotify mails the basic export; return the path.
+
+    Members, all under ``Spotify Account Data/``: ``StreamingHistory_music_<n>.json``,
+    ``StreamingHistory_podcast_<n>.json`` and ``StreamingHistory_audiobook_<n>.json`` (at most
+    BASIC_FILE_RECORDS records each, at least one file per kind) from ``generate_basic(rows, seed,
+    days=days)``, beside members that are not listening history: ``Userdata.json``,
+    ``Playlist1.json``, ``SearchQueries.json``, ``Marquee.json`` (an array with ``artistName`` but no
+    plays) and ``Read_Me_First.pdf``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = generate_basic(rows, seed, days=days)
+    music = records["music"]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr(f"{ACCOUNT_DATA_FOLDER}/Read_Me_First.pdf", _PDF_PLACEHOLDER)
+        for name, content in _account_data_extras(music).items():
+            archive.writestr(f"{ACCOUNT_DATA_FOLDER}/{name}", content)
+        for kind, frame in records.items():
+            for n in range(max(1, -(-frame.height // BASIC_FILE_RECORDS))):
+                chunk = frame.slice(n * BASIC_FILE_RECORDS, BASIC_FILE_RECORDS)
+                member = f"{ACCOUNT_DATA_FOLDER}/StreamingHistory_{kind}_{n}.json"
+                archive.writestr(member, _json_array(chunk))
+    return path
+
+
+def _account_data_extras(music: pl.DataFrame) -> dict[str, bytes]:
+    """The account-data members that are not listening history (made-up account, no real person)."""
+    artists = music["artistName"].unique(maintain_order=True).head(5).to_list()
+    tracks = music.select("artistName", "trackName").unique(maintain_order=True).head(3).rows()
+    return {
+        "Userdata.json": json.dumps({
+            "username": "sample-listener", "email": "listener@example.com", "country": "US",
+            "createdFromFacebook": False, "birthdate": "1990-01-01", "gender": "neutral",
+        }, indent=2).encode(),
+        "Playlist1.json": json.dumps({"playlists": [{
+            "name": "Sample favourites", "lastModifiedDate": "2024-06-01",
+            "items": [
+                {"track": {"trackName": track, "artistName": artist, "albumName": "", "trackUri": ""},
+                 "episode": None, "localTrack": None, "addedDate": "2024-06-01"}
+                for artist, track in tracks
+            ],
+            "description": None, "numberOfFollowers": 0,
+        }]}, indent=2, ensure_ascii=False).encode(),
+        "SearchQueries.json": json.dumps([
+            {"platform": "ANDROID", "searchTime": "2024-06-01T10:00:00.000Z[UTC]",
+             "searchQuery": artist.lower(), "searchInteractionURIs": []}
+            for artist in artists
+        ], indent=2, ensure_ascii=False).encode(),
+        "Marquee.json": json.dumps([{"artistName": artist, "segment": "Previously Active Listeners"}
+                                    for artist in artists], indent=2, ensure_ascii=False).encode(),
+    }
+
+
+SAMPLE_FORMATS = {
+    # format: (writer, file name when the target is a folder)
+    "csv": (write_maven_csv, "history.csv"),
+    "json": (write_extended_json, "history.json"),
+    "zip": (write_extended_zip, "history.zip"),
+    "basic": (write_basic_json, "StreamingHistory_music_0.json"),
+    "account-zip": (write_account_data_zip, "my_spotify_data.zip"),
+}
+
+
+def write_sample(format_: str, out: str | Path, rows: int, seed: int = 0) -> Path:
+    """Write a sample history in one of SAMPLE_FORMATS to ``out`` (a folder gets the format's usual
+    file name); return the path."""
+    writer, file_name = SAMPLE_FORMATS[format_]
+    out = Path(out)
+    target = out / file_name if out.is_dir() else out
+    return writer(target, rows, seed)

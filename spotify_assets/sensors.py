@@ -1,4 +1,4 @@
-"""The landing sensor: a file dropped in the landing folder is ingested once, in one run with everything downstream.
+"""The landing sensor: a file dropped in the landing folder is ingested once, in one run with all downstream.
 
 Each tick the sensor looks at the landing folder (`SPOTIFY_LANDING_DIR`, through the `landing`
 resource):
@@ -27,9 +27,7 @@ and modification time and which files are handled, so it survives daemon restart
 """
 
 import json
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +35,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from .instance_rules import INGEST_CONCURRENCY_TAG  # limited to one run at a time
 from .partitions import landing_files
 from .resources.lake import LakeResource
 from .resources.landing import LandingFile, LandingFolder, hash_of_key, quarantine
-from .runner import FILE_JOB, INGEST_CONCURRENCY_TAG, ingested_keys, plan_registrations
-from .transforms.parse import EXTENDED_MEMBER, UTF8_BOM, NotAHistoryFile, read_history
+from .runner import FILE_JOB, LANDING_FILES, ingested_keys, plan_registrations
+from .transforms.parse import NotAHistoryFile, check_large_history, read_history
 
 LANDING_POLL_SECONDS = 5  # the daemon's sensor loop runs every 5 s: a shorter interval buys nothing
 QUIET_SECONDS = 2  # a file nobody wrote to for this long counts as complete at first sight
@@ -85,7 +84,8 @@ def arrived_files(cursor: LandingCursor, present: dict[str, Signature], *, now_n
     to for QUIET_SECONDS. Updates `cursor.seen` to `present` and forgets files that are gone."""
     quiet_ns = int(QUIET_SECONDS * 1e9)
     arrived = [
-        name for name, sig in present.items()
+        name
+        for name, sig in present.items()
         if cursor.handled.get(name) != sig and (cursor.seen.get(name) == sig or now_ns - sig[1] >= quiet_ns)
     ]
     cursor.seen = dict(present)
@@ -95,7 +95,8 @@ def arrived_files(cursor: LandingCursor, present: dict[str, Signature], *, now_n
 
 def take_batch(names: list[str], sizes: dict[str, int]) -> list[str]:
     """The first files of `names` within MAX_FILES_PER_TICK and MAX_BYTES_PER_TICK (at least one)."""
-    batch, total = [], 0
+    batch: list[str] = []
+    total = 0
     for name in names[:MAX_FILES_PER_TICK]:
         if batch and total + sizes[name] > MAX_BYTES_PER_TICK:
             break
@@ -104,55 +105,28 @@ def take_batch(names: list[str], sizes: dict[str, int]) -> list[str]:
     return batch
 
 
-def why_not_a_history(path: Path) -> str | None:
+def why_not_a_history(path: Path, *, date_order: str | None = None) -> str | None:
     """None when `path` looks like a Spotify history, else why not (the parser's own message).
 
     Files up to FULL_SNIFF_BYTES are read exactly as the ingest reads them. A larger CSV is judged
     on a head sample cut at a record boundary; a larger JSON or ZIP on its structure only (an array
-    of plays; play-history members), so a 1.4 GB file costs the sensor a few milliseconds.
+    of plays; member sizes and heads), so a 1.4 GB file costs the sensor a few milliseconds.
+    `date_order` is the `SPOTIFY_CSV_DATE_ORDER` setting, as the ingest gets it.
     """
     try:
         if path.stat().st_size <= FULL_SNIFF_BYTES:
-            read_history(path)
+            read_history(path, date_order=date_order)
             return None
-        return _why_not_a_large_history(path)
+        return _why_not_a_large_history(path, date_order)
     except NotAHistoryFile as error:
         return str(error)
     except (OSError, pl.exceptions.PolarsError) as error:
         return f"{path.name}: cannot be read ({error.__class__.__name__}: {str(error)[:300]})"
 
 
-def _why_not_a_large_history(path: Path) -> str | None:
-    with path.open("rb") as handle:
-        head = handle.read(HEAD_SAMPLE_BYTES)
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()
-        except zipfile.BadZipFile as error:
-            return f"{path.name}: damaged ZIP ({error}); expected Spotify's history export"
-        if any(EXTENDED_MEMBER.search(name) for name in names):
-            return None
-        return f"{path.name}: ZIP holds no Streaming_History_Audio_*.json or endsong_*.json"
-    text = head.removeprefix(UTF8_BOM).lstrip()
-    if text[:1] in (b"[", b"{"):
-        if text.startswith(b"[") and b'"ts"' in text:
-            return None
-        return f"{path.name}: JSON is not an array of plays with `ts`; expected Extended Streaming History"
-    with tempfile.TemporaryDirectory() as folder:
-        sample = Path(folder) / path.name
-        sample.write_bytes(_complete_records(head))
-        read_history(sample)
+def _why_not_a_large_history(path: Path, date_order: str | None) -> str | None:
+    check_large_history(path, path.name, date_order, HEAD_SAMPLE_BYTES)
     return None
-
-
-def _complete_records(head: bytes) -> bytes:
-    """`head` cut after its last line break outside quotes, so the sample holds whole CSV records."""
-    cut = len(head)
-    while (cut := head.rfind(b"\n", 0, cut)) > 0:
-        if head.count(b'"', 0, cut) % 2 == 0:
-            return head[: cut + 1]
-    return head
 
 
 @dg.sensor(
@@ -179,7 +153,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder, 
     histories: list[LandingFile] = []
     for name in batch:
         path = paths[name]
-        reason = why_not_a_history(path)
+        reason = why_not_a_history(path, date_order=landing.csv_date_order)
         described = None if reason or not path.exists() else landing.describe(path)
         after = signature(path) if path.exists() else None
         if after is None:  # moved away or deleted meanwhile
@@ -191,11 +165,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder, 
             moved = quarantine(path, reason, now=now, by="the landing sensor")
             context.log.warning(f"quarantined {name} to {moved}: {reason}")
             cursor.seen.pop(name)
-        else:
+        elif described is not None:
             histories.append(described)
             cursor.handled[name] = present[name]
 
-    registrations = plan_registrations(context.instance.get_dynamic_partitions(landing_files.name), histories)
+    registrations = plan_registrations(context.instance.get_dynamic_partitions(LANDING_FILES), histories)
     ingested = ingested_keys(lake.lake_uri)
     to_ingest = [reg for reg in registrations if reg.status != "same_bytes" and reg.key not in ingested]
     for registration in registrations:
@@ -205,8 +179,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder, 
     new_keys = [reg.key for reg in registrations if reg.status == "new"]
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=hash_of_key(reg.key), partition_key=reg.key,
-                          tags={INGEST_CONCURRENCY_TAG: "landing_sensor"})
+            dg.RunRequest(
+                run_key=hash_of_key(reg.key),
+                partition_key=reg.key,
+                tags={INGEST_CONCURRENCY_TAG: "landing_sensor"},
+            )
             for reg in to_ingest
         ],
         dynamic_partitions_requests=[landing_files.build_add_request(new_keys)] if new_keys else [],

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from .transforms.listens import DEFAULT_LISTEN_RULE, parse_listen_rule
+
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_LAKE_URI = "data/lake"
 DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.sqlite"
@@ -18,6 +20,7 @@ DEFAULT_TIMEZONE = "UTC"
 DEFAULT_ENGINE = "polars"
 DEFAULT_TRACK_OVERRIDES = "data/track_overrides.csv"
 ENGINES = ("polars", "spark", "databricks")
+CSV_DATE_ORDERS = ("dmy", "mdy")  # tables.DATE_ORDERS (not imported: settings stay free of Dagster)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     engine: str = DEFAULT_ENGINE
     track_overrides: str = DEFAULT_TRACK_OVERRIDES
+    # How to read year-last CSV dates (7/8/2013) when a file's own values cannot tell: dmy or mdy.
+    csv_date_order: str | None = None
+    listen_rule: str = DEFAULT_LISTEN_RULE
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -43,6 +49,8 @@ class Settings:
             timezone=env.get("SPOTIFY_TIMEZONE") or DEFAULT_TIMEZONE,
             engine=(env.get("SPOTIFY_ENGINE") or DEFAULT_ENGINE).lower(),
             track_overrides=env.get("SPOTIFY_TRACK_OVERRIDES") or DEFAULT_TRACK_OVERRIDES,
+            csv_date_order=(env.get("SPOTIFY_CSV_DATE_ORDER") or "").strip().lower() or None,
+            listen_rule=(env.get("SPOTIFY_LISTEN_RULE") or DEFAULT_LISTEN_RULE).strip().lower(),
         )
         settings.validate()
         return settings
@@ -52,6 +60,12 @@ class Settings:
 
         if self.engine not in ENGINES:
             raise ValueError(f"SPOTIFY_ENGINE={self.engine!r}: expected one of {', '.join(ENGINES)}")
+        if self.csv_date_order not in (None, *CSV_DATE_ORDERS):
+            raise ValueError(
+                f"SPOTIFY_CSV_DATE_ORDER={self.csv_date_order!r}: expected dmy (day first: 8/7/2013 is "
+                "8 July) or mdy (month first: 7/8/2013 is 8 July)"
+            )
+        parse_listen_rule(self.listen_rule)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:

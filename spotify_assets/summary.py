@@ -36,7 +36,9 @@ def build(settings, taken, outcome: dict, credentials: bool, lookups: dict) -> d
     return {
         "success": report.success and not quarantined and not outcome["no_history"],
         "report": str(report_file.resolve()) if report_file.exists() else None,
-        "lake": str(Path(settings.lake_uri).resolve()) if "://" not in settings.lake_uri else settings.lake_uri,
+        "lake": str(Path(settings.lake_uri).resolve())
+        if "://" not in settings.lake_uri
+        else settings.lake_uri,
         "warehouse": mask_url(settings.warehouse_url),
         "tables": runner.table_counts(settings.lake_uri),
         "files": _file_summary(registrations, runner.accounting(settings.lake_uri), report.runs),
@@ -75,7 +77,9 @@ def _failure_lines(report, outcome: dict, quarantined: list[dict]) -> list[str]:
         for failure in run["failed_steps"]:
             if failure["step"] == REFUSING_STEP and Path(failure.get("file") or "").name in moved:
                 continue  # already said, with where it went
-            by_message.setdefault((failure.get("stage", "tables"), failure["message"]), []).append(failure["step"])
+            by_message.setdefault((failure.get("stage", "tables"), failure["message"]), []).append(
+                failure["step"]
+            )
         for (stage, message), steps in by_message.items():
             subject = f"{file} ({', '.join(steps)})" if stage != "tables" and file else ", ".join(steps)
             lines.append(f"{subject}: {message.rstrip('.')}; {WHAT_TO_DO[stage]} ({details})")
@@ -90,11 +94,20 @@ def _naming(file: str, text: str) -> str:
 
 def _file_summary(registrations, accounting: list[dict], runs: list[dict]) -> list[dict]:
     by_key = {row["landing_file"]: row for row in accounting}
-    failed = {run["partition"] for run in runs
-              for failure in run["failed_steps"] if failure.get("stage") == "ingest"}
+    failed = {
+        run["partition"]
+        for run in runs
+        for failure in run["failed_steps"]
+        if failure.get("stage") == "ingest"
+    }
     return [
-        {"file": str(reg.path), "landing_file": reg.key, "registration": reg.status, "failed": reg.key in failed,
-         **{name: value for name, value in by_key.get(reg.key, {}).items() if name != "landing_file"}}
+        {
+            "file": str(reg.path),
+            "landing_file": reg.key,
+            "registration": reg.status,
+            "failed": reg.key in failed,
+            **{name: value for name, value in by_key.get(reg.key, {}).items() if name != "landing_file"},
+        }
         for reg in registrations
     ]
 
@@ -108,20 +121,27 @@ def text(summary: dict) -> str:
         name = Path(row["file"]).name + (" (same bytes)" if row["registration"] == "same_bytes" else "")
         name = f"{name[:33]} FAILED" if row["failed"] else name
         lines.append(
-            f"  {name[:40]:<40} " + " ".join(f"{row.get(k, 0):>9,}" for k in
-                                            ("rows_read", "clean", "filtered", "duplicate", "rejected"))
+            f"  {name[:40]:<40} "
+            + " ".join(
+                f"{row.get(k, 0):>9,}" for k in ("rows_read", "clean", "filtered", "duplicate", "rejected")
+            )
         )
     lines.append("")
     if summary["nothing_new"]:
         count = len(summary["files"])
-        lines.append(f"Nothing new: {'the file is' if count == 1 else f'all {count} files are'} in the lake "
-                     "already; nothing was written.")
+        lines.append(
+            f"Nothing new: {'the file is' if count == 1 else f'all {count} files are'} in the lake "
+            "already; nothing was written."
+        )
     if skipped := summary["skipped"]:
         names = [Path(item["file"]).name for item in skipped]
         shown = ", ".join(names[:SKIPPED_NAMES_SHOWN]) + (
-            f" and {len(names) - SKIPPED_NAMES_SHOWN} more" if len(names) > SKIPPED_NAMES_SHOWN else "")
-        lines.append(f"Skipped {len(names)} file{'s' if len(names) > 1 else ''} that "
-                     f"{'are' if len(names) > 1 else 'is'} not a play history: {shown}")
+            f" and {len(names) - SKIPPED_NAMES_SHOWN} more" if len(names) > SKIPPED_NAMES_SHOWN else ""
+        )
+        lines.append(
+            f"Skipped {len(names)} file{'s' if len(names) > 1 else ''} that "
+            f"{'are' if len(names) > 1 else 'is'} not a play history: {shown}"
+        )
     lines += [f"FAILED {line}" for line in summary["failures"]]
     if summary["album_art"]["pending"] or summary["album_art"]["tracks_pending"]:
         lines.append(_album_art_line(summary["album_art"]))
@@ -136,11 +156,19 @@ def text(summary: dict) -> str:
 
 def _album_art_line(album_art: dict) -> str:
     albums, tracks = album_art["pending"], album_art["tracks_pending"]
-    owed = [f"{count:,} {noun}{'s' if count != 1 else ''}" for count, noun in ((albums, "album"), (tracks, "track"))
-            if count]
+    owed = [
+        f"{count:,} {noun}{'s' if count != 1 else ''}"
+        for count, noun in ((albums, "album"), (tracks, "track"))
+        if count
+    ]
     text = f"Spotify lookups: {' and '.join(owed)} still pending"
     if not album_art["credentials"]:
-        return text + " (no Spotify credentials: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, then run again)"
+        return (
+            text
+            + " (no Spotify credentials: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, then run again)"
+        )
     if album_art["retry_after"]:
-        return text + f"; Spotify's quota allows the next try after {album_art['retry_after']}: run again then"
+        return (
+            text + f"; Spotify's quota allows the next try after {album_art['retry_after']}: run again then"
+        )
     return text + "; the next run tries them again"

@@ -127,7 +127,8 @@ RAW_PLAYS = TableSpec(
         SOURCE_LINE,
         _col("source_format", "string", "maven_csv, extended_json or basic_json.", nullable=False),
         _col("date_order", "string",
-             "How the file writes day and month in `ts` (dmy or mdy), decided per file; null if unambiguous."),
+             "How the file writes year-last dates: dmy or mdy (decided per CSV file from its values), "
+             "else null."),
         _col("parse_error", "string", "Structural problem found while reading (e.g. wrong column count)."),
         _col("raw_text", "string", "The record as read, kept for rows with a parse error."),
         *(_col(name, "string", f"`{name}` as read from the file.") for name in RAW_TEXT_FIELDS),
@@ -201,20 +202,28 @@ REJECTED_PLAYS = TableSpec(
 
 FILE_FORMATS = (*SOURCE_FORMATS, "mixed", "empty")
 
+# What both per-file tables say of a landing file: its name, bytes, format and the file-local counts.
+FILE_COLUMNS = (
+    LANDING_FILE,
+    _col("file_name", "string", "Name of the landing file.", nullable=False),
+    _col("content_hash", "string", "The first 12 hex digits of the xxh3-64 of the file's bytes.", nullable=False),
+    _col("source_format", "string", f"One of {', '.join(FILE_FORMATS)}.", nullable=False, max_length=16),
+    _col("rows_read", "int64", "Records read (blank lines excluded).", nullable=False),
+)
+FILTERED = _col("filtered", "int64", "Valid rows under 500 ms.", nullable=False)
+REJECTED = _col("rejected", "int64", "Rows sent to rejected_plays.", nullable=False)
+DUPLICATE_IN_FILE = _col("duplicate_in_file", "int64", "Repeats of a play earlier in the same file.", nullable=False)
+
 FILE_READS = TableSpec(
     name="file_reads",
     description="One row per ingested landing file: what its ingest read and decided on its own "
                 "(rows read = valid + filtered + duplicate_in_file + rejected).",
     columns=(
-        LANDING_FILE,
-        _col("file_name", "string", "Name of the landing file.", nullable=False),
-        _col("content_hash", "string", "The first 12 hex digits of the xxh3-64 of the file's bytes.", nullable=False),
-        _col("source_format", "string", f"One of {', '.join(FILE_FORMATS)}.", nullable=False, max_length=16),
-        _col("rows_read", "int64", "Records read (blank lines excluded).", nullable=False),
+        *FILE_COLUMNS,
         _col("valid", "int64", "Distinct valid plays of at least 500 ms (its clean_plays rows).", nullable=False),
-        _col("filtered", "int64", "Valid rows under 500 ms.", nullable=False),
-        _col("duplicate_in_file", "int64", "Repeats of a play earlier in the same file.", nullable=False),
-        _col("rejected", "int64", "Rows sent to rejected_plays.", nullable=False),
+        FILTERED,
+        DUPLICATE_IN_FILE,
+        REJECTED,
         _col("ingest_id", "string", "Fingerprint of what the ingest kept (rules, counts, plays): the model "
              "notices a new one; the same file ingested again gets the same.", nullable=False, max_length=64),
     ),
@@ -226,17 +235,13 @@ FILE_ACCOUNTING = TableSpec(
     name="file_accounting",
     description="One row per landing file: every row read is counted as clean, filtered, duplicate or rejected.",
     columns=(
-        LANDING_FILE,
-        _col("file_name", "string", "Name of the landing file.", nullable=False),
-        _col("content_hash", "string", "The first 12 hex digits of the xxh3-64 of the file's bytes.", nullable=False),
-        _col("source_format", "string", f"One of {', '.join(FILE_FORMATS)}.", nullable=False, max_length=16),
-        _col("rows_read", "int64", "Records read (blank lines excluded).", nullable=False),
+        *FILE_COLUMNS,
         _col("clean", "int64", "Plays of this file counted in fact_streams.", nullable=False),
-        _col("filtered", "int64", "Valid rows under 500 ms.", nullable=False),
+        FILTERED,
         _col("duplicate", "int64", "Copies of a play counted once: duplicate_in_file + duplicate_across_files.",
              nullable=False),
-        _col("rejected", "int64", "Rows sent to rejected_plays.", nullable=False),
-        _col("duplicate_in_file", "int64", "Repeats of a play earlier in the same file.", nullable=False),
+        REJECTED,
+        DUPLICATE_IN_FILE,
         _col("duplicate_across_files", "int64",
              "Valid plays whose copy in another file (or export) is the one counted (see duplicate_plays).",
              nullable=False),
@@ -309,9 +314,37 @@ DIM_TRACK = TableSpec(
         _col("content_type", "string", "track, episode or audiobook.", nullable=False, max_length=16),
         _col("artist_key", "int64", "Artist (show, book) as last seen.", **KEY),
         _col("album_key", "int64", "Album (show, book) as last seen.", **KEY),
+        _col("recording_key", "int64", "The recording (dim_recording) the track is a release of: all track ids "
+             "sharing an ISRC are one recording; a track without a known ISRC is its own.", **KEY),
+        _col("isrc", "string", "ISRC from the Spotify Web API (track_metadata); null until looked up or when "
+             "Spotify knows none.", max_length=16),
+        _col("duration_ms", "int64", "Track length from the Spotify Web API; null until looked up."),
+        _col("explicit", "bool", "Explicit lyrics, from the Spotify Web API; null until looked up."),
+        _col("release_date", "date", "Release date of the track's album (first day of the year or month when "
+             "release_date_precision says so); null until looked up."),
+        _col("release_date_precision", "string", "year, month or day.", max_length=8),
+        _col("artist_ids", "string", "Spotify ids of the track's artists, comma-separated in credit order."),
     ),
     primary_key=("track_key",),
-    foreign_keys={"artist_key": "dim_artist", "album_key": "dim_album"},
+    foreign_keys={"artist_key": "dim_artist", "album_key": "dim_album", "recording_key": "dim_recording"},
+)
+
+DIM_RECORDING = TableSpec(
+    name="dim_recording",
+    description="One row per recording: the track ids that share an ISRC (album, single, compilation "
+                "releases of one recording) count as one; a track without a known ISRC is its own recording.",
+    columns=(
+        _col("recording_key", "int64", "Stable key: stable_key('isrc', ISRC), or the track_key of a track "
+             "without a known ISRC.", **KEY),
+        _col("isrc", "string", "The recording's ISRC; null for a track without one.", max_length=16),
+        _col("recording_name", "string", "Title of its most-played track.", nullable=False),
+        _col("artist_key", "int64", "Artist of its most-played track.", **KEY),
+        _col("sample_track_key", "int64", "Its most-played track.", **KEY),
+        _col("track_ids", "int64", "How many track ids (releases) it merges.", nullable=False),
+        _col("content_type", "string", "track, episode or audiobook.", nullable=False, max_length=16),
+    ),
+    primary_key=("recording_key",),
+    foreign_keys={"artist_key": "dim_artist"},
 )
 
 DIM_DATE = TableSpec(
@@ -509,6 +542,8 @@ MODEL_STATE = TableSpec(
         _col("ingest_id", "string", "file_reads.ingest_id the model last applied.", nullable=False),
         _col("settings_key", "string", "Model version, time zone and overrides the tables were built with.",
              nullable=False),
+        _col("catalogue_key", "string", "Digest of the Web API answers (track_metadata) the dimensions include.",
+             nullable=False),
         _col("complete", "bool", "False while an update is being written (a crash then forces a rebuild).",
              nullable=False),
     ),
@@ -517,14 +552,14 @@ MODEL_STATE = TableSpec(
 
 LAKE_TABLES = (
     RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FILE_READS, FILE_ACCOUNTING, DUPLICATE_PLAYS,
-    DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, TRACK_RESOLUTION,
-    ALBUM_ART, TRACK_METADATA,
+    DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS,
+    TRACK_RESOLUTION, ALBUM_ART, TRACK_METADATA,
 )
 BOOKKEEPING_TABLES = (MODEL_MEMBERS, MODEL_STATE)
 # Published to the warehouse, dimensions before the fact so foreign keys resolve.
 WAREHOUSE_TABLES = (
-    DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, ALBUM_ART,
+    DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS, ALBUM_ART,
     REJECTED_PLAYS, FILE_ACCOUNTING, TRACK_RESOLUTION,
 )
-STAR_SCHEMA = (DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS)
+STAR_SCHEMA = (DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON, FACT_STREAMS)
 TABLES = {spec.name: spec for spec in (*LAKE_TABLES, *BOOKKEEPING_TABLES)}

@@ -35,7 +35,9 @@ def lake_fingerprint(lake_uri: str) -> dict[str, int] | None:
     for table in sorted(os.scandir(root), key=lambda entry: entry.name):
         log = Path(table.path) / DELTA_LOG
         if table.is_dir() and log.is_dir():
-            versions = [int(name[:-5]) for name in os.listdir(log) if name.endswith(".json") and name[:-5].isdigit()]
+            versions = [
+                int(name[:-5]) for name in os.listdir(log) if name.endswith(".json") and name[:-5].isdigit()
+            ]
             fingerprint[table.name] = max(versions, default=-1)
     return fingerprint
 

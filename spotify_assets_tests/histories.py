@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from spotify_assets.transforms.parse.common import MAVEN_COLUMNS
+
 
 @dataclass(frozen=True)
 class Track:
@@ -60,17 +62,21 @@ def plays(count: int, *, offset_minutes: int = 0, spacing_minutes: int = 7, seed
     result = []
     for number in range(count):
         index = (number * 7 + seed) % len(CATALOGUE)
-        ended = START + timedelta(minutes=offset_minutes + number * spacing_minutes, seconds=(number * 13 + seed) % 60)
-        result.append(Play(
-            track=CATALOGUE[index],
-            ended=ended,
-            ms_played=30_000 + ((number * 7919 + seed * 104729) % 200_000),
-            platform=PLATFORMS[(number + seed) % len(PLATFORMS)],
-            reason_start=REASONS[number % len(REASONS)],
-            reason_end=REASONS[(number + seed) % len(REASONS)],
-            shuffle=bool((number + seed) % 2),
-            skipped=bool(number % 5 == 0),
-        ))
+        ended = START + timedelta(
+            minutes=offset_minutes + number * spacing_minutes, seconds=(number * 13 + seed) % 60
+        )
+        result.append(
+            Play(
+                track=CATALOGUE[index],
+                ended=ended,
+                ms_played=30_000 + ((number * 7919 + seed * 104729) % 200_000),
+                platform=PLATFORMS[(number + seed) % len(PLATFORMS)],
+                reason_start=REASONS[number % len(REASONS)],
+                reason_end=REASONS[(number + seed) % len(REASONS)],
+                shuffle=bool((number + seed) % 2),
+                skipped=bool(number % 5 == 0),
+            )
+        )
     return result
 
 
@@ -82,19 +88,29 @@ def extended_json(path: Path, history: list[Play]) -> Path:
     records = []
     for play in history:
         track, is_episode = play.track, play.track.content_type == "episode"
-        records.append({
-            "ts": play.ended.strftime("%Y-%m-%dT%H:%M:%SZ"), "platform": play.platform, "ms_played": play.ms_played,
-            "conn_country": "DE", "ip_addr": "203.0.113.7",
-            "master_metadata_track_name": None if is_episode else track.title,
-            "master_metadata_album_artist_name": None if is_episode else track.artist,
-            "master_metadata_album_album_name": None if is_episode else track.album,
-            "spotify_track_uri": None if is_episode else _uri(track),
-            "episode_name": track.title if is_episode else None,
-            "episode_show_name": track.artist if is_episode else None,
-            "spotify_episode_uri": _uri(track) if is_episode else None,
-            "reason_start": play.reason_start, "reason_end": play.reason_end, "shuffle": play.shuffle,
-            "skipped": play.skipped, "offline": False, "offline_timestamp": None, "incognito_mode": False,
-        })
+        records.append(
+            {
+                "ts": play.ended.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "platform": play.platform,
+                "ms_played": play.ms_played,
+                "conn_country": "DE",
+                "ip_addr": "203.0.113.7",
+                "master_metadata_track_name": None if is_episode else track.title,
+                "master_metadata_album_artist_name": None if is_episode else track.artist,
+                "master_metadata_album_album_name": None if is_episode else track.album,
+                "spotify_track_uri": None if is_episode else _uri(track),
+                "episode_name": track.title if is_episode else None,
+                "episode_show_name": track.artist if is_episode else None,
+                "spotify_episode_uri": _uri(track) if is_episode else None,
+                "reason_start": play.reason_start,
+                "reason_end": play.reason_end,
+                "shuffle": play.shuffle,
+                "skipped": play.skipped,
+                "offline": False,
+                "offline_timestamp": None,
+                "incognito_mode": False,
+            }
+        )
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -102,12 +118,23 @@ def extended_json(path: Path, history: list[Play]) -> Path:
 def maven_csv(path: Path, history: list[Play]) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["spotify_track_uri", "ts", "platform", "ms_played", "track_name", "artist_name", "album_name",
-                     "reason_start", "reason_end", "shuffle", "skipped"])
+    writer.writerow(MAVEN_COLUMNS)
     for play in (play for play in history if play.track.content_type == "track"):
-        writer.writerow([play.track.track_id, play.ended.strftime("%Y-%m-%d %H:%M:%S"), play.platform,
-                         play.ms_played, play.track.title, play.track.artist, play.track.album, play.reason_start,
-                         play.reason_end, str(play.shuffle).upper(), str(play.skipped).upper()])
+        writer.writerow(
+            [
+                play.track.track_id,
+                play.ended.strftime("%Y-%m-%d %H:%M:%S"),
+                play.platform,
+                play.ms_played,
+                play.track.title,
+                play.track.artist,
+                play.track.album,
+                play.reason_start,
+                play.reason_end,
+                str(play.shuffle).upper(),
+                str(play.skipped).upper(),
+            ]
+        )
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path
 
@@ -118,19 +145,34 @@ def basic_json(path: Path, history: list[Play]) -> Path:
     for play in history:
         track, ended = play.track, play.ended.strftime("%Y-%m-%d %H:%M")
         if track.content_type == "episode":
-            records.append({"endTime": ended, "podcastName": track.artist, "episodeName": track.title,
-                            "msPlayed": play.ms_played})
+            records.append(
+                {
+                    "endTime": ended,
+                    "podcastName": track.artist,
+                    "episodeName": track.title,
+                    "msPlayed": play.ms_played,
+                }
+            )
         else:
-            records.append({"endTime": ended, "artistName": SPELLINGS.get(track.artist, track.artist),
-                            "trackName": SPELLINGS.get(track.title, track.title), "msPlayed": play.ms_played})
+            records.append(
+                {
+                    "endTime": ended,
+                    "artistName": SPELLINGS.get(track.artist, track.artist),
+                    "trackName": SPELLINGS.get(track.title, track.title),
+                    "msPlayed": play.ms_played,
+                }
+            )
     path.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
 
 
 WRITERS = {"extended_json": extended_json, "maven_csv": maven_csv, "basic_json": basic_json}
 SUFFIXES = {"extended_json": "json", "maven_csv": "csv", "basic_json": "json"}
-FILE_NAMES = {"extended_json": "Streaming_History_Audio_{n}.json", "maven_csv": "history_{n}.csv",
-              "basic_json": "StreamingHistory_music_{n}.json"}
+FILE_NAMES = {
+    "extended_json": "Streaming_History_Audio_{n}.json",
+    "maven_csv": "history_{n}.csv",
+    "basic_json": "StreamingHistory_music_{n}.json",
+}
 
 
 def write_export(folder: Path, source_format: str, number: int, history: list[Play]) -> Path:

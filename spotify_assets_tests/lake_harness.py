@@ -18,14 +18,25 @@ from spotify_assets.resources.engine import PolarsEngine
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.landing import content_hash, partition_key
 from spotify_assets.tables import (
-    BOOKKEEPING_TABLES, CLEAN_PLAYS, FILE_READS, LAKE_TABLES, MODEL_STATE, RAW_PLAYS, REJECTED_PLAYS, TABLES,
+    BOOKKEEPING_TABLES,
+    CLEAN_PLAYS,
+    FILE_READS,
+    LAKE_TABLES,
+    MODEL_STATE,
+    RAW_PLAYS,
+    REJECTED_PLAYS,
+    TABLES,
 )
 from spotify_assets.transforms.clean import clean_plays
 from spotify_assets.transforms.model_update import ModelUpdate
 from spotify_assets.transforms.parse import NotAHistoryFile, read_history
 
-MODEL_OUTPUT_TABLES = [spec for spec in (*LAKE_TABLES, *BOOKKEEPING_TABLES) if spec.name not in (
-    "raw_plays", "clean_plays", "rejected_plays", "file_reads", "album_art", "model_state")]
+MODEL_OUTPUT_TABLES = [
+    spec
+    for spec in (*LAKE_TABLES, *BOOKKEEPING_TABLES)
+    if spec.name
+    not in ("raw_plays", "clean_plays", "rejected_plays", "file_reads", "album_art", "model_state")
+]
 
 
 @dataclass
@@ -89,6 +100,8 @@ def differences(left: dict[str, pl.DataFrame], right: dict[str, pl.DataFrame]) -
         if not frame.equals(other):
             extra = frame.join(other, on=frame.columns, how="anti", nulls_equal=True)
             missing = other.join(frame, on=frame.columns, how="anti", nulls_equal=True)
-            found.append(f"{name}: {frame.height} vs {other.height} rows; only left {extra.head(3).to_dicts()}; "
-                         f"only right {missing.head(3).to_dicts()}")
+            found.append(
+                f"{name}: {frame.height} vs {other.height} rows; only left {extra.head(3).to_dicts()}; "
+                f"only right {missing.head(3).to_dicts()}"
+            )
     return found

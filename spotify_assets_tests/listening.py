@@ -55,7 +55,7 @@ def model_tables(listening: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "track_key", "track_id",
         pl.format("spotify:{}:{}", "content_type", "track_id").alias("track_uri"),
         pl.format("Track {}", "track_key").alias("track_name"), "content_type",
-        pl.lit(ARTIST_KEY).alias("artist_key"), "album_key",
+        pl.lit(ARTIST_KEY).alias("artist_key"), "album_key", pl.col("track_key").alias("recording_key"),
     )
     dim_album = earliest.group_by("album_key", maintain_order=True).agg(
         pl.format("Album {}", "album_key").first().alias("album_name"),
@@ -65,7 +65,8 @@ def model_tables(listening: pl.DataFrame) -> dict[str, pl.DataFrame]:
     ).with_columns(pl.lit(ARTIST_KEY).alias("artist_key"))
     return {
         DIM_ALBUM.name: DIM_ALBUM.conform(dim_album).collect(),
-        DIM_TRACK.name: DIM_TRACK.conform(dim_track).collect(),
+        DIM_TRACK.name: DIM_TRACK.conform(pl.concat([DIM_TRACK.empty().lazy(), dim_track], how="diagonal_relaxed"))
+        .collect(),
         FACT_STREAMS.name: FACT_STREAMS.conform(fact).collect(),
     }
 

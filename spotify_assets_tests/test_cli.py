@@ -23,7 +23,7 @@ from spotify_assets.resources.landing import LandingFolder
 from spotify_assets.settings import Settings
 
 from .fake_spotify import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FakeSpotify, spotify_id
-from .hostile import write_hostile_csv
+from .hostile import HEADER, write_hostile_csv
 
 CLI = [sys.executable, "-m", "spotify_assets.cli"]
 NOT_HISTORY = "name,age\nalice,3\n"
@@ -31,9 +31,12 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" + by
 
 
 def _run(args, cwd: Path, **env) -> subprocess.CompletedProcess:
-    base = {key: value for key, value in os.environ.items() if not key.startswith(("SPOTIFY_", "DAGSTER_HOME"))}
-    result = subprocess.run([*CLI, *args], cwd=cwd, env=base | env, capture_output=True, text=True, timeout=300,
-                            check=False)
+    base = {
+        key: value for key, value in os.environ.items() if not key.startswith(("SPOTIFY_", "DAGSTER_HOME"))
+    }
+    result = subprocess.run(
+        [*CLI, *args], cwd=cwd, env=base | env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
     return result
 
@@ -44,8 +47,11 @@ def _failed_lines(output: str) -> list[str]:
 
 def _files_under(folder: Path) -> dict[str, tuple[int, int]]:
     """Every file under `folder` with its size and modification time: a write changes this."""
-    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
-            for path in folder.rglob("*") if path.is_file()}
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
 
 
 def test_sample_then_run_with_defaults_prints_json_accounting_and_a_second_run_writes_nothing(tmp_path):
@@ -77,7 +83,10 @@ def test_sample_then_run_with_defaults_prints_json_accounting_and_a_second_run_w
     assert "STEP_SUCCESS" in log.read_text(encoding="utf-8")
     assert "hostile.csv" in result.stderr and "done in" in result.stderr  # progress, on stderr
 
-    lake, warehouse = _files_under(tmp_path / "data/lake"), _files_under(tmp_path / "data").get("warehouse.sqlite")
+    lake, warehouse = (
+        _files_under(tmp_path / "data/lake"),
+        _files_under(tmp_path / "data").get("warehouse.sqlite"),
+    )
     again = _run(["run"], tmp_path)
     assert again.returncode == 0, again.stderr
     assert "Nothing new: all 2 files are in the lake already; nothing was written." in again.stdout
@@ -86,29 +95,56 @@ def test_sample_then_run_with_defaults_prints_json_accounting_and_a_second_run_w
     assert _files_under(tmp_path / "data").get("warehouse.sqlite") == warehouse
 
 
+def rows_of(lake: Path, file_stem: str) -> dict[str, int]:
+    """Rows per lake table that belong to the landing file `file_stem` (its partitions)."""
+    tables = [path.parent for path in lake.glob("*/_delta_log")]
+    return {
+        table.name: pl.scan_delta(str(table))
+        .filter(pl.col("landing_file").str.starts_with(f"{file_stem}-"))
+        .select(pl.len())
+        .collect()
+        .item()
+        for table in tables
+        if "landing_file" in pl.scan_delta(str(table)).collect_schema()
+    }
+
+
 def test_a_refused_file_is_quarantined_with_one_line_and_the_next_run_is_clean(tmp_path):
-    sample.write_maven_csv(tmp_path / "data/landing/history.csv", rows=300, seed=2)
-    assert _run(["run"], tmp_path).returncode == 0
+    history = sample.write_maven_csv(tmp_path / "history.csv", rows=300, seed=2)
     named = tmp_path / "not_history.csv"
     named.write_text(NOT_HISTORY)
+    (tmp_path / "data/landing").mkdir(parents=True)
     (tmp_path / "data/landing/holiday.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 64)
 
-    result = _run(["run", str(named), str(tmp_path / "data/landing/holiday.jpg")], tmp_path)
+    result = _run(["run", str(history), str(named), str(tmp_path / "data/landing/holiday.jpg")], tmp_path)
 
     assert result.returncode == 1
     quarantine = tmp_path / "data/landing/quarantine"
     first, second = _failed_lines(result.stdout)
-    assert first.startswith("FAILED not_history.csv: line 1 is not the header of a Spotify history; "
-                            "expected the Maven Analytics CSV columns")
-    assert first.endswith("-> moved to data/landing/quarantine/not_history.csv (with a .reason.txt); "
-                          "fix or replace it and run again")
+    assert first.startswith(
+        "FAILED not_history.csv: line 1 is not the header of a Spotify history; "
+        "expected the Maven Analytics CSV columns"
+    )
+    assert first.endswith(
+        "-> moved to data/landing/quarantine/not_history.csv (with a .reason.txt); "
+        "fix or replace it and run again"
+    )
     assert second.startswith("FAILED holiday.jpg: not a text file")
     assert sorted(path.name for path in quarantine.iterdir()) == [
-        "holiday.jpg", "holiday.jpg.reason.txt", "not_history.csv", "not_history.csv.reason.txt",
+        "holiday.jpg",
+        "holiday.jpg.reason.txt",
+        "not_history.csv",
+        "not_history.csv.reason.txt",
     ]
     assert "by spotify-assets run" in (quarantine / "holiday.jpg.reason.txt").read_text()
     assert named.read_text() == NOT_HISTORY  # a file named from elsewhere is copied, never taken away
-    assert sorted(path.name for path in (tmp_path / "data/landing").iterdir()) == ["history.csv", "quarantine"]
+    assert sorted(path.name for path in (tmp_path / "data/landing").iterdir()) == [
+        "history.csv",
+        "quarantine",
+    ]
+    lake = tmp_path / "data/lake"  # the good file is in the lake, the refused ones left nothing there
+    assert rows_of(lake, "history")["clean_plays"] > 0
+    assert set(rows_of(lake, "not_history").values()) == set(rows_of(lake, "holiday").values()) == {0}
 
     clean = _run(["run"], tmp_path)
     assert clean.returncode == 0, clean.stdout
@@ -118,9 +154,11 @@ def test_a_refused_file_is_quarantined_with_one_line_and_the_next_run_is_clean(t
 def test_a_file_whose_rows_are_all_rejected_is_marked_failed_once(tmp_path):
     sample.write_maven_csv(tmp_path / "data/landing/history.csv", rows=300, seed=9)
     assert _run(["run"], tmp_path).returncode == 0
-    header = "spotify_track_uri,ts,platform,ms_played,track_name,artist_name,album_name,reason_start,reason_end,shuffle,skipped"
-    rows = [f"3ZzlzIJ5iH3WXCP6bX8Vp5,yesterday {n},android,74465,Song,Artist,Album,fwdbtn,endplay,FALSE,FALSE"
-            for n in range(5)]
+    header = HEADER  # the Maven CSV's
+    rows = [
+        f"3ZzlzIJ5iH3WXCP6bX8Vp5,yesterday {n},android,74465,Song,Artist,Album,fwdbtn,endplay,FALSE,FALSE"
+        for n in range(5)
+    ]
     bad = tmp_path / "all_bad.csv"
     bad.write_text("\n".join([header, *rows]) + "\n")
 
@@ -128,8 +166,10 @@ def test_a_file_whose_rows_are_all_rejected_is_marked_failed_once(tmp_path):
 
     assert result.returncode == 1
     [line] = _failed_lines(result.stdout)
-    assert line.startswith("FAILED all_bad.csv (cleaned_plays): all_bad.csv: all 5 rows were rejected "
-                           "(bad_timestamp (5)); e.g. all_bad.csv line 2:")
+    assert line.startswith(
+        "FAILED all_bad.csv (cleaned_plays): all_bad.csv: all 5 rows were rejected "
+        "(bad_timestamp (5)); e.g. all_bad.csv line 2:"
+    )
     assert "; fix or replace the file, then run again (full error in " in line
     [row] = [row for row in result.stdout.splitlines() if row.strip().startswith("all_bad.csv")]
     assert row.split()[:3] == ["all_bad.csv", "FAILED", "5"] and row.split()[-1] == "5"
@@ -152,9 +192,13 @@ def test_an_unzipped_export_folder_is_walked_and_spotifys_other_files_are_skippe
     assert result.returncode == 0, result.stdout
     assert _failed_lines(result.stdout) == []
     [note] = [line for line in result.stdout.splitlines() if line.startswith("Skipped")]
-    assert note == ("Skipped 3 files that are not a play history: Playlist1.json, "
-                    "ReadMeFirst_ExtendedStreamingHistory.pdf, Userdata.json")
-    assert [path.name for path in (tmp_path / "data/landing").iterdir()] == ["Streaming_History_Audio_2021-2023_0.json"]
+    assert note == (
+        "Skipped 3 files that are not a play history: Playlist1.json, "
+        "ReadMeFirst_ExtendedStreamingHistory.pdf, Userdata.json"
+    )
+    assert [path.name for path in (tmp_path / "data/landing").iterdir()] == [
+        "Streaming_History_Audio_2021-2023_0.json"
+    ]
     as_json = json.loads(_run(["run", "--json", str(export)], tmp_path).stdout)
     assert as_json["nothing_new"] is True and len(as_json["skipped"]) == 3
     assert as_json["files"][0]["rows_read"] == len(json.loads(plays.read_text(encoding="utf-8")))
@@ -201,13 +245,20 @@ def test_a_lake_changed_since_the_last_run_is_checked_again(tmp_path):
     assert _run(["run"], tmp_path).returncode == 0
     assert json.loads(_run(["run", "--json"], tmp_path).stdout)["runs"] == []
     dropped = sample.write_maven_csv(tmp_path / "data/landing/dropped.csv", rows=200, seed=8)
-    settings = Settings(landing_dir=str(tmp_path / "data/landing"), lake_uri=str(tmp_path / "data/lake"),
-                        warehouse_url="mysql://root@127.0.0.1:9/spotify", report_dir=str(tmp_path / "data/reports"))
+    settings = Settings(
+        landing_dir=str(tmp_path / "data/landing"),
+        lake_uri=str(tmp_path / "data/lake"),
+        warehouse_url="mysql://root@127.0.0.1:9/spotify",
+        report_dir=str(tmp_path / "data/reports"),
+    )
     key = LandingFolder(path=settings.landing_dir).describe(dropped).key
     with dg.DagsterInstance.from_config(str(tmp_path / "data/dagster_home")) as instance:
         instance.add_dynamic_partitions("landing_files", [key])
-        daemon_run = build_definitions(settings).resolve_job_def("everything").execute_in_process(
-            instance=instance, partition_key=key, raise_on_error=False)
+        daemon_run = (
+            build_definitions(settings)
+            .resolve_job_def("everything")
+            .execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
+        )
     assert not daemon_run.success
 
     summary = json.loads(_run(["run", "--json"], tmp_path).stdout)
@@ -232,8 +283,12 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
     track_ids = pl.read_csv(history)["spotify_track_uri"].str.replace("spotify:track:", "").unique()
     fake_spotify.catalog.update({track: spotify_id(f"{track}-album") for track in track_ids})
     fake_spotify.exhaust_quota_after(2, retry_after_seconds=3 * 3600)
-    env = {"SPOTIFY_CLIENT_ID": FAKE_CLIENT_ID, "SPOTIFY_CLIENT_SECRET": FAKE_CLIENT_SECRET,
-           "SPOTIFY_API_URL": fake_spotify.api_url, "SPOTIFY_TOKEN_URL": fake_spotify.token_url}
+    env = {
+        "SPOTIFY_CLIENT_ID": FAKE_CLIENT_ID,
+        "SPOTIFY_CLIENT_SECRET": FAKE_CLIENT_SECRET,
+        "SPOTIFY_API_URL": fake_spotify.api_url,
+        "SPOTIFY_TOKEN_URL": fake_spotify.token_url,
+    }
 
     stopped = _run(["run"], tmp_path, **env)
 
@@ -243,7 +298,9 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
     assert "quota exhausted; retry after " in line
     retry_after = line.split("retry after ")[1][:9]
     [note] = [line for line in stopped.stdout.splitlines() if line.startswith("Spotify lookups:")]
-    assert note.endswith(f"still pending; Spotify's quota allows the next try after {retry_after}: run again then")
+    assert note.endswith(
+        f"still pending; Spotify's quota allows the next try after {retry_after}: run again then"
+    )
     fact_log = _files_under(tmp_path / "data/lake/fact_streams")
 
     fake_spotify.restore_quota()
@@ -251,7 +308,12 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
 
     summary = json.loads(resumed.stdout)
     assert resumed.returncode == 0, summary["failures"]
-    assert summary["album_art"] == {"pending": 0, "tracks_pending": 0, "credentials": True, "retry_after": None}
+    assert summary["album_art"] == {
+        "pending": 0,
+        "tracks_pending": 0,
+        "credentials": True,
+        "retry_after": None,
+    }
     assert [run["job"] for run in summary["runs"]] == ["refresh_album_art", "refresh_model"]
     for table in ("album_art", "track_metadata"):
         assert set(pl.read_delta(str(tmp_path / "data/lake" / table))["status"]) == {"found"}, table
@@ -275,15 +337,22 @@ def test_progress_shows_file_step_rows_rate_and_time_left_from_a_runs_events():
     run_events.listen(instance, run_id, entries.append)
     assert defs.resolve_job_def("everything").execute_in_process(instance=instance, run_id=run_id).success
     assert [parse_progress(entry.user_message) for entry in entries if entry.dagster_event is None][-3:] == [
-        (1000, 4000, "rows"), (2000, 4000, "rows"), (3000, 4000, "rows"),
+        (1000, 4000, "rows"),
+        (2000, 4000, "rows"),
+        (3000, 4000, "rows"),
     ]
     assert parse_progress(progress_message(12, unit="tracks")) == (12, None, "tracks")
     assert parse_progress("progressing nicely") is None
 
     def replay(tty: bool) -> str:
         now, out = [0.0], io.StringIO()
-        progress = Progress(out, tty=tty, labels=lambda job, partition: f"[1/1] history.csv ({job})",
-                            clock=lambda: now[0], plain_every=0)
+        progress = Progress(
+            out,
+            tty=tty,
+            labels=lambda job, partition: f"[1/1] history.csv ({job})",
+            clock=lambda: now[0],
+            plain_every=0,
+        )
         callback = progress.watcher("everything", "history-0123456789ab", run_id)
         for entry in entries:  # one second between events
             now[0] += 1
@@ -292,12 +361,17 @@ def test_progress_shows_file_step_rows_rate_and_time_left_from_a_runs_events():
 
     plain = replay(tty=False).splitlines()
     assert plain[0] == "[1/1] history.csv (everything) ..."
-    assert ("[1/1] history.csv (everything) · step 1/1 cleaned_plays · 3,000 of 4,000 rows (75%) · "
-            "1,000 rows/s · about 1 s left") in plain
+    assert (
+        "[1/1] history.csv (everything) · step 1/1 cleaned_plays · 3,000 of 4,000 rows (75%) · "
+        "1,000 rows/s · about 1 s left"
+    ) in plain
     assert plain[-1].startswith("[1/1] history.csv (everything): done in ")
     terminal = replay(tty=True)
     assert terminal.count("\n") == 1 and terminal.endswith("s\n") and "\r\x1b[K" in terminal
-    assert "\r\x1b[K[###############-----] [1/1] history.csv (everything) · step 1/1 cleaned_plays · 3,000" in terminal
+    assert (
+        "\r\x1b[K[###############-----] [1/1] history.csv (everything) · step 1/1 cleaned_plays · 3,000"
+        in terminal
+    )
 
 
 def test_the_one_undocumented_dagster_hook_is_still_there():

@@ -19,11 +19,14 @@ import polars as pl
 import pytest
 from dagster_pipes import decode_param
 
-pytest.importorskip("dagster_databricks")
+from spotify_assets_tests.requirements import need
 
+need("dagster_databricks", "the databricks extra")
+
+from spotify_assets.adapters.databricks import DatabricksRunFailed, RecordingWorkspaceClient, run_task  # noqa: E402
 from spotify_assets.io_managers.delta import write_table  # noqa: E402
+from spotify_assets.resources.databricks_engine import DatabricksEngine  # noqa: E402
 from spotify_assets.resources.engine import TransformEngine  # noqa: E402
-from spotify_assets.resources.spark_engine import DatabricksEngine  # noqa: E402
 from spotify_assets.tables import CLEAN_PLAYS, REJECTED_PLAYS  # noqa: E402
 from spotify_assets.transforms.clean import clean_plays  # noqa: E402
 from spotify_assets.transforms.parse import read_history  # noqa: E402
@@ -44,6 +47,7 @@ class FakeWorkspace:
         self.submitted: list[dict] = []
         self.headers: list[dict] = []
         self.fail_with: str | None = None
+        self.port = 0
 
     def run_remote_job(self, task: dict) -> None:
         """What databricks_job.py does in the workspace, played locally with the Polars transforms:
@@ -51,17 +55,25 @@ class FakeWorkspace:
         in its `closed` message, as `open_dagster_pipes` does)."""
         messages = decode_param(task["new_cluster"]["spark_env_vars"]["DAGSTER_PIPES_MESSAGES"])["path"]
         if self.fail_with:
-            closed = {"exception": {"name": "ValueError", "message": self.fail_with, "stack": [], "cause": None,
-                                    "context": None}}
+            closed = {
+                "exception": {
+                    "name": "ValueError",
+                    "message": self.fail_with,
+                    "stack": [],
+                    "cause": None,
+                    "context": None,
+                }
+            }
             self._write_messages(messages, [("closed", closed)])
             return
         raw = read_history(hostile.write_hostile_csv(self.inputs / "hostile.csv"))
         with tempfile.TemporaryDirectory() as scratch:
-            result = clean_plays(raw, pl.LazyFrame(schema={"play_key": pl.Int64}), Path(scratch))
+            result = clean_plays(raw, Path(scratch))
             write_table(str(self.lake), CLEAN_PLAYS, result.clean, LANDING_FILE)
         write_table(str(self.lake), REJECTED_PLAYS, result.rejected, LANDING_FILE)
-        self._write_messages(messages, [("report_custom_message", {"payload": {"counts": result.counts}}),
-                                        ("closed", {})])
+        self._write_messages(
+            messages, [("report_custom_message", {"payload": {"counts": result.counts}}), ("closed", {})]
+        )
 
     def _write_messages(self, folder: str, messages: list[tuple[str, dict]]) -> None:
         lines = [("opened", {}), *messages]
@@ -72,8 +84,11 @@ class FakeWorkspace:
 
     def run_state(self) -> dict:
         if self.fail_with:
-            return {"life_cycle_state": "TERMINATED", "result_state": "FAILED",
-                    "state_message": "Workload failed, see run output for details"}
+            return {
+                "life_cycle_state": "TERMINATED",
+                "result_state": "FAILED",
+                "state_message": "Workload failed, see run output for details",
+            }
         return {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
 
 
@@ -91,7 +106,13 @@ def handler_for(workspace: FakeWorkspace) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _not_found(self, path: str) -> None:
-            self._reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No file or directory exists on path {path}."})
+            self._reply(
+                404,
+                {
+                    "error_code": "RESOURCE_DOES_NOT_EXIST",
+                    "message": f"No file or directory exists on path {path}.",
+                },
+            )
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
@@ -100,7 +121,9 @@ def handler_for(workspace: FakeWorkspace) -> type[BaseHTTPRequestHandler]:
             if url.path == "/api/2.0/dbfs/get-status":
                 path = query["path"]
                 if path in workspace.folders or path in workspace.files:
-                    return self._reply(200, {"path": path, "is_dir": path in workspace.folders, "file_size": 0})
+                    return self._reply(
+                        200, {"path": path, "is_dir": path in workspace.folders, "file_size": 0}
+                    )
                 return self._not_found(path)
             if url.path == "/api/2.0/dbfs/read":
                 data = workspace.files.get(query["path"])
@@ -109,14 +132,20 @@ def handler_for(workspace: FakeWorkspace) -> type[BaseHTTPRequestHandler]:
                 return self._reply(200, {"bytes_read": len(data), "data": base64.b64encode(data).decode()})
             if url.path == "/api/2.2/jobs/runs/get":
                 run_id = int(query["run_id"])
-                return self._reply(200, {
-                    "run_id": run_id, "state": workspace.run_state(),
-                    "run_page_url": f"https://fake.cloud.databricks.com/#job/runs/{run_id}",
-                    "tasks": [{"run_id": run_id + 1000, "task_key": "spotify_assets_task"}],
-                })
+                return self._reply(
+                    200,
+                    {
+                        "run_id": run_id,
+                        "state": workspace.run_state(),
+                        "run_page_url": f"https://fake.cloud.databricks.com/#job/runs/{run_id}",
+                        "tasks": [{"run_id": run_id + 1000, "task_key": "spotify_assets_task"}],
+                    },
+                )
             if url.path == "/api/2.2/jobs/runs/get-output":
-                return self._reply(200, {"error": workspace.fail_with,
-                                         "error_trace": "Traceback (most recent call last): ..."})
+                return self._reply(
+                    200,
+                    {"error": workspace.fail_with, "error_trace": "Traceback (most recent call last): ..."},
+                )
             self._reply(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": url.path})
 
         def do_POST(self) -> None:
@@ -145,6 +174,7 @@ def handler_for(workspace: FakeWorkspace) -> type[BaseHTTPRequestHandler]:
 def workspace(tmp_path, monkeypatch):
     state = FakeWorkspace(lake=tmp_path / "lake", inputs=tmp_path)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
+    state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{server.server_address[1]}")
@@ -158,21 +188,32 @@ def workspace(tmp_path, monkeypatch):
 def cleaned_remotely(context: dg.AssetExecutionContext, engine: TransformEngine) -> dg.MaterializeResult:
     """Calls the engine as the ingest asset does (raw rows live in the workspace lake)."""
     with tempfile.TemporaryDirectory() as scratch:
-        result = engine.clean(pl.LazyFrame(), pl.LazyFrame(), Path(scratch), context=context)
+        result = engine.clean(pl.LazyFrame(), Path(scratch), context=context)
         clean_rows = result.clean.collect().height
-    return dg.MaterializeResult(metadata={**result.counts, "clean_rows": clean_rows,
-                                          "rejected_rows": result.rejected.height})
+    return dg.MaterializeResult(
+        metadata={**result.counts, "clean_rows": clean_rows, "rejected_rows": result.rejected.height}
+    )
+
+
+def databricks_engine(workspace: FakeWorkspace) -> DatabricksEngine:
+    return DatabricksEngine(
+        host=dg.EnvVar("DATABRICKS_HOST"),
+        token=dg.EnvVar("DATABRICKS_TOKEN"),
+        lake_uri=str(workspace.lake),
+        job_script="dbfs:/spotify_assets/databricks_job.py",
+        package_wheel="dbfs:/spotify_assets/spotify_assets-0.1.0-py3-none-any.whl",
+        poll_interval_seconds=0.05,
+        message_poll_seconds=0.05,
+    )
 
 
 def materialize(workspace: FakeWorkspace) -> dg.ExecuteInProcessResult:
-    engine = DatabricksEngine(
-        host=dg.EnvVar("DATABRICKS_HOST"), token=dg.EnvVar("DATABRICKS_TOKEN"), lake_uri=str(workspace.lake),
-        job_script="dbfs:/spotify_assets/databricks_job.py",
-        package_wheel="dbfs:/spotify_assets/spotify_assets-0.1.0-py3-none-any.whl",
-        poll_interval_seconds=0.05, message_poll_seconds=0.05,
+    return dg.materialize(
+        [cleaned_remotely],
+        resources={"engine": databricks_engine(workspace)},
+        partition_key=LANDING_FILE,
+        raise_on_error=False,
     )
-    return dg.materialize([cleaned_remotely], resources={"engine": engine}, partition_key=LANDING_FILE,
-                          raise_on_error=False)
 
 
 def test_a_clean_run_is_submitted_and_its_counts_come_back(workspace):
@@ -183,14 +224,30 @@ def test_a_clean_run_is_submitted_and_its_counts_come_back(workspace):
     [task] = submitted["tasks"]
     assert task["spark_python_task"] == {
         "python_file": "dbfs:/spotify_assets/databricks_job.py",
-        "parameters": ["clean", "--lake", str(workspace.lake), "--timezone", "UTC", "--landing-file", LANDING_FILE],
+        "parameters": [
+            "clean",
+            "--lake",
+            str(workspace.lake),
+            "--timezone",
+            "UTC",
+            "--landing-file",
+            LANDING_FILE,
+        ],
     }
     assert task["libraries"] == [{"whl": "dbfs:/spotify_assets/spotify_assets-0.1.0-py3-none-any.whl"}]
     assert task["new_cluster"]["spark_conf"] == {"spark.sql.session.timeZone": "UTC"}
     assert {"DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES"} <= set(task["new_cluster"]["spark_env_vars"])
     assert all(headers["Authorization"] == f"Bearer {TOKEN}" for headers in workspace.headers)
     metadata = result.asset_materializations_for_node("cleaned_remotely")[0].metadata
-    assert {name: metadata[name].value for name in hostile.EXPECTED_CSV} == hostile.EXPECTED_CSV
+    expected = hostile.EXPECTED_CSV
+    counts = {
+        "rows_read": expected["rows_read"],
+        "valid": expected["clean"],
+        "filtered": expected["filtered"],
+        "duplicate_in_file": expected["duplicate"],
+        "rejected": expected["rejected"],
+    }
+    assert {name: metadata[name].value for name in counts} == counts
     assert metadata["clean_rows"].value == hostile.EXPECTED_CSV["clean"]
     assert metadata["rejected_rows"].value == hostile.EXPECTED_CSV["rejected"]
 
@@ -222,3 +279,28 @@ def test_a_failed_remote_run_fails_the_asset_with_the_remote_error(workspace):
     assert REMOTE_ERROR in message
     assert len(workspace.submitted) == 1
     assert not (workspace.lake / CLEAN_PLAYS.name).exists()
+
+
+def test_the_adapter_sees_the_run_the_pipes_client_submits(workspace):
+    """spotify_assets/adapters/databricks.py finds a failed run's task errors by the run ids that
+    PipesDatabricksClient.run submits through WorkspaceClient.jobs.submit."""
+    workspace.fail_with = REMOTE_ERROR
+    seen: dict = {}
+
+    @dg.asset
+    def submitted_directly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        client = RecordingWorkspaceClient(host=f"http://127.0.0.1:{workspace.port}", token=TOKEN)
+        task = databricks_engine(workspace).submit_task("star_schema", [])
+        with pytest.raises(DatabricksRunFailed) as raised:
+            run_task(context, client, task, poll_interval_seconds=0.05, message_poll_seconds=0.05)
+        seen.update(run_ids=client.jobs.submitted_run_ids, message=str(raised.value))
+        return dg.MaterializeResult()
+
+    assert dg.materialize([submitted_directly]).success
+    assert seen["run_ids"] == [1], (
+        "PipesDatabricksClient.run no longer submits through WorkspaceClient.jobs.submit: "
+        "spotify_assets/adapters/databricks.py cannot name a failed task's error any more"
+    )
+    first_line, *task_errors = seen["message"].splitlines()
+    assert first_line == "Error running Databricks job: Workload failed, see run output for details"
+    assert task_errors == [REMOTE_ERROR, "Traceback (most recent call last): ..."]

@@ -23,9 +23,9 @@ def star_schema(tmp_path, timezone: str, *, reverse: bool = False) -> dict[str, 
 
 def test_keys_follow_the_documented_formula(tmp_path):
     tables = star_schema(tmp_path, "UTC")
-    artists = dict(zip(tables["dim_artist"]["artist_name"], tables["dim_artist"]["artist_key"]))
+    artists = dict(zip(tables["dim_artist"]["artist_name"], tables["dim_artist"]["artist_key"], strict=False))
     assert artists["Post Malone"] == stable_key_of("post malone")
-    tracks = dict(zip(tables["dim_track"]["track_id"], tables["dim_track"]["track_key"]))
+    tracks = dict(zip(tables["dim_track"]["track_id"], tables["dim_track"]["track_key"], strict=False))
     assert tracks[TRACK_A] == stable_key_of("track", TRACK_A)
     albums = tables["dim_album"].filter(pl.col("album_name") == "THE BOOK")
     assert albums["album_key"][0] == stable_key_of("the book", "yoasobi")
@@ -57,21 +57,26 @@ def test_dim_date_covers_the_local_listening_range(tmp_path):
     assert dates["date"].max() == dt.date(2022, 5, 1)
     assert dates.height == (dt.date(2022, 5, 1) - dt.date(2016, 1, 8)).days + 1
     leap = dates.filter(pl.col("date_key") == 20200229).row(0, named=True)
-    assert (leap["weekday_name"], leap["month_name"], leap["quarter"], leap["iso_week"], leap["is_weekend"]) == (
-        "Saturday", "February", 1, 9, True)
+    assert (
+        leap["weekday_name"],
+        leap["month_name"],
+        leap["quarter"],
+        leap["iso_week"],
+        leap["is_weekend"],
+    ) == ("Saturday", "February", 1, 9, True)
 
 
 def test_local_date_and_hour_follow_the_time_zone(tmp_path):
     utc = star_schema(tmp_path, "UTC")["fact_streams"]
     tokyo = star_schema(tmp_path, "Asia/Tokyo")["fact_streams"]
-    late = pl.col("ts_utc") == dt.datetime(2020, 2, 29, 23, 59, 59, tzinfo=dt.timezone.utc)
+    late = pl.col("ts_utc") == dt.datetime(2020, 2, 29, 23, 59, 59, tzinfo=dt.UTC)
     assert utc.filter(late).select("date_key", "hour").row(0) == (20200229, 23)
     assert tokyo.filter(late).select("date_key", "hour").row(0) == (20200301, 8)
 
 
 def test_platform_families(tmp_path):
     platforms = star_schema(tmp_path, "UTC")["dim_platform"]
-    families = dict(zip(platforms["platform"], platforms["platform_family"]))
+    families = dict(zip(platforms["platform"], platforms["platform_family"], strict=False))
     assert families["iOS"] == "ios"
     assert families["cast to device"] == "cast"
     assert families["Web Player (Chrome)"] == "web"

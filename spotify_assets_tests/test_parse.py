@@ -63,7 +63,8 @@ def test_zip_reads_history_members_only_and_names_them(tmp_path):
                          json.dumps(JSON_RECORDS[:2]))
         archive.writestr("Spotify Extended Streaming History/Streaming_History_Audio_2022_1.json",
                          json.dumps(JSON_RECORDS[2:]))
-        archive.writestr("Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf", b"%PDF-1.4")
+        archive.writestr("Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf",
+                         b"%PDF-1.4")
     raw = read_history(path).collect()
     assert raw.height == len(JSON_RECORDS)
     assert raw["source_file"].unique(maintain_order=True).to_list() == [
@@ -77,12 +78,21 @@ def test_zip_reads_history_members_only_and_names_them(tmp_path):
     [
         ("cover.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a text file"),
         ("budget.csv", b"date,amount,category\n2020-01-01,12.50,food\n", "missing: spotify_track_uri"),
-        ("Streaming_History_Audio_2020.json", b'[{"ts": "2020-01-01T00:00:00Z", "ms_played": 1', "not valid JSON"),
+        ("Streaming_History_Audio_2020.json", b'[{"ts": "2020-01-01T00:00:00Z", "ms_played": 1',
+         "not valid JSON"),
+        ("SearchQueries.json", b'[{"searchTime": "2024-03-01", "searchQuery": "x", "platform": "IOS"}]',
+         "no record has `ts`, or `endTime` and `msPlayed`"),
+        ("Marquee.json", b'[{"artistName": "A", "segment": "Light listeners"}]', "no record has `ts`"),
+        ("numbers.json", b"[1, 2, 3]", "not an array of play records"),
         ("settings.json", b'{"theme": "dark"}', "not an array of plays"),
+        ("empty.csv", b"", "the file is empty"),
+        ("blank.json", b"\xef\xbb\xbf  \r\n ", "the file is empty"),
         ("broken.zip", b"PK\x03\x04 this is not really a zip", "damaged ZIP"),
     ],
 )
-def test_files_that_are_not_histories_fail_naming_the_file_and_what_was_expected(tmp_path, name, content, expected):
+def test_files_that_are_not_histories_fail_naming_the_file_and_what_was_expected(
+    tmp_path, name, content, expected
+):
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(NotAHistoryFile) as error:
@@ -97,5 +107,5 @@ def test_zip_without_history_members_is_refused(tmp_path):
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("Userdata.json", "{}")
     path.write_bytes(buffer.getvalue())
-    with pytest.raises(NotAHistoryFile, match="photos.zip: ZIP holds no history"):
+    with pytest.raises(NotAHistoryFile, match=r"photos\.zip: ZIP holds no history: Userdata\.json \(JSON is"):
         read_history(path)

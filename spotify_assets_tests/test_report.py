@@ -76,14 +76,15 @@ def star_schema() -> dict[str, pl.LazyFrame]:
             "sample_track_id": [f"id{key}" for key in ALBUMS],
             "first_landing_file": ["history-0"] * len(ALBUMS),
         })),
-        "dim_track": DIM_TRACK.conform(pl.DataFrame({
+        "dim_track": DIM_TRACK.conform(pl.concat([DIM_TRACK.empty(), pl.DataFrame({
             "track_key": list(TRACKS), "track_id": [f"id{key}" for key in TRACKS],
             "track_uri": [f"spotify:{kind}:id{key}" for key, (_, _, _, kind) in TRACKS.items()],
             "track_name": [name for name, _, _, _ in TRACKS.values()],
             "content_type": [kind for _, _, _, kind in TRACKS.values()],
             "artist_key": [artist for _, artist, _, _ in TRACKS.values()],
             "album_key": [album for _, _, album, _ in TRACKS.values()],
-        })),
+            "recording_key": list(TRACKS),
+        })], how="diagonal_relaxed")),
         "dim_platform": DIM_PLATFORM.conform(pl.DataFrame({
             "platform_key": [ANDROID, WEB], "platform": ["Android OS 14", "web_player"],
             "platform_family": ["android", "web"],

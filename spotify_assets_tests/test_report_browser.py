@@ -1,10 +1,9 @@
 """The listening report of a real graph run, opened from disk in headless Chromium with the network off.
 
-Needs the Debian packages `chromium` and `chromium-driver`. Saves a screenshot to docs/report.png
-(the README's picture of the report).
+Needs the Debian packages `chromium` and `chromium-driver`. Saves a screenshot, report.png, into a
+temporary folder (`make screenshots`: docs/, the README's picture of the report).
 """
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -18,14 +17,23 @@ from spotify_assets.resources.engine import PolarsEngine
 from spotify_assets.tables import ALBUM_ART, DIM_ALBUM, FACT_STREAMS, PARTITION_COLUMN
 
 from .graph import Platform
+from .requirements import need_command
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "report.png"
 TIMEZONE = "Europe/Berlin"
-SECTIONS = ("totals", "months", "heatmap", "top-artists", "top-albums", "top-tracks", "skips", "discovery",
-            "podcasts", "audiobooks")
+SECTIONS = (
+    "totals",
+    "months",
+    "heatmap",
+    "top-artists",
+    "top-albums",
+    "top-tracks",
+    "skips",
+    "discovery",
+    "podcasts",
+    "audiobooks",
+)
 LOCAL_COVERS, REMOTE_COVERS = 3, 5  # of the top albums: covers on disk (they load), on the web (they fail)
 COVER_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300" viewBox="0 0 300 300">
 <rect width="300" height="300" fill="{color}"/><circle cx="150" cy="150" r="90" fill="#181818"/>
@@ -36,9 +44,14 @@ def give_top_albums_covers(lake_uri: str, covers: Path) -> tuple[list[str], list
     """Marks the most played music albums `found`: the first with cover files on disk, the next with
     web URLs; returns both URL lists. Each album is rewritten in the album_art partition holding it."""
     top = (
-        scan_table(lake_uri, FACT_STREAMS).filter(pl.col("content_type") == "track")
-        .group_by("album_key").agg(pl.col("ms_played").sum()).sort("ms_played", "album_key", descending=True)
-        .head(LOCAL_COVERS + REMOTE_COVERS).collect()["album_key"].to_list()
+        scan_table(lake_uri, FACT_STREAMS)
+        .filter(pl.col("content_type") == "track")
+        .group_by("album_key")
+        .agg(pl.col("ms_played").sum())
+        .sort("ms_played", "album_key", descending=True)
+        .head(LOCAL_COVERS + REMOTE_COVERS)
+        .collect()["album_key"]
+        .to_list()
     )
     covers.mkdir(parents=True, exist_ok=True)
     local = []
@@ -77,9 +90,11 @@ def report(tmp_path_factory) -> tuple[Path, list[str], list[str]]:
     local, remote = give_top_albums_covers(platform.settings.lake_uri, root / "covers")
     result = dg.materialize(
         [listening_report, *(dg.AssetSpec(name) for name in REPORT_INPUTS)],
-        resources={"lake_io_manager": DeltaLakeIOManager(lake_uri=platform.settings.lake_uri),
-                   "report_folder": ReportFolder(path=platform.settings.report_dir),
-                   "engine": PolarsEngine(timezone=TIMEZONE)},
+        resources={
+            "lake_io_manager": DeltaLakeIOManager(lake_uri=platform.settings.lake_uri),
+            "report_folder": ReportFolder(path=platform.settings.report_dir),
+            "engine": PolarsEngine(timezone=TIMEZONE),
+        },
         instance=platform.instance,
     )
     assert result.success
@@ -89,21 +104,34 @@ def report(tmp_path_factory) -> tuple[Path, list[str], list[str]]:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Headless Chromium that cannot reach the network: offline emulation, and a proxy nobody runs."""
-    assert CHROMIUM and CHROMEDRIVER, "needs the Debian packages chromium and chromium-driver (.ci/run installs them)"
+    chromium = need_command("chromium", "Debian's chromium package; .ci/run installs it")
+    chromedriver = need_command("chromedriver", "Debian's chromium-driver package; .ci/run installs it")
     from selenium import webdriver
 
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--proxy-server=http://127.0.0.1:9", "--window-size=1200,900", "--hide-scrollbars",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    options.binary_location = chromium
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--proxy-server=http://127.0.0.1:9",
+        "--window-size=1200,900",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
     driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.emulateNetworkConditions",
-                           {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     yield driver
     driver.quit()
 
@@ -115,9 +143,11 @@ def loaded(report, browser):
 
     path, local, remote = report
     browser.get(path.as_uri())
-    WebDriverWait(browser, 30).until(lambda driver: driver.execute_script(
-        "return document.readyState === 'complete' && [...document.images].every(image => image.complete)"
-    ))
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.execute_script(
+            "return document.readyState === 'complete' && [...document.images].every(image => image.complete)"
+        )
+    )
     return browser, browser.get_log("browser"), local, remote
 
 
@@ -126,7 +156,9 @@ def test_every_section_is_shown(loaded):
     assert browser.title.startswith("Listening report, ")
     heights = browser.execute_script(
         "return arguments[0].map(id => { const e = document.getElementById(id); "
-        "return e ? e.getBoundingClientRect().height : 0; })", list(SECTIONS))
+        "return e ? e.getBoundingClientRect().height : 0; })",
+        list(SECTIONS),
+    )
     assert all(height > 40 for height in heights), dict(zip(SECTIONS, heights, strict=True))
 
 
@@ -134,7 +166,8 @@ def test_charts_are_drawn(loaded):
     browser, _, _, _ = loaded
     charts = browser.execute_script(
         "return [...document.querySelectorAll('svg.chart')].map(svg => ({section: svg.closest('section').id, "
-        "width: svg.getBoundingClientRect().width, marks: svg.querySelectorAll('rect').length}))")
+        "width: svg.getBoundingClientRect().width, marks: svg.querySelectorAll('rect').length}))"
+    )
     assert {chart["section"] for chart in charts} == set(SECTIONS) - {"totals", "top-albums"}
     assert all(chart["width"] > 300 and chart["marks"] > 0 for chart in charts), charts
     heatmap = next(chart for chart in charts if chart["section"] == "heatmap")
@@ -148,35 +181,42 @@ def test_covers_load_from_disk_and_fall_back_to_a_placeholder_offline(loaded):
     images = browser.execute_script(
         "return [...document.images].map(image => ({src: image.currentSrc || image.src, alt: image.alt, "
         "width: image.naturalWidth, shown: image.getBoundingClientRect().width, "
-        "fallback: getComputedStyle(image, '::after').content}))")
+        "fallback: getComputedStyle(image, '::after').content}))"
+    )
     assert [image["src"] for image in images] == local + remote
     assert all(image["alt"].startswith("Cover of ") and image["shown"] > 100 for image in images)
-    assert all(image["width"] > 0 for image in images[:len(local)]), "covers on disk load"
-    failed = images[len(local):]
+    assert all(image["width"] > 0 for image in images[: len(local)]), "covers on disk load"
+    failed = images[len(local) :]
     assert all(image["width"] == 0 for image in failed), "the network is off: web covers cannot load"
     assert all(image["fallback"] not in ("none", "normal", '""') for image in failed), failed
     placeholders = browser.execute_script(
-        "return [...document.querySelectorAll('.cover-fallback')].map(e => e.getBoundingClientRect().width)")
+        "return [...document.querySelectorAll('.cover-fallback')].map(e => e.getBoundingClientRect().width)"
+    )
     cards = browser.execute_script(
-        "return [...document.querySelectorAll('#top-albums figcaption')].map(e => e.innerText.trim())")
+        "return [...document.querySelectorAll('#top-albums figcaption')].map(e => e.innerText.trim())"
+    )
     assert len(cards) == len(images) + len(placeholders) and all(cards)
     assert all(width > 100 for width in placeholders)
 
 
 def test_nothing_failed_but_the_web_covers_and_nothing_but_covers_was_requested(loaded):
     browser, log, local, remote = loaded
-    problems = [entry for entry in log if entry["level"] in ("SEVERE", "WARNING")
-                and not any(url in entry["message"] for url in remote)]
+    problems = [
+        entry
+        for entry in log
+        if entry["level"] in ("SEVERE", "WARNING") and not any(url in entry["message"] for url in remote)
+    ]
     assert problems == []
     requested = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(entry => [entry.initiatorType, entry.name])")
+        "return performance.getEntriesByType('resource').map(entry => [entry.initiatorType, entry.name])"
+    )
     assert all(kind == "img" and name in local + remote for kind, name in requested), requested
 
 
-def test_screenshot_for_the_readme(loaded):
+def test_screenshot_for_the_readme(loaded, screenshot_dir):
     browser, _, _, _ = loaded
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1200, height)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    assert browser.save_screenshot(str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 50_000
+    screenshot = screenshot_dir / "report.png"
+    assert browser.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 50_000

@@ -191,3 +191,64 @@ def test_rejects_nonsense_arguments(tmp_path: Path) -> None:
         sample.generate_plays(-1)
     with pytest.raises(ValueError):
         sample.write_extended_zip(tmp_path / "x.zip", 10, files=0)
+
+
+def test_basic_records_are_the_last_year_of_the_extended_history() -> None:
+    rows, seed = 6_000, 4
+    basic = sample.generate_basic(rows, seed)
+    extended = sample.generate_extended(rows, seed).with_columns(
+        ended=pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="ms")
+    )
+    last = extended["ended"].max()
+    recent = extended.filter(pl.col("ended") > last - pl.duration(days=sample.BASIC_DAYS))
+    assert 0 < recent.height < extended.height
+    minute = pl.col("ended").dt.strftime("%Y-%m-%d %H:%M")
+    music = recent.filter(pl.col("spotify_track_uri").is_not_null()).select(
+        minute.alias("endTime"), pl.col("master_metadata_album_artist_name").alias("artistName"),
+        pl.col("master_metadata_track_name").alias("trackName"), pl.col("ms_played").alias("msPlayed"),
+    )
+    assert basic["music"].equals(music)
+    assert basic["music"].columns == ["endTime", "artistName", "trackName", "msPlayed"]
+    assert basic["podcast"].columns == ["endTime", "podcastName", "episodeName", "msPlayed"]
+    assert basic["audiobook"].columns == ["endTime", "audiobookName", "chapterName", "authorName", "msPlayed"]
+    assert basic["podcast"].height == recent["spotify_episode_uri"].is_not_null().sum() > 0
+    assert basic["audiobook"].height == recent["audiobook_uri"].is_not_null().sum() > 0
+    assert basic["audiobook"]["authorName"].null_count() == 0
+    assert (basic["music"]["msPlayed"] < 500).any()  # short and 0 ms plays stay, as Spotify keeps them
+
+
+def test_basic_json_and_account_zip_read_back_through_the_parser(tmp_path: Path, monkeypatch) -> None:
+    from spotify_assets.transforms.parse import read_history, read_history_file
+
+    music = json.loads(sample.write_basic_json(tmp_path / "StreamingHistory_music_0.json", 3_000, seed=6)
+                       .read_text(encoding="utf-8"))
+    assert music == sample.generate_basic(3_000, seed=6)["music"].to_dicts()
+    raw = read_history(tmp_path / "StreamingHistory_music_0.json").collect()
+    assert raw["track_name"].to_list() == [record["trackName"] for record in music]
+
+    monkeypatch.setattr(sample, "BASIC_FILE_RECORDS", 400)  # music takes two files
+    basic = sample.generate_basic(4_000, seed=6)
+    assert 400 < basic["music"].height <= 800 and basic["podcast"].height <= 400
+    read = read_history_file(sample.write_account_data_zip(tmp_path / "my_spotify_data.zip", 4_000, seed=6))
+    assert read.plays.collect().height == sum(frame.height for frame in basic.values())
+    names = [Path(member).name for member in read.members_read]
+    assert names == ["StreamingHistory_audiobook_0.json", "StreamingHistory_music_0.json",
+                     "StreamingHistory_music_1.json", "StreamingHistory_podcast_0.json"]
+    assert all(member.startswith(f"{sample.ACCOUNT_DATA_FOLDER}/") for member in read.members_read)
+    assert sorted(Path(member).name for member, _ in read.members_skipped) == [
+        "Marquee.json", "Playlist1.json", "Read_Me_First.pdf", "SearchQueries.json", "Userdata.json",
+    ]
+
+
+@pytest.mark.parametrize(("format_", "file_name"), [
+    ("csv", "history.csv"), ("json", "history.json"), ("zip", "history.zip"),
+    ("basic", "StreamingHistory_music_0.json"), ("account-zip", "my_spotify_data.zip"),
+])
+def test_write_sample_writes_each_format_into_a_folder(tmp_path: Path, format_: str, file_name: str) -> None:
+    from spotify_assets.transforms.parse import read_history
+
+    path = sample.write_sample(format_, tmp_path, rows=800, seed=1)
+    assert path == tmp_path / file_name
+    assert read_history(path).collect().height > 0
+    with pytest.raises(ValueError):
+        sample.write_basic_json(tmp_path / "x.json", 10, kind="video")

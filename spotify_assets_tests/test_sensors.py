@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from spotify_assets import runner, sample, sensors
+from spotify_assets import instance_rules, runner, sample, sensors
 from spotify_assets.partitions import landing_files
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.landing import QUARANTINE_DIR, content_hash
@@ -28,15 +28,20 @@ class Daemon:
         self.platform = platform
         self.cursor: str | None = None
         self.run_keys: list[str] = []
+        self.requested: list[list[dg.RunRequest]] = []
 
     def tick(self) -> list[dg.RunRequest]:
         context = dg.build_sensor_context(
             instance=self.platform.instance,
             cursor=self.cursor,
-            resources={"landing": self.platform.landing, "lake": LakeResource(lake_uri=self.platform.settings.lake_uri)},
+            resources={
+                "landing": self.platform.landing,
+                "lake": LakeResource(lake_uri=self.platform.settings.lake_uri),
+            },
         )
         result = landing_sensor(context)
         self.cursor = result.cursor
+        self.requested.append(list(result.run_requests))
         for request in result.dynamic_partitions_requests:
             self.platform.instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
         self.run_keys += [request.run_key for request in result.run_requests]
@@ -78,13 +83,14 @@ def test_a_complete_file_starts_one_run_with_everything_downstream_on_the_first_
     key = platform.landing.describe(path).key
     assert request.partition_key == key
     assert request.run_key == content_hash(path)[:12]
-    assert request.tags[runner.INGEST_CONCURRENCY_TAG] == "landing_sensor"
+    assert request.tags[instance_rules.INGEST_CONCURRENCY_TAG] == "landing_sensor"
     assert landing_sensor.job_name == runner.FILE_JOB
     assert platform.instance.get_dynamic_partitions(landing_files.name) == [key]
     assert daemon.tick() == []  # handled: not requested again
 
     result = platform.defs.resolve_job_def(landing_sensor.job_name).execute_in_process(
-        instance=platform.instance, partition_key=request.partition_key, tags=request.tags)
+        instance=platform.instance, partition_key=request.partition_key, tags=request.tags
+    )
     assert result.success
     fact = platform.table("fact_streams")
     assert fact.height == platform.table("file_accounting")["clean"].item() > 0
@@ -158,7 +164,10 @@ def test_a_file_that_is_not_a_history_is_quarantined_with_a_reason_and_blocks_no
     assert request.partition_key.startswith("history-")
     quarantined = landing / QUARANTINE_DIR
     assert sorted(path.name for path in quarantined.iterdir()) == [
-        "holiday.jpg", "holiday.jpg.reason.txt", "notes.csv", "notes.csv.reason.txt",
+        "holiday.jpg",
+        "holiday.jpg.reason.txt",
+        "notes.csv",
+        "notes.csv.reason.txt",
     ]
     reason = (quarantined / "holiday.jpg.reason.txt").read_text()
     assert reason.startswith("holiday.jpg: not a text file")
@@ -172,13 +181,15 @@ def test_a_file_that_is_not_a_history_is_quarantined_with_a_reason_and_blocks_no
 
 
 def test_a_burst_of_files_is_handled_in_bounded_batches_one_run_per_file(platform, daemon):
-    paths = [sample.write_maven_csv(platform.landing.root / f"export_{index:02}.csv", rows=20, seed=index)
-             for index in range(50)]
+    paths = [
+        sample.write_maven_csv(platform.landing.root / f"export_{index:02}.csv", rows=20, seed=index)
+        for index in range(50)
+    ]
     written_long_ago(*paths)
-    batches = [daemon.tick() for _ in range(4)]
+    batches = [daemon.tick() for _ in range(4)]  # the requests as the sensor made them, per tick
     assert [len(batch) for batch in batches] == [20, 20, 10, 0]
     keys = [request.partition_key for batch in batches for request in batch]
-    assert len(keys) == len(set(keys)) == 50
+    assert len(keys) == len(set(keys)) == 50, "one request per file, never two"
     assert len(daemon.run_keys) == len(set(daemon.run_keys)) == 50
     assert sorted(platform.instance.get_dynamic_partitions(landing_files.name)) == sorted(keys)
 
@@ -222,5 +233,10 @@ def test_large_files_are_sniffed_from_their_head_only(tmp_path, monkeypatch):
     assert "not an array of plays" in why_not_a_history(other)
     archive = tmp_path / "my_spotify_data.zip"
     with zipfile.ZipFile(archive, "w") as handle:
-        handle.writestr("Spotify Account Data/StreamingHistory_music_0.json", "[]" + " " * 2000)
-    assert "no Streaming_History_Audio" in why_not_a_history(archive)
+        handle.writestr("Spotify Account Data/Userdata.json", '{"username": "x"}' + " " * 2000)
+        handle.writestr("Spotify Account Data/Read_Me_First.pdf", b"%PDF-1.4" + bytes(range(256)) * 8)
+    assert "ZIP holds no history" in why_not_a_history(archive)
+    with zipfile.ZipFile(archive, "a") as handle:
+        record = '{"endTime": "2024-03-01 17:04", "artistName": "A", "trackName": "T", "msPlayed": 1}'
+        handle.writestr("Spotify Account Data/StreamingHistory_music_0.json", f"[{record}]" + " " * 2000)
+    assert why_not_a_history(archive) is None

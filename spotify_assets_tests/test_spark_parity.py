@@ -15,7 +15,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-pytest.importorskip("pyspark")
+from spotify_assets_tests.requirements import need, need_command
+
+need("pyspark", "the spark extra")
+need_command("java", "PySpark runs on Java 17")
 
 from dagster_pyspark import LazyPySparkResource  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402

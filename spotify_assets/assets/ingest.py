@@ -14,7 +14,7 @@ from ..resources.engine import TransformEngine
 from ..resources.landing import LandingFolder, hash_of_key
 from ..tables import CLEAN_PLAYS, FILE_READS, RAW_PLAYS, REJECTED_PLAYS
 from ..transforms.clean import CleanResult
-from ..transforms.parse import NotAHistoryFile, read_history
+from ..transforms.parse import NotAHistoryFile, read_history_file
 from ..transforms.rules import RULES_VERSION
 from .common import INGEST, LAKE_IO_MANAGER, OWNERS, lake_out, table_metadata
 
@@ -32,16 +32,18 @@ REJECTS_LOGGED = 20
 def raw_plays(context: dg.AssetExecutionContext, landing: LandingFolder) -> dg.Output[pl.LazyFrame]:
     """One row per record of one landing file (partition), values as text exactly as they came.
 
-    Detects the format from content (Maven CSV, Extended Streaming History JSON or ZIP), keeps the
-    source file and line of every record, and never reads IP addresses or user agents. A file that
-    is not a history fails its own partition only, naming the file and what was expected.
+    Detects the format from content (Maven CSV also as a spreadsheet saved it, Extended Streaming
+    History JSON, basic account-data JSON, or a ZIP of them: members are judged by content, the rest
+    skipped and listed), keeps the source file and line of every record, and never reads IP
+    addresses or user agents. A file that is not a history fails its own partition only, naming the
+    file and what was expected.
     """
     path = landing.find(context.partition_key)
     try:
-        frame = read_history(path)
+        read = read_history_file(path, date_order=landing.csv_date_order)
     except NotAHistoryFile as error:
         raise dg.Failure(description=str(error), metadata={"file": str(path)}) from error
-    return dg.Output(frame, metadata={"file": str(path), "bytes": path.stat().st_size})
+    return dg.Output(read.plays, metadata={"file": str(path), "bytes": path.stat().st_size, **read.metadata()})
 
 
 @dg.multi_asset(

@@ -2,13 +2,14 @@
 
 import dagster as dg
 
+from ..instance_rules import POOLS
 from ..resources.engine import TransformEngine
 from ..resources.lake import LakeResource
 from ..tables import MODEL_STATE
 from ..transforms.model_update import OUTPUT_ORDER
 from .common import MODEL, lake_out
 
-MODEL_POOL = "spotify_model"  # one model update at a time, also where no lake lock exists
+MODEL_POOL = POOLS[1]  # spotify_model: one model update at a time, also where no lake lock exists
 
 
 class ModelConfig(dg.Config):
@@ -22,16 +23,18 @@ class ModelConfig(dg.Config):
     pool=MODEL_POOL,
     can_subset=False,
 )
-def star_schema(context: dg.AssetExecutionContext, config: ModelConfig, engine: TransformEngine, lake: LakeResource):
+def star_schema(
+    context: dg.AssetExecutionContext, config: ModelConfig, engine: TransformEngine, lake: LakeResource
+):
     """Brings the six dimensions, fact_streams, file_accounting, duplicate_plays and
     track_resolution up to date with every ingested landing file, in one step.
 
     fact_streams: one row per play counted once (the winning copy among the files that hold it),
     with foreign keys to every dimension, the UTC time and the local date key and hour in
     SPOTIFY_TIMEZONE. Incremental: only the landing files that changed since the last update (and
-    the files whose plays they overlap) are rewritten; a run with nothing new writes nothing and
-    materializes nothing. Keys are stable whatever the file order, the run or the engine; the
-    result always equals a rebuild (the `rebuild_model` job forces one).
+    the files whose plays they overlap) are rewritten; a table that did not change is not written.
+    Keys are stable whatever the file order, the run or the engine; the result always equals a
+    rebuild (the `rebuild_model` job forces one).
     """
     with lake.write_lock():
         if config.rebuild:
@@ -39,14 +42,18 @@ def star_schema(context: dg.AssetExecutionContext, config: ModelConfig, engine: 
         update = engine.model_update(lake, context=context)
         for warning in update.warnings:
             context.log.warning(warning)
-        if not update.writes:
-            context.log.info("the star schema already reflects every ingested file: nothing written")
-            return
-        summary = {"mode": update.mode, "changed_files": len(update.changed_files),
-                   "rewritten_files": len(update.rewritten_files)}
+        summary = {
+            "mode": update.mode,
+            "changed_files": len(update.changed_files),
+            "rewritten_files": len(update.rewritten_files),
+        }
         context.log.info(f"model update: {summary}")
+        # every output is yielded, None when its table is unchanged (nothing is written), so what runs
+        # downstream for this run's landing file (its album art) runs whoever updated the model
         for spec, frame, is_output in update.steps():
             if is_output:
-                yield dg.Output(frame, output_name=spec.name, metadata={**summary, "written": frame is not None})
+                yield dg.Output(
+                    frame, output_name=spec.name, metadata={**summary, "written": frame is not None}
+                )
             elif frame is not None:
                 lake.write(spec, frame)

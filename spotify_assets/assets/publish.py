@@ -1,109 +1,180 @@
-"""Warehouse assets: every table of `tables.WAREHOUSE_TABLES` published from the lake, plus BI views.
+"""Warehouse assets: every table of `tables.WAREHOUSE_TABLES` and the BI views, published in one step.
 
-Each `warehouse/<table>` reads the lake table `<table>` (all partitions) and is stored by the
-`warehouse_io_manager`; it depends on the warehouse tables its foreign keys reference, so one run
-publishes dimensions before the fact. `reconcile_with_lake` compares each published table with the
-lake: row count, key checksum and, for the fact, total ms_played.
+`warehouse_publish` reads each lake table's version markers under the lake's shared lock and
+hands one `PublishRequest` to the `warehouse_io_manager`, which publishes every table in one
+transaction: only the partitions and rows that changed since the last publish, nothing at all when
+nothing did (see resources/warehouse/publisher.py). `reconcile_with_lake` compares each published
+table with the lake version it was published from, by aggregates only: row count, key checksum
+and, where there is one, SUM(ms_played).
 """
 
 import dagster as dg
-import polars as pl
+from deltalake.exceptions import DeltaError
+from pydantic import Field
 
 from ..resources.lake import LakeResource
-from ..resources.warehouse import BI_VIEWS, Warehouse, table_stats
-from ..tables import STAR_SCHEMA, WAREHOUSE_TABLES, TableSpec
+from ..resources.warehouse import (
+    BI_VIEWS,
+    VIEW_DESCRIPTIONS,
+    VIEW_TABLES,
+    LakeTable,
+    PublishRequest,
+    Warehouse,
+    WarehouseError,
+    read_lake_table,
+    table_stats,
+)
+from ..tables import WAREHOUSE_TABLES, TableSpec
 from .common import OWNERS, WAREHOUSE, WAREHOUSE_IO_MANAGER
 
 GROUP = WAREHOUSE
 KINDS = {"sql", "mysql", "sqlite"}
+CHECK_NAME = "reconcile_with_lake"
 
 
 def warehouse_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([GROUP, table])
 
 
-def build_warehouse_asset(spec: TableSpec) -> dg.AssetsDefinition:
-    @dg.asset(
+def _table_out(spec: TableSpec) -> dg.AssetOut:
+    return dg.AssetOut(
         key=warehouse_key(spec.name),
-        ins={"lake_table": dg.AssetIn(key=dg.AssetKey([spec.name]))},
-        deps=[warehouse_key(parent) for parent in dict.fromkeys(spec.foreign_keys.values())],
-        group_name=GROUP,
         io_manager_key=WAREHOUSE_IO_MANAGER,
         kinds=KINDS,
         owners=OWNERS,
-        description=(f"{spec.description} Published from the lake table `{spec.name}` to the warehouse, "
-                     "replacing the previous version atomically."),
+        description=f"{spec.description} Published from the lake table `{spec.name}` to the warehouse: "
+        "only what changed since the last publish, in one transaction with every other table.",
         metadata={"dagster/column_schema": spec.dagster_column_schema(), "dagster/table_name": spec.name},
     )
-    def publish_table(lake_table: pl.LazyFrame) -> pl.LazyFrame:
-        return lake_table
-
-    return publish_table
 
 
-def _describe_mismatch(name: str, lake: int | None, warehouse: int | None) -> str | None:
-    if lake == warehouse:
-        return None
-    return f"{name}: lake {lake:,}, warehouse {warehouse:,} (difference {warehouse - lake:+,})"
-
-
-def build_reconcile_check(spec: TableSpec) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=warehouse_key(spec.name),
-        name="reconcile_with_lake",
-        description="The warehouse table has the lake's row count, key set checksum"
-                    + (" and total ms_played." if "ms_played" in spec.column_names else "."),
+def _view_out(view: str) -> dg.AssetOut:
+    return dg.AssetOut(
+        key=warehouse_key(view),
+        io_manager_key=WAREHOUSE_IO_MANAGER,
+        kinds=KINDS,
+        owners=OWNERS,
+        description=VIEW_DESCRIPTIONS[view],
+        metadata={"sql": dg.MetadataValue.md(f"```sql{BI_VIEWS[view]}\n```")},
     )
-    def reconcile_with_lake(lake: LakeResource, warehouse: Warehouse) -> dg.AssetCheckResult:
-        lake_stats = table_stats(spec, lake.scan(spec))
-        warehouse_stats = warehouse.table_stats(spec)
-        mismatches = [
-            message for message in (
-                _describe_mismatch("row count", lake_stats.row_count, warehouse_stats.row_count),
-                _describe_mismatch("key checksum", lake_stats.key_checksum, warehouse_stats.key_checksum),
-                _describe_mismatch("SUM(ms_played)", lake_stats.ms_played_sum, warehouse_stats.ms_played_sum),
-            ) if message
-        ]
-        return dg.AssetCheckResult(
-            passed=not mismatches,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                **lake_stats.as_metadata("lake"),
-                **warehouse_stats.as_metadata("warehouse"),
-                "mismatch": "; ".join(mismatches) or "none",
-            },
-        )
 
-    return reconcile_with_lake
+
+class PublishConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False, description="Replace every warehouse table whole from the lake, changed or not."
+    )
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            warehouse_key(view),
-            deps=[warehouse_key(spec.name) for spec in STAR_SCHEMA],
-            group_name=GROUP,
-            kinds=KINDS,
-            owners=OWNERS,
-            description=description,
-            metadata={"sql": dg.MetadataValue.md(f"```sql{BI_VIEWS[view]}\n```")},
-        )
-        for view, description in {
-            "v_streams": "One row per play: the fact joined to every dimension, with readable column names.",
-            "v_minutes_by_month": "One row per calendar month (local time): plays and minutes played.",
-            "v_top_artists": "One row per artist, ranked by minutes played.",
-            "v_listening_by_weekday_hour": "One row per weekday and local hour: plays and minutes played.",
-        }.items()
-    ],
-    name="warehouse_bi_views",
+    outs={
+        **{spec.name: _table_out(spec) for spec in WAREHOUSE_TABLES},
+        **{view: _view_out(view) for view in BI_VIEWS},
+    },
+    deps=[dg.AssetKey([spec.name]) for spec in WAREHOUSE_TABLES],
+    internal_asset_deps={
+        **{
+            spec.name: {
+                dg.AssetKey([spec.name]),
+                *(warehouse_key(parent) for parent in spec.foreign_keys.values()),
+            }
+            for spec in WAREHOUSE_TABLES
+        },
+        **{view: {warehouse_key(table) for table in VIEW_TABLES} for view in BI_VIEWS},
+    },
+    group_name=GROUP,
+    name="warehouse_publish",
 )
-def bi_views(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    """(Re)creates the BI views over the published star schema."""
-    for view in warehouse.create_views():
-        context.log.info(f"view {view} ready in {warehouse.masked_url}")
-        yield dg.MaterializeResult(asset_key=warehouse_key(view),
-                                   metadata={"dagster/uri": warehouse.masked_url})
+def warehouse_publish(
+    context: dg.AssetExecutionContext, config: PublishConfig, lake: LakeResource, warehouse: Warehouse
+):
+    """Publishes every warehouse table from its lake table, and the BI views, in one transaction."""
+    with lake.read_lock():
+        request = PublishRequest(
+            tables=tuple(read_lake_table(lake.lake_uri, spec) for spec in WAREHOUSE_TABLES),
+            views=warehouse.views(),
+            full_refresh=config.full_refresh,
+        )
+        context.log.info(
+            "lake versions: " + ", ".join(f"{table.spec.name} {table.version}" for table in request.tables)
+        )
+        # the warehouse IO manager publishes on the first output, while the lock is still held
+        for name in (*(spec.name for spec in WAREHOUSE_TABLES), *BI_VIEWS):
+            yield dg.Output(request, output_name=name)
 
 
-warehouse_assets = [*(build_warehouse_asset(spec) for spec in WAREHOUSE_TABLES), bi_views]
-warehouse_checks = [build_reconcile_check(spec) for spec in WAREHOUSE_TABLES]
+def _lake_as_published(
+    lake_uri: str, spec: TableSpec, published: dict[str, int | None]
+) -> tuple[LakeTable, str]:
+    """The lake table at the version the warehouse was published from, and a note on that choice."""
+    if spec.name not in published:
+        return read_lake_table(lake_uri, spec), "not published yet: compared with the current lake"
+    version = published[spec.name]
+    if version is None:
+        return LakeTable(spec, None, {}, {}), "published while the lake table did not exist (empty)"
+    try:
+        return read_lake_table(lake_uri, spec, version), f"lake version {version}, as published"
+    except DeltaError:
+        return read_lake_table(
+            lake_uri, spec
+        ), f"lake version {version} is gone (vacuumed): compared with the current"
+
+
+def reconcile(
+    spec: TableSpec, lake_uri: str, warehouse: Warehouse, published: dict[str, int | None]
+) -> dg.AssetCheckResult:
+    """One table's `reconcile_with_lake` result; a mismatch makes the next publish replace it whole."""
+    key = warehouse_key(spec.name)
+    try:
+        warehouse_stats = warehouse.table_stats(spec)
+    except WarehouseError as error:
+        return dg.AssetCheckResult(
+            asset_key=key,
+            check_name=CHECK_NAME,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"mismatch": str(error)},
+        )
+    lake, compared_with = _lake_as_published(lake_uri, spec, published)
+    lake_stats = table_stats(spec, lake.scan())
+    mismatches = lake_stats.mismatches(warehouse_stats)
+    if mismatches:
+        warehouse.forget_published(spec.name)
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=CHECK_NAME,
+        passed=not mismatches,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            **lake_stats.as_metadata("lake"),
+            **warehouse_stats.as_metadata("warehouse"),
+            "compared_with": compared_with,
+            "mismatch": "; ".join(mismatches) + "; the next publish replaces the table whole"
+            if mismatches
+            else "none",
+        },
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            CHECK_NAME,
+            asset=warehouse_key(spec.name),
+            description="The warehouse table has the row count, key set checksum"
+            + (" and total ms_played" if "ms_played" in spec.column_names else "")
+            + " of the lake version it was published from (aggregates on both sides).",
+        )
+        for spec in WAREHOUSE_TABLES
+    ],
+    name="warehouse_reconcile_with_lake",
+)
+def reconcile_with_lake(lake: LakeResource, warehouse: Warehouse):
+    """One `reconcile_with_lake` result per warehouse table."""
+    with lake.read_lock():
+        published = warehouse.published_versions()
+        for spec in WAREHOUSE_TABLES:
+            yield reconcile(spec, lake.lake_uri, warehouse, published)
+
+
+warehouse_assets = [warehouse_publish]
+warehouse_checks = [reconcile_with_lake]

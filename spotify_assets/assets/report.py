@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from ..resources.engine import TransformEngine
+from ..transforms.listens import DEFAULT_LISTEN_RULE
 from ..transforms.report import listening_figures
 from ..transforms.report_html import render_report, top_artists_markdown
 from .common import LAKE_IO_MANAGER, OWNERS, REPORT
@@ -21,9 +21,11 @@ REPORT_INPUTS = (
 
 
 class ReportFolder(dg.ConfigurableResource):
-    """The folder reports are written to (SPOTIFY_REPORT_DIR)."""
+    """The folder reports are written to (SPOTIFY_REPORT_DIR), and how they count time and listens."""
 
     path: str
+    timezone: str = "UTC"  # SPOTIFY_TIMEZONE
+    listen_rule: str = DEFAULT_LISTEN_RULE  # SPOTIFY_LISTEN_RULE
 
     def write(self, name: str, content: str) -> Path:
         """Writes `name` whole or not at all (a temporary file renamed over it); returns its path."""
@@ -47,7 +49,6 @@ class ReportFolder(dg.ConfigurableResource):
 def listening_report(
     context: dg.AssetExecutionContext,
     report_folder: ReportFolder,
-    engine: TransformEngine,
     fact_streams: pl.LazyFrame,
     dim_date: pl.LazyFrame,
     dim_artist: pl.LazyFrame,
@@ -70,7 +71,7 @@ def listening_report(
         fact_streams, dim_date, dim_artist, dim_album, dim_track, dim_platform, album_art
     )
     computed = time.perf_counter()
-    page = render_report(figures, timezone=engine.timezone, generated_at=datetime.now(UTC))
+    page = render_report(figures, timezone=report_folder.timezone, generated_at=datetime.now(UTC))
     path = report_folder.write(REPORT_FILE_NAME, page)
     finished = time.perf_counter()
     size = path.stat().st_size

@@ -25,6 +25,7 @@ from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from ..tables import PARTITION_COLUMN, TABLES, TableSpec
+from .locks import file_lock
 from .updates import PartitionedUpdate
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,14 @@ def _commit(lake_uri: str, spec: TableSpec, frames: dict[str | None, pl.DataFram
         action, written = _write_file(uri, spec, data, partition)
         actions.append(action)
         rows += written
+    # one commit to a table at a time: delta-rs refuses concurrent overwrites even of other partitions
+    with file_lock(lake_uri, spec.name):
+        return _commit_files(uri, spec, actions, rows, frames, replace_all=replace_all, removed=removed)
+
+
+def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int, frames: dict,
+                  *, replace_all: bool, removed: tuple[str, ...]) -> int:
+    """Commit written files (under the table's commit lock): create the table, or replace partitions."""
     schema = _arrow_schema(spec)
     exists = table_exists(uri)
     if exists and not _same_layout(uri, spec):

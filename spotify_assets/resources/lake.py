@@ -9,37 +9,28 @@ no lock file; the `spotify_model` pool (dagster.yaml) keeps model updates one at
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from ..io_managers.delta import scan_table, table_exists, table_uri, write_partitions, write_table
+from ..io_managers.locks import file_lock
 from ..io_managers.updates import PartitionedUpdate
 from ..tables import TableSpec
 
-LOCK_FILE = "_lake.lock"
+LAKE_LOCK = "lake"
 
 
 @contextmanager
 def lake_lock(lake_uri: str, *, exclusive: bool) -> Iterator[None]:
-    """Hold the lake's lock (exclusive or shared) for the block, waiting for it; a no-op on object
-    stores. The kernel releases it when the holder's process ends, however it ends."""
+    """Hold the lake's lock (exclusive or shared) for the block, waiting for it; a no-op on object stores."""
     if "://" in lake_uri:
         yield
         return
-    folder = Path(lake_uri)
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    with file_lock(lake_uri, LAKE_LOCK, exclusive=exclusive):
         yield
-    finally:
-        os.close(descriptor)  # closing releases the lock
 
 
 class LakeResource(dg.ConfigurableResource):

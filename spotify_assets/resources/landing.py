@@ -83,6 +83,7 @@ class LandingFolder(dg.ConfigurableResource):
     """The folder `SPOTIFY_LANDING_DIR` where history files are dropped."""
 
     path: str
+    csv_date_order: str | None = None  # SPOTIFY_CSV_DATE_ORDER: dmy or mdy, for CSVs whose dates cannot say
 
     @property
     def root(self) -> Path:
@@ -92,10 +93,7 @@ class LandingFolder(dg.ConfigurableResource):
         """History candidates in the folder (not hidden, not partial downloads), by name."""
         if not self.root.is_dir():
             return []
-        return sorted(
-            path for path in self.root.iterdir()
-            if path.is_file() and is_candidate(path)
-        )
+        return sorted(path for path in self.root.iterdir() if path.is_file() and is_candidate(path))
 
     def describe(self, path: Path) -> LandingFile:
         return LandingFile(path=path, digest=content_hash(path))

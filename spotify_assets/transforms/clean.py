@@ -30,8 +30,16 @@ from ..tables import CLEAN_PLAYS, PARTITION_COLUMN, RAW_TEXT_FIELDS, REJECTED_PL
 from .keys import normalize_name, stable_key
 from .parse import BASIC_FIELDS, EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
 from .rules import (
-    BASIC_JSON, BOOLEAN_FIELDS, MIN_MS_PLAYED, MISSING, REJECT_DETAILS, SPOTIFY_URI, UNKNOWN, UNKNOWN_PLATFORM,
-    UNKNOWN_REASON, template_parts,
+    BASIC_JSON,
+    BOOLEAN_FIELDS,
+    MIN_MS_PLAYED,
+    MISSING,
+    REJECT_DETAILS,
+    SPOTIFY_URI,
+    UNKNOWN,
+    UNKNOWN_PLATFORM,
+    UNKNOWN_REASON,
+    template_parts,
 )
 from .timestamps import parse_timestamp
 
@@ -71,7 +79,9 @@ def _quoted(value: pl.Expr) -> pl.Expr:
 
 
 def _bad_booleans() -> dict[str, pl.Expr]:
-    return {field: _text(field).is_not_null() & pl.col(f"_bool_{field}").is_null() for field in BOOLEAN_FIELDS}
+    return {
+        field: _text(field).is_not_null() & pl.col(f"_bool_{field}").is_null() for field in BOOLEAN_FIELDS
+    }
 
 
 def _render(template: str, values: dict[str, pl.Expr]) -> pl.Expr:
@@ -86,7 +96,10 @@ def _render(template: str, values: dict[str, pl.Expr]) -> pl.Expr:
 
 def _reject_messages() -> dict[str, pl.Expr]:
     bad = _bad_booleans()
-    first_bad = lambda values: pl.coalesce(pl.when(bad[field]).then(value) for field, value in values.items())  # noqa: E731
+
+    def first_bad(values):
+        return pl.coalesce(pl.when(bad[field]).then(value) for field, value in values.items())
+
     values = {
         "parse_error": pl.col("parse_error"),
         "ts": _text("ts"),
@@ -103,20 +116,26 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
     unusable row, `reject_reason`; the raw text columns are left as read."""
     basic = pl.col("source_format") == BASIC_JSON
     content_type = (
-        pl.when(basic).then(
+        pl.when(basic)
+        .then(
             pl.when(_text("episode_show_name").is_not_null() | _text("episode_name").is_not_null())
             .then(pl.lit("episode"))
             .when(_text("audiobook_title").is_not_null() | _text("audiobook_chapter_title").is_not_null())
             .then(pl.lit("audiobook"))
             .otherwise(pl.lit("track"))
         )
-        .when(_text("spotify_track_uri").is_not_null()).then(pl.lit("track"))
-        .when(_text("spotify_episode_uri").is_not_null()).then(pl.lit("episode"))
-        .when(_text("_audiobook_uri").is_not_null()).then(pl.lit("audiobook"))
+        .when(_text("spotify_track_uri").is_not_null())
+        .then(pl.lit("track"))
+        .when(_text("spotify_episode_uri").is_not_null())
+        .then(pl.lit("episode"))
+        .when(_text("_audiobook_uri").is_not_null())
+        .then(pl.lit("audiobook"))
     )
     uri_kind = pl.col("_uri_parts").struct.field("kind")
-    id_matches_type = uri_kind.is_null() | (uri_kind == pl.col("content_type")) | (
-        (pl.col("content_type") == "audiobook") & (uri_kind != "track") & (uri_kind != "episode")
+    id_matches_type = (
+        uri_kind.is_null()
+        | (uri_kind == pl.col("content_type"))
+        | ((pl.col("content_type") == "audiobook") & (uri_kind != "track") & (uri_kind != "episode"))
     )
     title = pl.coalesce(_text("track_name"), _text("episode_name"), _text("audiobook_chapter_title"))
     verdicts = {  # in REJECT_REASONS order: the first that applies is the reason
@@ -139,16 +158,24 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
             pl.coalesce(_text("audiobook_chapter_uri"), _text("audiobook_uri")).alias("__audiobook_uri"),
             *(_boolean(_text(field)).alias(f"_bool_{field}") for field in BOOLEAN_FIELDS),
             parse_timestamp(_text("ts"), pl.col("date_order")).alias("ts_utc"),
-            pl.when(ms_text.str.contains(r"^-?\d+$")).then(ms_text.cast(pl.Int64, strict=False)).alias("ms_value"),
+            pl.when(ms_text.str.contains(r"^-?\d+$"))
+            .then(ms_text.cast(pl.Int64, strict=False))
+            .alias("ms_value"),
         )
         .with_columns(content_type.alias("content_type"))
         .with_columns(
             pl.when(~basic)
-            .then(pl.coalesce(_text("spotify_track_uri"), _text("spotify_episode_uri"), _text("_audiobook_uri")))
+            .then(
+                pl.coalesce(_text("spotify_track_uri"), _text("spotify_episode_uri"), _text("_audiobook_uri"))
+            )
             .alias("_content_uri"),
         )
-        .with_columns(pl.col("_content_uri").str.extract_groups(SPOTIFY_URI).struct.rename_fields(["kind", "id"])
-                      .alias("_uri_parts"))
+        .with_columns(
+            pl.col("_content_uri")
+            .str.extract_groups(SPOTIFY_URI)
+            .struct.rename_fields(["kind", "id"])
+            .alias("_uri_parts")
+        )
         .with_columns(
             pl.when(id_matches_type).then(pl.col("_uri_parts").struct.field("id")).alias("content_id"),
         )
@@ -195,12 +222,21 @@ def play_key(typed: dict[str, pl.Expr]) -> pl.Expr:
     end_us = typed["ts_utc"].dt.epoch("us").cast(pl.String)
     ms_played = typed["ms_played"].cast(pl.String)
     with_id = stable_key(
-        end_us, typed["content_type"], typed["content_id"], ms_played, typed["platform"].str.to_lowercase(),
-        typed["reason_start"], typed["reason_end"], typed["shuffle"].cast(pl.String),
+        end_us,
+        typed["content_type"],
+        typed["content_id"],
+        ms_played,
+        typed["platform"].str.to_lowercase(),
+        typed["reason_start"],
+        typed["reason_end"],
+        typed["shuffle"].cast(pl.String),
         typed["skipped"].cast(pl.String),
     )
     by_names = stable_key(
-        pl.lit(BASIC_JSON), end_us, normalize_name(typed["artist_name"]), normalize_name(typed["track_name"]),
+        pl.lit(BASIC_JSON),
+        end_us,
+        normalize_name(typed["artist_name"]),
+        normalize_name(typed["track_name"]),
         ms_played,
     )
     return pl.when(typed["source_format"] == BASIC_JSON).then(by_names).otherwise(with_id)
@@ -213,8 +249,10 @@ def raw_text() -> pl.Expr:
     basic = pl.struct([pl.col(column).alias(field) for column, field in BASIC_FIELDS.items()])
     return pl.coalesce(
         pl.col("raw_text"),
-        pl.when(pl.col("source_format") == MAVEN_CSV).then(csv_line)
-        .when(pl.col("source_format") == BASIC_JSON).then(basic.struct.json_encode())
+        pl.when(pl.col("source_format") == MAVEN_CSV)
+        .then(csv_line)
+        .when(pl.col("source_format") == BASIC_JSON)
+        .then(basic.struct.json_encode())
         .otherwise(extended.struct.json_encode()),
     )
 
@@ -257,8 +295,10 @@ def clean_plays(raw: pl.LazyFrame, scratch: Path) -> CleanResult:
     repeated = candidates.filter(pl.col("play_key").is_duplicated())
     # duplicates are rare: only their rows are sorted by position to keep the earliest of each
     first_of_repeated = (
-        repeated.join(positions(repeated["row"]), on="row").sort(position)
-        .filter(pl.col("play_key").is_first_distinct()).select("row", "play_key")
+        repeated.join(positions(repeated["row"]), on="row")
+        .sort(position)
+        .filter(pl.col("play_key").is_first_distinct())
+        .select("row", "play_key")
     )
     survivors = pl.concat([candidates.join(repeated, on="row", how="anti"), first_of_repeated])
     clean = typed.join(survivors.select("row").lazy(), on="row", how="semi").select(CLEAN_COLUMNS)
@@ -280,8 +320,11 @@ def _rejected_rows(raw: pl.LazyFrame, positions: pl.DataFrame) -> pl.DataFrame:
     return (
         classified_plays(raw.join(positions.lazy(), on=list(positions.columns), how="semi"))
         .select(
-            "source_file", "source_line", pl.col("reject_reason").alias("reason"),
-            reject_detail().alias("detail"), raw_text().alias("raw_text"),
+            "source_file",
+            "source_line",
+            pl.col("reject_reason").alias("reason"),
+            reject_detail().alias("detail"),
+            raw_text().alias("raw_text"),
         )
         .sort("source_file", "source_line")
         .collect()

@@ -30,11 +30,23 @@ from .rules import BASIC_JSON, FORMAT_RANK, OVERLAP_SECONDS, WINNER_ORDER
 
 COPY_COLUMNS = [PARTITION_COLUMN, "play_key", "source_file", "source_line", "source_format"]
 MATCH_COLUMNS = ["ts_utc", "ms_played", "artist_name", "track_name"]
-LOSER_COLUMNS = [PARTITION_COLUMN, "play_key", "source_file", "source_line", "kept_play_key",
-                 "kept_landing_file", "rule"]
+LOSER_COLUMNS = [
+    PARTITION_COLUMN,
+    "play_key",
+    "source_file",
+    "source_line",
+    "kept_play_key",
+    "kept_landing_file",
+    "rule",
+]
 LOSER_SCHEMA = {
-    PARTITION_COLUMN: pl.String, "play_key": pl.Int64, "source_file": pl.String, "source_line": pl.Int64,
-    "kept_play_key": pl.Int64, "kept_landing_file": pl.String, "rule": pl.String,
+    PARTITION_COLUMN: pl.String,
+    "play_key": pl.Int64,
+    "source_file": pl.String,
+    "source_line": pl.Int64,
+    "kept_play_key": pl.Int64,
+    "kept_landing_file": pl.String,
+    "rule": pl.String,
 }
 WINDOW = timedelta(seconds=OVERLAP_SECONDS)
 
@@ -59,10 +71,16 @@ def same_play_verdicts(copies: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame
     first = pl.col("play_key").is_first_distinct()
     winners = ordered.filter(first).select("play_key", pl.col(PARTITION_COLUMN).alias("kept_landing_file"))
     losers = (
-        ordered.filter(~first).join(winners, on="play_key")
+        ordered.filter(~first)
+        .join(winners, on="play_key")
         .select(
-            PARTITION_COLUMN, "play_key", "source_file", "source_line", pl.col("play_key").alias("kept_play_key"),
-            "kept_landing_file", pl.lit("same_play").alias("rule"),
+            PARTITION_COLUMN,
+            "play_key",
+            "source_file",
+            "source_line",
+            pl.col("play_key").alias("kept_play_key"),
+            "kept_landing_file",
+            pl.lit("same_play").alias("rule"),
         )
     )
     return losers.cast(LOSER_SCHEMA), winners.rename({"kept_landing_file": PARTITION_COLUMN})
@@ -81,21 +99,40 @@ def overlap_matches(basic: pl.DataFrame, with_ids: pl.LazyFrame) -> pl.DataFrame
             pl.col("ms_played").is_in(basic["ms_played"].unique().implode())
             & pl.col("ts_utc").is_between(first - WINDOW, last + WINDOW)
         )
-        .select("play_key", "ts_utc", "ms_played", *COPY_COLUMNS[:1], "source_file", "source_line",
-                "source_format", name_key(pl.col("artist_name"), pl.col("track_name")).alias("name_key"))
+        .select(
+            "play_key",
+            "ts_utc",
+            "ms_played",
+            *COPY_COLUMNS[:1],
+            "source_file",
+            "source_line",
+            "source_format",
+            name_key(pl.col("artist_name"), pl.col("track_name")).alias("name_key"),
+        )
         .collect()
     )
-    matches = keyed_basic.join(candidates, on=["ms_played", "name_key"], suffix="_kept").with_columns(
-        (pl.col("ts_utc_kept") - pl.col("ts_utc")).abs().alias("distance")
-    ).filter(pl.col("distance") <= WINDOW)
+    matches = (
+        keyed_basic.join(candidates, on=["ms_played", "name_key"], suffix="_kept")
+        .with_columns((pl.col("ts_utc_kept") - pl.col("ts_utc")).abs().alias("distance"))
+        .filter(pl.col("distance") <= WINDOW)
+    )
     ranked = matches.with_columns(
         pl.col("source_format_kept").replace_strict(FORMAT_RANK, return_dtype=pl.Int8).alias("rank_kept")
     ).sort(
-        PARTITION_COLUMN, "play_key", "distance", "rank_kept", f"{PARTITION_COLUMN}_kept", "source_file_kept",
+        PARTITION_COLUMN,
+        "play_key",
+        "distance",
+        "rank_kept",
+        f"{PARTITION_COLUMN}_kept",
+        "source_file_kept",
         "source_line_kept",
     )
     return ranked.filter(pl.struct(PARTITION_COLUMN, "play_key").is_first_distinct()).select(
-        PARTITION_COLUMN, "play_key", "source_file", "source_line", pl.col("play_key_kept").alias("kept_play_key"),
+        PARTITION_COLUMN,
+        "play_key",
+        "source_file",
+        "source_line",
+        pl.col("play_key_kept").alias("kept_play_key"),
     )
 
 
@@ -113,9 +150,12 @@ def decide(copies: pl.DataFrame, with_ids: pl.LazyFrame) -> pl.DataFrame:
     known = winners.join(matched, on="play_key", how="semi")
     unknown = matched.join(known, on="play_key", how="anti")["play_key"]
     if not unknown.is_empty():  # matched plays outside `copies`: find their counted copy
-        elsewhere = with_ids.filter(pl.col("play_key").is_in(unknown.implode())).select(COPY_COLUMNS).collect()
+        elsewhere = (
+            with_ids.filter(pl.col("play_key").is_in(unknown.implode())).select(COPY_COLUMNS).collect()
+        )
         known = pl.concat([known, same_play_verdicts(elsewhere)[1]])
     overlap = matches.join(
-        known.rename({PARTITION_COLUMN: "kept_landing_file", "play_key": "kept_play_key"}), on="kept_play_key",
+        known.rename({PARTITION_COLUMN: "kept_landing_file", "play_key": "kept_play_key"}),
+        on="kept_play_key",
     ).with_columns(pl.lit("export_overlap").alias("rule"))
     return pl.concat([same_play, overlap.select(LOSER_COLUMNS).cast(LOSER_SCHEMA)])

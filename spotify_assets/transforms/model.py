@@ -24,15 +24,37 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ..tables import (
-    DIM_ALBUM, DIM_ARTIST, DIM_DATE, DIM_PLATFORM, DIM_REASON, DIM_TRACK, FACT_STREAMS, MODEL_MEMBERS,
-    PARTITION_COLUMN, TRACK_RESOLUTION,
+    DIM_ALBUM,
+    DIM_ARTIST,
+    DIM_DATE,
+    DIM_PLATFORM,
+    DIM_REASON,
+    DIM_RECORDING,
+    DIM_TRACK,
+    FACT_STREAMS,
+    MODEL_MEMBERS,
+    PARTITION_COLUMN,
+    TRACK_METADATA,
+    TRACK_RESOLUTION,
 )
 from .identity import name_key
 from .keys import normalize_name, stable_key
 from .rules import UNKNOWN
 
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-               "September", "October", "November", "December")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PLATFORM_FAMILIES = (  # first match wins, on the lower-cased platform string
     ("cast", r"cast|chromecast|sonos|speaker|tv|playstation|xbox"),
@@ -48,12 +70,26 @@ TRACK_COLUMNS = ["content_type", "content_id", "track_name", "artist_name", "alb
 MEMBER_GROUPS = {"track": TRACK_COLUMNS, "platform": ["platform"], "reason": ["reason_start", "reason_end"]}
 TRACK_KEY_COLUMNS = ["track_key", "artist_key", "album_key", "fact_content_type"]
 MEMBER_COLUMNS = [name for name in MODEL_MEMBERS.column_names if name != PARTITION_COLUMN]
+ENRICHMENT_COLUMNS = (
+    "track_id",
+    "isrc",
+    "duration_ms",
+    "explicit",
+    "release_date",
+    "release_date_precision",
+    "artist_ids",
+)
+
+
+def no_enrichment() -> pl.DataFrame:
+    return TRACK_METADATA.empty().select(ENRICHMENT_COLUMNS)
 
 
 def date_key(value: pl.Expr) -> pl.Expr:
     """yyyymmdd as an integer."""
     return (
-        value.dt.year().cast(pl.Int32) * 10000 + value.dt.month().cast(pl.Int32) * 100
+        value.dt.year().cast(pl.Int32) * 10000
+        + value.dt.month().cast(pl.Int32) * 100
         + value.dt.day().cast(pl.Int32)
     )
 
@@ -65,13 +101,20 @@ def file_members(winners: pl.LazyFrame) -> list[pl.LazyFrame]:
     for kind, columns in MEMBER_GROUPS.items():
         queries.append(
             winners.group_by(columns)
-            .agg(pl.len().cast(pl.Int64).alias("plays"), pl.col("ts_utc").min().alias("first_ts"),
-                 pl.col("ts_utc").max().alias("last_ts"))
+            .agg(
+                pl.len().cast(pl.Int64).alias("plays"),
+                pl.col("ts_utc").min().alias("first_ts"),
+                pl.col("ts_utc").max().alias("last_ts"),
+            )
             .with_columns(
                 pl.lit(kind).alias("kind"),
                 stable_key(pl.lit(kind), *(pl.col(name) for name in columns)).alias("member_key"),
-                *(pl.lit(None, pl.String).alias(name) for group in MEMBER_GROUPS.values() for name in group
-                  if name not in columns),
+                *(
+                    pl.lit(None, pl.String).alias(name)
+                    for group in MEMBER_GROUPS.values()
+                    for name in group
+                    if name not in columns
+                ),
             )
             .select(MEMBER_COLUMNS)
         )
@@ -103,28 +146,43 @@ def resolve_names(members: pl.DataFrame, overrides: pl.DataFrame) -> pl.DataFram
         .group_by("name_key")
         .agg(pl.col("plays").sum(), *latest("artist_name", "track_name"), pl.col("content_type").min())
         .join(known, on="name_key", how="left")
-        .join(overrides.rename({"content_type": "pinned_type", "track_id": "pinned_id"})
-              .with_columns(pl.lit(True).alias("pinned")), on="name_key", how="left")
+        .join(
+            overrides.rename({"content_type": "pinned_type", "track_id": "pinned_id"}).with_columns(
+                pl.lit(True).alias("pinned")
+            ),
+            on="name_key",
+            how="left",
+        )
         .with_columns(pl.col("candidate_ids").fill_null(0), pinned.fill_null(False))
         .with_columns(
-            pl.when(pinned & pl.col("pinned_id").is_not_null()).then(pl.lit("pinned"))
-            .when(pinned).then(pl.lit("unmatched"))
-            .when(unique).then(pl.lit("matched"))
-            .when(pl.col("candidate_ids") > 1).then(pl.lit("ambiguous"))
-            .otherwise(pl.lit("unmatched")).alias("status"),
+            pl.when(pinned & pl.col("pinned_id").is_not_null())
+            .then(pl.lit("pinned"))
+            .when(pinned)
+            .then(pl.lit("unmatched"))
+            .when(unique)
+            .then(pl.lit("matched"))
+            .when(pl.col("candidate_ids") > 1)
+            .then(pl.lit("ambiguous"))
+            .otherwise(pl.lit("unmatched"))
+            .alias("status"),
         )
         .with_columns(
-            pl.when(pl.col("status") == "pinned").then(pl.col("pinned_type"))
-            .when(pl.col("status") == "matched").then(pl.col("ids").list.first().struct.field("content_type"))
+            pl.when(pl.col("status") == "pinned")
+            .then(pl.col("pinned_type"))
+            .when(pl.col("status") == "matched")
+            .then(pl.col("ids").list.first().struct.field("content_type"))
             .alias("resolved_type"),
-            pl.when(pl.col("status") == "pinned").then(pl.col("pinned_id"))
-            .when(pl.col("status") == "matched").then(pl.col("ids").list.first().struct.field("content_id"))
+            pl.when(pl.col("status") == "pinned")
+            .then(pl.col("pinned_id"))
+            .when(pl.col("status") == "matched")
+            .then(pl.col("ids").list.first().struct.field("content_id"))
             .alias("resolved_id"),
         )
         .with_columns(
             pl.when(pl.col("resolved_id").is_not_null())
             .then(stable_key(pl.col("resolved_type"), pl.col("resolved_id")))
-            .otherwise(named_track_key(pl.col("content_type"))).alias("track_key"),
+            .otherwise(named_track_key(pl.col("content_type")))
+            .alias("track_key"),
         )
         .drop("ids", "pinned", "pinned_type", "pinned_id")
     )
@@ -132,7 +190,9 @@ def resolve_names(members: pl.DataFrame, overrides: pl.DataFrame) -> pl.DataFram
 
 def named_track_key(content_type: pl.Expr) -> pl.Expr:
     """The key of a track known only by name: stable_key(content type, artist, title), normalized."""
-    return stable_key(content_type, normalize_name(pl.col("artist_name")), normalize_name(pl.col("track_name")))
+    return stable_key(
+        content_type, normalize_name(pl.col("artist_name")), normalize_name(pl.col("track_name"))
+    )
 
 
 def _keyed(members: pl.DataFrame, resolution: pl.DataFrame) -> pl.DataFrame:
@@ -140,31 +200,35 @@ def _keyed(members: pl.DataFrame, resolution: pl.DataFrame) -> pl.DataFrame:
     artist = normalize_name(pl.col("artist_name"))
     own_album = stable_key(normalize_name(pl.col("album_name")), artist)
     without_id = pl.col("content_id").is_null()
-    keyed = members.join(
-        resolution.select("name_key", "resolved_type", "resolved_id"), on="name_key", how="left"
-    ).with_columns(
-        pl.when(without_id).then(pl.col("resolved_type")).alias("resolved_type"),
-        pl.when(without_id).then(pl.col("resolved_id")).alias("resolved_id"),
-    ).with_columns(
-        pl.coalesce("resolved_type", "content_type").alias("fact_content_type"),
-        pl.coalesce("content_id", "resolved_id").alias("track_id"),
-        artist.pipe(stable_key).alias("artist_key"),
-        own_album.alias("own_album_key"),
-    ).with_columns(
-        pl.when(pl.col("track_id").is_not_null())
-        .then(stable_key(pl.col("fact_content_type"), pl.col("track_id")))
-        .otherwise(named_track_key(pl.col("fact_content_type")))
-        .alias("track_key"),
-        # only members with an id of their own know which album a track is on
-        (pl.col("content_id").is_not_null() | pl.col("resolved_id").is_null()).alias("knows_album"),
+    keyed = (
+        members.join(resolution.select("name_key", "resolved_type", "resolved_id"), on="name_key", how="left")
+        .with_columns(
+            pl.when(without_id).then(pl.col("resolved_type")).alias("resolved_type"),
+            pl.when(without_id).then(pl.col("resolved_id")).alias("resolved_id"),
+        )
+        .with_columns(
+            pl.coalesce("resolved_type", "content_type").alias("fact_content_type"),
+            pl.coalesce("content_id", "resolved_id").alias("track_id"),
+            artist.pipe(stable_key).alias("artist_key"),
+            own_album.alias("own_album_key"),
+        )
+        .with_columns(
+            pl.when(pl.col("track_id").is_not_null())
+            .then(stable_key(pl.col("fact_content_type"), pl.col("track_id")))
+            .otherwise(named_track_key(pl.col("fact_content_type")))
+            .alias("track_key"),
+            # only members with an id of their own know which album a track is on
+            (pl.col("content_id").is_not_null() | pl.col("resolved_id").is_null()).alias("knows_album"),
+        )
     )
     albums_of_tracks = (
-        keyed.filter(pl.col("content_id").is_not_null())
-        .group_by("track_key").agg(*latest("own_album_key"))
+        keyed.filter(pl.col("content_id").is_not_null()).group_by("track_key").agg(*latest("own_album_key"))
     )
     return keyed.join(albums_of_tracks, on="track_key", how="left", suffix="_of_track").with_columns(
-        pl.when(pl.col("knows_album")).then(pl.col("own_album_key"))
-        .otherwise(pl.coalesce("own_album_key_of_track", "own_album_key")).alias("album_key")
+        pl.when(pl.col("knows_album"))
+        .then(pl.col("own_album_key"))
+        .otherwise(pl.coalesce("own_album_key_of_track", "own_album_key"))
+        .alias("album_key")
     )
 
 
@@ -176,22 +240,59 @@ def dim_album(keyed: pl.DataFrame) -> pl.DataFrame:
     is_track = pl.col("fact_content_type") == "track"
     earliest = [pl.col("first_ts"), pl.col(PARTITION_COLUMN)]
     names = keyed.filter("knows_album").group_by("album_key").agg(*latest("album_name"))
-    return keyed.group_by("album_key").agg(
-        pl.col("artist_key").min(),
-        pl.col("fact_content_type").min().alias("content_type"),
-        pl.coalesce(pl.col("track_id").filter(is_track).min(), pl.col("track_id").min()).alias("sample_track_id"),
-        pl.col(PARTITION_COLUMN).sort_by(earliest).first().alias("first_landing_file"),
-    ).join(names, on="album_key", how="left").with_columns(pl.col("album_name").fill_null(UNKNOWN["album"]))
+    return (
+        keyed.group_by("album_key")
+        .agg(
+            pl.col("artist_key").min(),
+            pl.col("fact_content_type").min().alias("content_type"),
+            pl.coalesce(pl.col("track_id").filter(is_track).min(), pl.col("track_id").min()).alias(
+                "sample_track_id"
+            ),
+            pl.col(PARTITION_COLUMN).sort_by(earliest).first().alias("first_landing_file"),
+        )
+        .join(names, on="album_key", how="left")
+        .with_columns(pl.col("album_name").fill_null(UNKNOWN["album"]))
+    )
 
 
-def dim_track(keyed: pl.DataFrame) -> pl.DataFrame:
-    return keyed.group_by("track_key").agg(
-        pl.col("track_id").min(),
-        pl.col("fact_content_type").min().alias("content_type"),
-        *latest("track_name", "artist_key", "album_key"),
-    ).with_columns(
-        pl.when(pl.col("track_id").is_not_null())
-        .then(pl.format("spotify:{}:{}", pl.col("content_type"), pl.col("track_id"))).alias("track_uri")
+def dim_track(keyed: pl.DataFrame, enrichment: pl.DataFrame) -> pl.DataFrame:
+    """Tracks with the Web API's answers (`enrichment`: found track_metadata rows) where known; a
+    track's recording is its ISRC's, else the track itself."""
+    tracks = (
+        keyed.group_by("track_key")
+        .agg(
+            pl.col("track_id").min(),
+            pl.col("fact_content_type").min().alias("content_type"),
+            pl.col("plays").sum(),
+            *latest("track_name", "artist_key", "album_key"),
+        )
+        .with_columns(
+            pl.when(pl.col("track_id").is_not_null())
+            .then(pl.format("spotify:{}:{}", pl.col("content_type"), pl.col("track_id")))
+            .alias("track_uri")
+        )
+    )
+    music = enrichment.with_columns(pl.lit("track").alias("content_type"))
+    return tracks.join(music, on=["content_type", "track_id"], how="left").with_columns(
+        pl.when(pl.col("isrc").is_not_null())
+        .then(stable_key(pl.lit("isrc"), pl.col("isrc")))
+        .otherwise(pl.col("track_key"))
+        .alias("recording_key")
+    )
+
+
+def dim_recording(tracks: pl.DataFrame) -> pl.DataFrame:
+    """One row per recording of `dim_track` rows (with their plays): named after its most-played
+    track (ties: the smaller track_key)."""
+    most_played = [pl.col("plays"), pl.col("track_key")]
+    pick = lambda column: pl.col(column).sort_by(most_played, descending=[True, False]).first()  # noqa: E731
+    return tracks.group_by("recording_key").agg(
+        pl.col("isrc").drop_nulls().first(),
+        pick("track_name").alias("recording_name"),
+        pick("artist_key"),
+        pick("track_key").alias("sample_track_key"),
+        pl.len().cast(pl.Int64).alias("track_ids"),
+        pick("content_type"),
     )
 
 
@@ -208,8 +309,10 @@ def dim_platform(platforms: pl.DataFrame) -> pl.DataFrame:
     family = pl.lit("other")
     for name, pattern in reversed(PLATFORM_FAMILIES):
         family = pl.when(lowered.str.contains(pattern)).then(pl.lit(name)).otherwise(family)
-    return platforms.group_by(platform_key().alias("platform_key")).agg(pl.col("platform").min()).with_columns(
-        family.alias("platform_family")
+    return (
+        platforms.group_by(platform_key().alias("platform_key"))
+        .agg(pl.col("platform").min())
+        .with_columns(family.alias("platform_family"))
     )
 
 
@@ -234,7 +337,8 @@ def dim_date(keyed: pl.DataFrame, timezone: str) -> pl.DataFrame:
         date.dt.month().replace_strict(range(1, 13), MONTH_NAMES, return_dtype=pl.String).alias("month_name"),
         date.dt.day().alias("day"),
         date.dt.weekday().alias("weekday"),
-        date.dt.weekday().replace_strict(range(1, 8), WEEKDAY_NAMES, return_dtype=pl.String)
+        date.dt.weekday()
+        .replace_strict(range(1, 8), WEEKDAY_NAMES, return_dtype=pl.String)
         .alias("weekday_name"),
         date.dt.week().alias("iso_week"),
         (date.dt.weekday() >= 6).alias("is_weekend"),
@@ -250,18 +354,23 @@ class Catalogue:
     track_keys: pl.DataFrame  # TRACK_COLUMNS + TRACK_KEY_COLUMNS, one row per distinct track member
 
 
-def catalogue(members: pl.DataFrame, overrides: pl.DataFrame, timezone: str) -> Catalogue:
-    """The catalogue of every landing file's `members` (MODEL_MEMBERS rows)."""
+def catalogue(
+    members: pl.DataFrame, overrides: pl.DataFrame, timezone: str, enrichment: pl.DataFrame | None = None
+) -> Catalogue:
+    """The catalogue of every landing file's `members` (MODEL_MEMBERS rows), with the Web API's
+    answers about tracks (ENRICHMENT_COLUMNS of found track_metadata rows) where known."""
     kind = pl.col("kind")
     tracks = members.filter(kind == "track").with_columns(
         name_key(pl.col("artist_name"), pl.col("track_name")).alias("name_key")
     )
     resolution = resolve_names(tracks, overrides)
     keyed = _keyed(tracks, resolution)
+    track_rows = dim_track(keyed, no_enrichment() if enrichment is None else enrichment)
     frames = [
         (DIM_ARTIST, dim_artist(keyed)),
         (DIM_ALBUM, dim_album(keyed)),
-        (DIM_TRACK, dim_track(keyed)),
+        (DIM_RECORDING, dim_recording(track_rows)),
+        (DIM_TRACK, track_rows),
         (DIM_DATE, dim_date(keyed, timezone)),
         (DIM_PLATFORM, dim_platform(members.filter(kind == "platform"))),
         (DIM_REASON, dim_reason(members.filter(kind == "reason"))),

@@ -25,22 +25,50 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import polars as pl
+import xxhash
 
 from ..io_managers.updates import PartitionedUpdate
 from ..tables import (
-    CLEAN_PLAYS, DIM_ALBUM, DIM_ARTIST, DIM_DATE, DIM_PLATFORM, DIM_REASON, DIM_TRACK, DUPLICATE_PLAYS,
-    FACT_STREAMS, FILE_ACCOUNTING, FILE_READS, MODEL_MEMBERS, MODEL_STATE, PARTITION_COLUMN, TABLES,
-    TRACK_RESOLUTION, TableSpec,
+    CLEAN_PLAYS,
+    DIM_ALBUM,
+    DIM_ARTIST,
+    DIM_DATE,
+    DIM_PLATFORM,
+    DIM_REASON,
+    DIM_RECORDING,
+    DIM_TRACK,
+    DUPLICATE_PLAYS,
+    FACT_STREAMS,
+    FILE_ACCOUNTING,
+    FILE_READS,
+    MODEL_MEMBERS,
+    MODEL_STATE,
+    PARTITION_COLUMN,
+    TABLES,
+    TRACK_METADATA,
+    TRACK_RESOLUTION,
+    TableSpec,
 )
 from .identity import COPY_COLUMNS, LOSER_COLUMNS, MATCH_COLUMNS, WINDOW, decide, no_losers, overlap_matches
-from .model import catalogue, fact_rows, file_members
+from .model import ENRICHMENT_COLUMNS, catalogue, fact_rows, file_members
 from .rules import BASIC_JSON
 
 MODEL_VERSION = "3"  # bump when the model's rules change: the next run rebuilds
 FACT_ORDER = ["play_key"]
 # the asset's outputs, written in this order: the fact after the tables its keys point to
-OUTPUT_ORDER = (FILE_ACCOUNTING, DUPLICATE_PLAYS, TRACK_RESOLUTION, DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE,
-                DIM_PLATFORM, DIM_REASON, FACT_STREAMS)
+OUTPUT_ORDER = (
+    FILE_ACCOUNTING,
+    DUPLICATE_PLAYS,
+    DIM_ARTIST,
+    DIM_ALBUM,
+    DIM_RECORDING,
+    DIM_TRACK,
+    TRACK_RESOLUTION,
+    DIM_DATE,
+    DIM_PLATFORM,
+    DIM_REASON,
+    FACT_STREAMS,
+)
 
 
 class LakeReader(Protocol):
@@ -103,15 +131,40 @@ class ModelUpdate:
     def steps(self) -> Iterator[tuple[TableSpec, pl.DataFrame | PartitionedUpdate | None, bool]]:
         """(table, what to write or None for unchanged, is it an asset output) in the order to write:
         the state marked incomplete first (an interruption then forces a rebuild), the members,
-        every output, and the state last."""
-        assert self.state is not None
-        yield MODEL_STATE, self.state.with_columns(complete=pl.lit(False)), False
-        yield MODEL_MEMBERS, self.members, False
+        every output, and the state last. Unchanged: every output, as None, and nothing else."""
+        if self.writes:
+            assert self.state is not None
+            yield MODEL_STATE, self.state.with_columns(complete=pl.lit(False)), False
+            yield MODEL_MEMBERS, self.members, False
         for spec in OUTPUT_ORDER:
             frame = self.tables.get(spec.name)
             unchanged = frame is None or (isinstance(frame, PartitionedUpdate) and frame.is_empty())
             yield spec, None if unchanged else frame, True
-        yield MODEL_STATE, self.state, False
+        if self.writes:
+            yield MODEL_STATE, self.state, False
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """What the Web API answered about tracks (`track_metadata`, found rows): the dimensions carry it,
+    so a new answer updates the catalogue (never the fact)."""
+
+    NONE = "none"
+
+    tracks: pl.DataFrame
+    digest: str
+
+    @classmethod
+    def of(cls, lake: LakeReader) -> Enrichment:
+        tracks = _collect(
+            lake.scan(TRACK_METADATA).filter(pl.col("status") == "found").select(ENRICHMENT_COLUMNS)
+        )
+        if tracks.is_empty():
+            return cls(tracks, cls.NONE)
+        rows = tracks.sort("track_id").select(
+            pl.concat_str(pl.all().cast(pl.String), separator="|", ignore_nulls=False).fill_null("?")
+        )
+        return cls(tracks, xxhash.xxh3_64_hexdigest("\n".join(rows.to_series()).encode()))
 
 
 def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
@@ -123,13 +176,15 @@ def _same(a: pl.DataFrame, b: pl.DataFrame, key: list[str]) -> bool:
 
 
 def _changed_files(reads: pl.DataFrame, state: pl.DataFrame) -> list[str]:
-    previous = dict(zip(state[PARTITION_COLUMN], state["ingest_id"]))
-    current = dict(zip(reads[PARTITION_COLUMN], reads["ingest_id"]))
+    previous = dict(zip(state[PARTITION_COLUMN], state["ingest_id"], strict=False))
+    current = dict(zip(reads[PARTITION_COLUMN], reads["ingest_id"], strict=False))
     changed = {key for key, ingest in current.items() if previous.get(key) != ingest}
     return sorted(changed | (previous.keys() - current.keys()))
 
 
-def _needs_rebuild(lake: LakeReader, state: pl.DataFrame, reads: pl.DataFrame, settings: ModelSettings) -> bool:
+def _needs_rebuild(
+    lake: LakeReader, state: pl.DataFrame, reads: pl.DataFrame, settings: ModelSettings
+) -> bool:
     if not lake.exists(MODEL_STATE) or not lake.exists(FACT_STREAMS):
         return True
     if state.is_empty():
@@ -137,26 +192,30 @@ def _needs_rebuild(lake: LakeReader, state: pl.DataFrame, reads: pl.DataFrame, s
     return not state["complete"].all() or (state["settings_key"] != settings.key).any()
 
 
-def plan_update(lake: LakeReader, settings: ModelSettings, plays: PlayTransforms | None = None) -> ModelUpdate:
+def plan_update(
+    lake: LakeReader, settings: ModelSettings, plays: PlayTransforms | None = None
+) -> ModelUpdate:
     """Everything a model run must write to make the lake reflect every ingested file; `plays`
     runs the per-play work (default: Polars)."""
     reads = _collect(lake.scan(FILE_READS))
     state = _collect(lake.scan(MODEL_STATE))
     rebuild = _needs_rebuild(lake, state, reads, settings)
     present = sorted(reads[PARTITION_COLUMN])
+    enrichment = Enrichment.of(lake)
     if rebuild:
         changed = sorted({*present, *state[PARTITION_COLUMN]})
     else:
         changed = _changed_files(reads, state)
-        if not changed:
+        stored_key = state["catalogue_key"][0] if state.height else Enrichment.NONE
+        if not changed and stored_key == enrichment.digest:
             return ModelUpdate(mode="unchanged", warnings=settings.warnings)
-    formats = dict(zip(reads[PARTITION_COLUMN], reads["source_format"]))
+    formats = dict(zip(reads[PARTITION_COLUMN], reads["source_format"], strict=False))
     with_basic = [key for key in present if formats[key] in (BASIC_JSON, "mixed")]
     with_ids = [key for key in present if formats[key] not in (BASIC_JSON, "empty")]
     verdicts = _Verdicts(lake, present, with_basic, with_ids)
     losers, rewritten = verdicts.rebuild() if rebuild else verdicts.incremental(changed)
     writer = _Writer(lake, settings, plays or PolarsPlays(), reads, present, changed, with_basic, rebuild)
-    return writer.write(losers, rewritten)
+    return writer.write(losers, rewritten, enrichment)
 
 
 class _Verdicts:
@@ -175,8 +234,13 @@ class _Verdicts:
         """The losers among every copy of the plays `keys`. The files holding them are found on the
         narrow key column first, so only those files' other columns are read."""
         wanted = pl.col("play_key").is_in(keys.implode())
-        holders = _collect(self.lake.scan(CLEAN_PLAYS, self.present).select(PARTITION_COLUMN, "play_key")
-                           .filter(wanted).select(PARTITION_COLUMN).unique())[PARTITION_COLUMN]
+        holders = _collect(
+            self.lake.scan(CLEAN_PLAYS, self.present)
+            .select(PARTITION_COLUMN, "play_key")
+            .filter(wanted)
+            .select(PARTITION_COLUMN)
+            .unique()
+        )[PARTITION_COLUMN]
         if holders.is_empty():
             return no_losers()
         copies = _collect(self.copies(sorted(holders)).filter(wanted))
@@ -186,8 +250,9 @@ class _Verdicts:
         """Every play with more than one copy, and every basic play, decided from scratch."""
         keys = _collect(self.copies(self.present).select("play_key"))["play_key"]
         repeated = keys.filter(keys.is_duplicated())
-        basic = _collect(self.copies(self.with_basic).filter(pl.col("source_format") == BASIC_JSON)
-                         .select("play_key"))["play_key"]
+        basic = _collect(
+            self.copies(self.with_basic).filter(pl.col("source_format") == BASIC_JSON).select("play_key")
+        )["play_key"]
         return self.decide(pl.concat([repeated, basic]).unique()), self.present
 
     def incremental(self, changed: list[str]) -> tuple[pl.DataFrame, list[str]]:
@@ -202,8 +267,12 @@ class _Verdicts:
         keys = pl.concat([keys, pointing]).unique()
         losers = self.decide(keys)
         before = old_losers.filter(pl.col("play_key").is_in(keys.implode()))
-        moved = pl.concat([losers.join(before, on=LOSER_COLUMNS, how="anti"),
-                           before.join(losers, on=LOSER_COLUMNS, how="anti")])[PARTITION_COLUMN]
+        moved = pl.concat(
+            [
+                losers.join(before, on=LOSER_COLUMNS, how="anti"),
+                before.join(losers, on=LOSER_COLUMNS, how="anti"),
+            ]
+        )[PARTITION_COLUMN]
         rewritten = sorted({*changed, *moved} & set(self.present))
         kept = old_losers.filter(
             pl.col(PARTITION_COLUMN).is_in(rewritten) & ~pl.col("play_key").is_in(keys.implode())
@@ -217,19 +286,30 @@ class _Verdicts:
         if new_ids.is_empty() or not others:
             return pl.Series("play_key", [], pl.Int64)
         first, last = new_ids["ts_utc"].min(), new_ids["ts_utc"].max()
-        basic = _collect(self.copies(others).filter(
-            (pl.col("source_format") == BASIC_JSON)
-            & pl.col("ms_played").is_in(new_ids["ms_played"].unique().implode())
-            & pl.col("ts_utc").is_between(first - WINDOW, last + WINDOW)
-        ))
+        basic = _collect(
+            self.copies(others).filter(
+                (pl.col("source_format") == BASIC_JSON)
+                & pl.col("ms_played").is_in(new_ids["ms_played"].unique().implode())
+                & pl.col("ts_utc").is_between(first - WINDOW, last + WINDOW)
+            )
+        )
         return overlap_matches(basic, new_ids.lazy())["play_key"]
 
 
 class _Writer:
     """Turns the verdicts of the rewritten files into the tables to write."""
 
-    def __init__(self, lake: LakeReader, settings: ModelSettings, plays: PlayTransforms, reads: pl.DataFrame,
-                 present: list[str], changed: list[str], with_basic: list[str], rebuild: bool):
+    def __init__(
+        self,
+        lake: LakeReader,
+        settings: ModelSettings,
+        plays: PlayTransforms,
+        reads: pl.DataFrame,
+        present: list[str],
+        changed: list[str],
+        with_basic: list[str],
+        rebuild: bool,
+    ):
         self.lake, self.settings, self.plays, self.reads, self.present = lake, settings, plays, reads, present
         self.changed, self.with_basic, self.rebuild = changed, with_basic, rebuild
         self.removed = tuple(key for key in changed if key not in present)
@@ -238,35 +318,52 @@ class _Writer:
         own = losers.filter(pl.col(PARTITION_COLUMN) == key).select("play_key")
         return self.lake.scan(CLEAN_PLAYS, [key]).join(own.lazy(), on="play_key", how="anti")
 
-    def write(self, losers: pl.DataFrame, rewritten: list[str]) -> ModelUpdate:
+    def write(self, losers: pl.DataFrame, rewritten: list[str], enrichment: Enrichment) -> ModelUpdate:
         members = {
-            key: self.plays.file_members(self.winners(key, losers)).with_columns(pl.lit(key).alias(PARTITION_COLUMN))
+            key: self.plays.file_members(self.winners(key, losers)).with_columns(
+                pl.lit(key).alias(PARTITION_COLUMN)
+            )
             for key in rewritten
         }
-        kept = [] if self.rebuild else [_collect(self.lake.scan(MODEL_MEMBERS).filter(
-            pl.col(PARTITION_COLUMN).is_in(self.present) & ~pl.col(PARTITION_COLUMN).is_in(rewritten)
-        ).select(MODEL_MEMBERS.column_names))]
-        all_members = pl.concat([*kept, *(frame.select(MODEL_MEMBERS.column_names) for frame in members.values())])
-        all_members = MODEL_MEMBERS.conform(all_members).collect() if all_members.width else MODEL_MEMBERS.empty()
-        built = catalogue(all_members, self.settings.overrides, self.settings.timezone)
-        facts = {key: self.plays.fact_rows(self.winners(key, losers), built.track_keys, self.settings.timezone)
-                 for key in rewritten}
+        kept = (
+            []
+            if self.rebuild
+            else [
+                _collect(
+                    self.lake.scan(MODEL_MEMBERS)
+                    .filter(
+                        pl.col(PARTITION_COLUMN).is_in(self.present)
+                        & ~pl.col(PARTITION_COLUMN).is_in(rewritten)
+                    )
+                    .select(MODEL_MEMBERS.column_names)
+                )
+            ]
+        )
+        parts = [*kept, *(frame.select(MODEL_MEMBERS.column_names) for frame in members.values())]
+        all_members = MODEL_MEMBERS.conform(pl.concat(parts)).collect() if parts else MODEL_MEMBERS.empty()
+        built = catalogue(all_members, self.settings.overrides, self.settings.timezone, enrichment.tracks)
+        facts = {
+            key: self.plays.fact_rows(self.winners(key, losers), built.track_keys, self.settings.timezone)
+            for key in rewritten
+        }
         facts |= self._resolved_differently(rewritten, losers, built.track_keys)
         tables: dict[str, pl.DataFrame | PartitionedUpdate | None] = {
             name: self._if_changed(name, frame) for name, frame in built.dimensions.items()
         }
-        tables[FILE_ACCOUNTING.name] = self._if_changed(FILE_ACCOUNTING.name, self._accounting(losers, rewritten))
-        tables[DUPLICATE_PLAYS.name] = self._partitions({
-            key: losers.filter(pl.col(PARTITION_COLUMN) == key).drop(PARTITION_COLUMN) for key in rewritten
-        })
+        tables[FILE_ACCOUNTING.name] = self._if_changed(
+            FILE_ACCOUNTING.name, self._accounting(losers, rewritten)
+        )
+        tables[DUPLICATE_PLAYS.name] = self._partitions(
+            {key: losers.filter(pl.col(PARTITION_COLUMN) == key).drop(PARTITION_COLUMN) for key in rewritten}
+        )
         tables[FACT_STREAMS.name] = self._partitions(facts)
         return ModelUpdate(
-            mode="rebuild" if self.rebuild else "incremental",
+            mode="rebuild" if self.rebuild else ("incremental" if self.changed else "catalogue"),
             changed_files=self.changed,
             rewritten_files=sorted(facts),
             tables=tables,
             members=self._partitions({key: frame.drop(PARTITION_COLUMN) for key, frame in members.items()}),
-            state=self._state(),
+            state=self._state(enrichment.digest),
             warnings=self.settings.warnings,
         )
 
@@ -280,8 +377,9 @@ class _Writer:
         stored = _collect(self.lake.scan(spec))
         return None if _same(stored, frame, list(spec.primary_key)) else frame
 
-    def _resolved_differently(self, rewritten: list[str], losers: pl.DataFrame,
-                              track_keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    def _resolved_differently(
+        self, rewritten: list[str], losers: pl.DataFrame, track_keys: pl.DataFrame
+    ) -> dict[str, pl.DataFrame]:
         """Fact partitions of basic account-data files whose plays now count under other keys."""
         frames = {}
         for key in (key for key in self.with_basic if key not in rewritten):
@@ -295,22 +393,36 @@ class _Writer:
 
     def _accounting(self, losers: pl.DataFrame, rewritten: list[str]) -> pl.DataFrame:
         stored = self.lake.scan(DUPLICATE_PLAYS).filter(~pl.col(PARTITION_COLUMN).is_in(rewritten))
-        across = pl.concat([
-            _collect(stored.group_by(PARTITION_COLUMN).agg(pl.len().alias("across"))),
-            losers.group_by(PARTITION_COLUMN).agg(pl.len().alias("across")),
-        ]).cast({"across": pl.Int64})
-        return FILE_ACCOUNTING.conform(
-            self.reads.join(across, on=PARTITION_COLUMN, how="left").with_columns(
-                pl.col("across").fill_null(0).alias("duplicate_across_files"),
-            ).with_columns(
-                (pl.col("valid") - pl.col("duplicate_across_files")).alias("clean"),
-                (pl.col("duplicate_in_file") + pl.col("duplicate_across_files")).alias("duplicate"),
+        across = pl.concat(
+            [
+                _collect(stored.group_by(PARTITION_COLUMN).agg(pl.len().alias("across"))),
+                losers.group_by(PARTITION_COLUMN).agg(pl.len().alias("across")),
+            ]
+        ).cast({"across": pl.Int64})
+        return (
+            FILE_ACCOUNTING.conform(
+                self.reads.join(across, on=PARTITION_COLUMN, how="left")
+                .with_columns(
+                    pl.col("across").fill_null(0).alias("duplicate_across_files"),
+                )
+                .with_columns(
+                    (pl.col("valid") - pl.col("duplicate_across_files")).alias("clean"),
+                    (pl.col("duplicate_in_file") + pl.col("duplicate_across_files")).alias("duplicate"),
+                )
             )
-        ).collect().sort(PARTITION_COLUMN)
+            .collect()
+            .sort(PARTITION_COLUMN)
+        )
 
-    def _state(self) -> pl.DataFrame:
-        return MODEL_STATE.conform(self.reads.select(PARTITION_COLUMN, "ingest_id").with_columns(
-            pl.lit(self.settings.key).alias("settings_key"), pl.lit(True).alias("complete"),
-        )).collect().sort(PARTITION_COLUMN)
-
-
+    def _state(self, catalogue_key: str) -> pl.DataFrame:
+        return (
+            MODEL_STATE.conform(
+                self.reads.select(PARTITION_COLUMN, "ingest_id").with_columns(
+                    pl.lit(self.settings.key).alias("settings_key"),
+                    pl.lit(catalogue_key).alias("catalogue_key"),
+                    pl.lit(True).alias("complete"),
+                )
+            )
+            .collect()
+            .sort(PARTITION_COLUMN)
+        )

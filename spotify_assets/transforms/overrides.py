@@ -42,34 +42,50 @@ def load_overrides(path: str | None, log: logging.Logger | None = None) -> Overr
     try:
         rows = pl.read_csv(data, infer_schema=False, encoding="utf8-lossy").rename(str.strip)
     except pl.exceptions.PolarsError as error:
-        return _unreadable(digest, f"{name}: not a CSV ({str(error)[:200]}); expected the columns {', '.join(HEADER)}")
+        return _unreadable(
+            digest, f"{name}: not a CSV ({str(error)[:200]}); expected the columns {', '.join(HEADER)}"
+        )
     missing = [column for column in HEADER if column not in rows.columns]
     if missing:
-        return _unreadable(digest, f"{name} line 1: missing column(s) {', '.join(missing)}; expected {', '.join(HEADER)}")
+        return _unreadable(
+            digest, f"{name} line 1: missing column(s) {', '.join(missing)}; expected {', '.join(HEADER)}"
+        )
     parts = pl.col("track_id").str.strip_chars().str.extract_groups(ID_FORMS)
-    parsed = rows.with_row_index("line", offset=2).with_columns(
-        pl.col("track_id").fill_null("").str.strip_chars().alias("track_id"),
-    ).with_columns(
-        parts.struct.field("3").alias("id"),
-        pl.coalesce(parts.struct.field("1"), parts.struct.field("2"), pl.lit("track"))
-        .replace({"chapter": "audiobook"}).alias("content_type"),
+    parsed = (
+        rows.with_row_index("line", offset=2)
+        .with_columns(
+            pl.col("track_id").fill_null("").str.strip_chars().alias("track_id"),
+        )
+        .with_columns(
+            parts.struct.field("3").alias("id"),
+            pl.coalesce(parts.struct.field("1"), parts.struct.field("2"), pl.lit("track"))
+            .replace({"chapter": "audiobook"})
+            .alias("content_type"),
+        )
     )
     unreadable = parsed.filter(
         ((pl.col("track_id") != "") & pl.col("id").is_null())
-        | pl.col("artist_name").is_null() | pl.col("track_name").is_null()
+        | pl.col("artist_name").is_null()
+        | pl.col("track_name").is_null()
     )
     warnings = tuple(
-        f"{name} line {line}: {track_id!r} is not a Spotify track id, URI or link (or a name is missing); row ignored"
+        f"{name} line {line}: {track_id!r} is not a Spotify track id, URI or link (or a name is missing); "
+        "row ignored"
         for line, track_id in unreadable.select("line", "track_id").rows()
     )
     for warning in warnings:
         (log or logging.getLogger(__name__)).warning(warning)
     pins = (
         parsed.join(unreadable.select("line"), on="line", how="anti")
-        .select(name_key(pl.col("artist_name"), pl.col("track_name")).alias("name_key"),
-                pl.when(pl.col("id").is_not_null()).then(pl.col("content_type")).alias("content_type"),
-                pl.col("id").alias("track_id"), "line")
-        .sort("line").unique(subset="name_key", keep="last").drop("line")  # a later row wins
+        .select(
+            name_key(pl.col("artist_name"), pl.col("track_name")).alias("name_key"),
+            pl.when(pl.col("id").is_not_null()).then(pl.col("content_type")).alias("content_type"),
+            pl.col("id").alias("track_id"),
+            "line",
+        )
+        .sort("line")
+        .unique(subset="name_key", keep="last")
+        .drop("line")  # a later row wins
     )
     return Overrides(pins=pins.cast(SCHEMA), digest=digest, warnings=warnings)
 

@@ -48,7 +48,7 @@ def template_parts(template: str) -> list[tuple[str, str | None, bool]]:
     """A template as (literal text, field or None, quoted) pieces, in order."""
     parts, position = [], 0
     for match in _PLACEHOLDER.finditer(template):
-        parts.append((template[position:match.start()], match.group(1), match.group(2) is not None))
+        parts.append((template[position : match.start()], match.group(1), match.group(2) is not None))
         position = match.end()
     parts.append((template[position:], None, False))
     return parts

@@ -1,0 +1,34 @@
+"""The SQL warehouse: published tables in an embedded SQLite file or MySQL/MariaDB (AWS RDS).
+
+core.py        the `Warehouse` resource (dialect-neutral: delegates to one dialect class)
+sqlite.py      SQLite dialect (ADBC bulk loads, one transaction per publish)
+mysql.py       MySQL/MariaDB dialect (collations, whole-table swap); connection.py (TLS), loads.py
+publisher.py   one publish: plan, stage, one ordered transaction, views
+plan.py        what to write per table, from lake markers and the warehouse's bookkeeping
+bookkeeping.py the warehouse's record of what it published (publish_tables, publish_partitions)
+lake_markers.py the lake side: a table at a pinned Delta version with per-partition markers
+frames.py      load frames and typed read-back; stats.py reconciliation statistics; views.py BI views
+"""
+
+from .base import WarehouseError
+from .core import PublishResult, Warehouse
+from .lake_markers import LakeTable, read_lake_table
+from .publisher import PublishReport, PublishRequest, TableOutcome
+from .stats import TableStats, table_stats
+from .views import BI_VIEWS, VIEW_DESCRIPTIONS, VIEW_TABLES
+
+__all__ = [
+    "BI_VIEWS",
+    "VIEW_DESCRIPTIONS",
+    "VIEW_TABLES",
+    "LakeTable",
+    "PublishReport",
+    "PublishRequest",
+    "PublishResult",
+    "TableOutcome",
+    "TableStats",
+    "Warehouse",
+    "WarehouseError",
+    "read_lake_table",
+    "table_stats",
+]

@@ -1,0 +1,96 @@
+"""What the warehouse publishes from: a lake table as of one Delta version, with its version markers.
+
+What the lake guarantees and this relies on:
+- a table lives at `io_managers.delta.table_uri(lake_uri, spec.name)`; one never written is empty;
+- a table whose spec is `partitioned` is Delta-partitioned by `landing_file`, and every rewrite of
+  a partition adds new Parquet file paths (delta-rs never rewrites a file in place);
+- any change to an unpartitioned table commits new file paths too.
+So the set of file paths of a partition identifies its rows: the partition's marker is a digest of
+those paths (public `DeltaTable.get_add_actions`), and an unpartitioned table has one marker, the
+digest of all its paths, under the partition name "". A marker that differs from the one the
+warehouse recorded at its last publish means "reload this"; compaction also changes markers,
+which costs a reload of the same rows, never a wrong one.
+
+Rows are read from the same `DeltaTable` object the markers came from, so they are exactly the
+version the markers describe even if the model commits meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+from deltalake import DeltaTable
+
+from ...io_managers.delta import table_exists, table_uri
+from ...tables import PARTITION_COLUMN, TableSpec
+from .base import fingerprint
+
+WHOLE_TABLE = ""  # the partition name of an unpartitioned table's one marker
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """One lake table at one Delta version (`version` None: never written, so empty)."""
+
+    spec: TableSpec
+    version: int | None
+    markers: Mapping[str, str]  # landing_file (or WHOLE_TABLE) -> digest of its file paths
+    row_counts: Mapping[str, int]  # same keys
+    delta: DeltaTable | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def marker(self) -> str:
+        """One digest of the whole table (equal markers: nothing to publish)."""
+        return fingerprint(*(f"{name}\t{marker}" for name, marker in sorted(self.markers.items())))
+
+    @property
+    def row_count(self) -> int:
+        return sum(self.row_counts.values())
+
+    def scan(self, partitions: Collection[str] | None = None) -> pl.LazyFrame:
+        """The rows of these partitions (None: all), conformed to the spec."""
+        if self.delta is None:
+            return self.spec.empty().lazy()
+        frame = pl.scan_delta(self.delta)
+        if partitions is not None and self.spec.partitioned:
+            frame = frame.filter(pl.col(PARTITION_COLUMN).is_in(sorted(partitions)))
+        return self.spec.conform(frame)
+
+
+def read_lake_table(lake_uri: str, spec: TableSpec, version: int | None = None) -> LakeTable:
+    """The table's current version (or `version`) with its markers and per-partition row counts."""
+    uri = table_uri(lake_uri, spec.name)
+    if not table_exists(uri):
+        empty = {} if spec.partitioned else {WHOLE_TABLE: fingerprint()}
+        return LakeTable(spec, None, empty, dict.fromkeys(empty, 0))
+    delta = DeltaTable(uri, version=version)
+    partition = f"partition.{PARTITION_COLUMN}"
+    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
+    files = (
+        actions.select(
+            pl.col(partition).alias("name") if spec.partitioned else pl.lit(WHOLE_TABLE).alias("name"),
+            pl.col("path"),
+            pl.col("num_records") if "num_records" in actions.columns else pl.lit(None, pl.Int64),
+        )
+        if actions.height
+        else pl.DataFrame(schema={"name": pl.String, "path": pl.String, "num_records": pl.Int64})
+    )
+    if files["num_records"].null_count():
+        # files written without statistics: count their rows once
+        counted = (
+            pl.scan_delta(delta)
+            .group_by(pl.col(PARTITION_COLUMN) if spec.partitioned else pl.lit(WHOLE_TABLE))
+            .len()
+        )
+        counts = dict(counted.collect().rows())
+    else:
+        counts = dict(files.group_by("name").agg(pl.col("num_records").sum()).rows())
+    paths = files.group_by("name").agg(pl.col("path").sort()).rows()
+    markers = {name: fingerprint(*names) for name, names in paths}
+    if not spec.partitioned and WHOLE_TABLE not in markers:
+        markers[WHOLE_TABLE] = fingerprint()
+    return LakeTable(
+        spec, delta.version(), markers, {name: int(counts.get(name, 0)) for name in markers}, delta
+    )
