@@ -114,11 +114,11 @@ def test_a_file_that_changes_while_the_sensor_reads_it_waits(platform, daemon, m
     written_long_ago(path)
     sniff = sensors.why_not_a_history
 
-    def sniff_while_a_writer_appends(target: Path) -> str | None:
+    def sniff_while_a_writer_appends(target: Path, **options) -> str | None:
         with target.open("ab") as handle:  # a stalled copy resumes while the sensor reads the file
             handle.write(b"")
         touch_later(target)
-        return sniff(target)
+        return sniff(target, **options)
 
     monkeypatch.setattr(sensors, "why_not_a_history", sniff_while_a_writer_appends)
     assert daemon.tick() == []
@@ -133,8 +133,8 @@ def test_a_file_removed_while_the_sensor_reads_it_is_forgotten(platform, daemon,
     written_long_ago(path)
     sniff = sensors.why_not_a_history
 
-    def sniff_then_remove(target: Path) -> str | None:
-        reason = sniff(target)
+    def sniff_then_remove(target: Path, **options) -> str | None:
+        reason = sniff(target, **options)
         target.unlink()  # the user took it back
         return reason
 
