@@ -151,6 +151,22 @@ def test_a_refused_file_is_quarantined_with_one_line_and_the_next_run_is_clean(t
     assert _failed_lines(clean.stdout) == []
 
 
+def test_a_lone_refused_file_on_a_new_lake_is_one_line_and_the_tables_exist_empty(tmp_path):
+    named = tmp_path / "not_history.csv"
+    named.write_text(NOT_HISTORY)
+
+    result = _run(["run", "--json", str(named)], tmp_path)
+
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)
+    [line] = summary["failures"]
+    assert line.startswith("not_history.csv: line 1 is not the header of a Spotify history")
+    assert set(summary["tables"].values()) == {0} and "fact_streams" in summary["tables"]
+    for table in ("fact_streams", "dim_track", "dim_album", "dim_date", "file_accounting"):
+        assert pl.read_delta(str(tmp_path / "data/lake" / table)).height == 0, table
+    assert [run["job"] for run in summary["runs"]] == ["refresh_model"] and summary["runs"][0]["success"]
+
+
 def test_a_file_whose_rows_are_all_rejected_is_marked_failed_once(tmp_path):
     sample.write_maven_csv(tmp_path / "data/landing/history.csv", rows=300, seed=9)
     assert _run(["run"], tmp_path).returncode == 0
