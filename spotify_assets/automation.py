@@ -112,7 +112,7 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 def refresh_album_art_schedule(
     context: dg.ScheduleEvaluationContext, lake: LakeResource, spotify: SpotifyApi
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    partitions = pending_lookups(lake.lake_uri, not_found_retry_days=spotify.not_found_retry_days)["partitions"]
+    partitions = pending_lookups(lake.location, not_found_retry_days=spotify.not_found_retry_days)["partitions"]
     if not partitions:
         return dg.SkipReason("every album and track has been looked up")
     day = context.scheduled_execution_time.strftime("%Y-%m-%d")

@@ -68,6 +68,7 @@ def _dagster_home() -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     from . import intake, runner, summary
+    from .io_managers.location import lake_location
     from .resources.landing import LandingFolder
     from .settings import Settings, mask_url, spotify_credentials_configured
     from .up_to_date import UpToDate
@@ -89,7 +90,8 @@ def _run(args: argparse.Namespace) -> int:
     home = _dagster_home()
     hashes = intake.HashCache(home / intake.HASH_CACHE_FILE)
     now = datetime.now(UTC)
-    ingested = runner.ingested_keys(settings.lake_uri)
+    lake = lake_location(settings)
+    ingested = runner.ingested_keys(lake)
     taken = intake.take_in(found, landing, ingested, hashes, now=now)
     hashes.save()
     credentials = spotify_credentials_configured()
@@ -106,16 +108,16 @@ def _run(args: argparse.Namespace) -> int:
     recorded = None if taken.files or taken.quarantined else marker.holds(settings.lake_uri)
     lookups = recorded.get("lookups") if recorded else None
     if lookups is not None and credentials:  # not_found answers come due with time: ask the lake
-        lookups = runner.pending_lookups(settings.lake_uri)
+        lookups = runner.pending_lookups(lake)
     idle = lookups is not None and not (credentials and lookups["partitions"])
     outcome: dict[str, Any]
     if idle and lookups is not None:
         outcome = {"report": runner.RunReport(), "log": None, "refused": [], "names": {}}
     else:
-        outcome = _execute(args, settings, landing, taken, ingested, home, now, credentials)
-        lookups = runner.pending_lookups(settings.lake_uri)
+        outcome = _execute(args, settings, lake, landing, taken, ingested, home, now, credentials)
+        lookups = runner.pending_lookups(lake)
     outcome["no_history"] = _no_history(args.files, taken)
-    result = summary.build(settings, taken, outcome, credentials, lookups)
+    result = summary.build(settings, lake, taken, outcome, credentials, lookups)
     if not idle:
         due = credentials and bool(lookups["partitions"])
         marker.record(
@@ -136,7 +138,7 @@ def _no_history(files: list[Path], taken) -> str | None:
 
 
 def _execute(
-    args, settings, landing, taken, ingested: set[str], home: Path, now: datetime, credentials: bool
+    args, settings, lake, landing, taken, ingested: set[str], home: Path, now: datetime, credentials: bool
 ) -> dict:
     """The Dagster runs of this invocation (none when nothing is new or stale)."""
     import dagster as dg
@@ -167,7 +169,7 @@ def _execute(
                 defs,
                 instance,
                 landing,
-                settings.lake_uri,
+                lake,
                 [],
                 "DEBUG" if args.verbose else "CRITICAL",
                 files=taken.files,

@@ -20,7 +20,9 @@ from .automation import automation_sensor, refresh_album_art_schedule, with_auto
 from .checks import lake_checks
 from .instance_rules import INGEST_CONCURRENCY_TAG
 from .io_managers.delta import DeltaLakeIOManager
+from .io_managers.location import client_config, storage_config
 from .io_managers.warehouse import WarehouseIOManager
+from .maintenance import maintenance_job, maintenance_schedule
 from .resources.engine import PolarsEngine, TransformEngine
 from .resources.lake import LakeResource
 from .resources.landing import LandingFolder
@@ -87,11 +89,14 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
     from_env = os.environ.get("SPOTIFY_WAREHOUSE_URL") == settings.warehouse_url
     url = dg.EnvVar("SPOTIFY_WAREHOUSE_URL") if from_env else settings.warehouse_url
     warehouse = Warehouse(url=url, listen_rule=settings.listen_rule)
+    # where the lake is and how to reach it, chosen once: credentials stay EnvVars (names, not values)
+    lake = {"lake_uri": settings.lake_uri, "storage_options": storage_config(settings),
+            "client_options": client_config(settings)}
     return {
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
-        "lake_io_manager": DeltaLakeIOManager(lake_uri=settings.lake_uri),
-        "lake": LakeResource(lake_uri=settings.lake_uri),
+        "lake_io_manager": DeltaLakeIOManager(**lake),
+        "lake": LakeResource(**lake),
         "landing": LandingFolder(path=settings.landing_dir, csv_date_order=settings.csv_date_order),
         "engine": build_engine(settings),
         "spotify": spotify_api_from_env(retry_quota_stops=not interactive),
@@ -102,14 +107,15 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
 
 def build_definitions(settings: Settings, *, interactive: bool = False) -> dg.Definitions:
     """The platform for one profile: the UI loads `defs`; `spotify-assets run` builds it interactive."""
+    maintain_lake_job = maintenance_job(settings.lake_retention_hours)
     return dg.Definitions(
         assets=with_automation(
             [raw_plays, cleaned_plays, star_schema, spotify_lookup, *warehouse_assets, listening_report]
         ),
         asset_checks=[*lake_checks, *enrich_checks(), *warehouse_checks],
         jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, rebuild_model_job, publish_job,
-              refresh_album_art_job],
-        schedules=[refresh_album_art_schedule],
+              refresh_album_art_job, maintain_lake_job],
+        schedules=[refresh_album_art_schedule, maintenance_schedule(maintain_lake_job, settings.timezone)],
         sensors=[landing_sensor, automation_sensor],
         resources=build_resources(settings, interactive=interactive),
         executor=dg.in_process_executor,

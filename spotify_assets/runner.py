@@ -29,6 +29,9 @@ from .resources.landing import LandingFile, LandingFolder, hash_of_key
 if TYPE_CHECKING:
     import dagster as dg
 
+    from .io_managers.location import Lake
+    from .tables import TableSpec
+
 FILE_JOB = "everything"  # one landing file's ingest and everything downstream, in one run
 INGEST_JOB = "ingest_file"
 MODEL_JOB = "refresh_model"
@@ -118,27 +121,24 @@ def register_files(
     return registrations
 
 
-def ingested_keys(lake_uri: str) -> set[str]:
+def ingested_keys(lake: Lake) -> set[str]:
     """Partitions whose ingest completed (they have a file_reads row)."""
     from .tables import FILE_READS
 
-    return landing_files_in(lake_uri, FILE_READS)
+    return landing_files_in(lake, FILE_READS)
 
 
-def landing_files_in(lake_uri: str, spec) -> set[str]:
+def landing_files_in(lake: Lake, spec: TableSpec) -> set[str]:
     """The landing files a table holds rows of: for a Delta-partitioned table, read from its log
     (no data file is opened), else from its landing_file column."""
-    from deltalake import DeltaTable
-
-    from .io_managers.delta import scan_table, table_exists, table_uri
-    from .tables import PARTITION_COLUMN
-
-    uri = table_uri(lake_uri, spec.name)
-    if not spec.partitioned or not table_exists(uri):
-        return set(scan_table(lake_uri, spec).select(PARTITION_COLUMN).collect()[PARTITION_COLUMN].to_list())
     import polars as pl
 
-    actions = pl.DataFrame(DeltaTable(uri).get_add_actions(flatten=True))
+    from .io_managers.delta import open_table, scan_table, table_exists
+    from .tables import PARTITION_COLUMN
+
+    if not spec.partitioned or not table_exists(lake, spec.name):
+        return set(scan_table(lake, spec).select(PARTITION_COLUMN).collect()[PARTITION_COLUMN].to_list())
+    actions = pl.DataFrame(open_table(lake, spec.name).get_add_actions(flatten=True))
     return set(actions[f"partition.{PARTITION_COLUMN}"].to_list())
 
 
@@ -189,7 +189,7 @@ def run_files(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     landing: LandingFolder,
-    lake_uri: str,
+    lake: Lake,
     paths: list[Path],
     log_level: str = "INFO",
     *,
@@ -199,11 +199,11 @@ def run_files(
     watcher: RunWatcher | None = None,
 ) -> RunReport:
     """Register `paths` (or `files`, already described) and bring every table up to date with them
-    (see the module docstring); `ingested`: `ingested_keys(lake_uri)` when the caller has it."""
+    (see the module docstring); `ingested`: `ingested_keys(lake)` when the caller has it."""
     report = RunReport()
     landed = [into_landing(landing, path) for path in paths] if files is None else [f.path for f in files]
     report.registrations = register_files(instance, landing, landed, files)
-    done = ingested_keys(lake_uri) if ingested is None else ingested
+    done = ingested_keys(lake) if ingested is None else ingested
     pending = list(dict.fromkeys(reg.key for reg in report.registrations if reg.key not in done))
 
     def run(job_name: str, partition: str | None = None, **options) -> dict:
@@ -216,12 +216,12 @@ def run_files(
         run(INGEST_JOB, key)
     if pending:
         run(FILE_JOB, pending[-1])
-    ingested = ingested_keys(lake_uri) if pending else done
+    ingested = ingested_keys(lake) if pending else done
     album_art_partitions = [key for key in pending[:-1] if key in ingested]
     if retry_pending_album_art:
         tried = {*pending, *album_art_partitions}
         retry_days = (defs.resources or {})["spotify"].not_found_retry_days
-        due = pending_lookups(lake_uri, retry_days)["partitions"]
+        due = pending_lookups(lake, retry_days)["partitions"]
         registered = set(instance.get_dynamic_partitions(LANDING_FILES))  # a new DAGSTER_HOME knows none
         album_art_partitions += [key for key in due if key not in tried and key in registered]
     for key in album_art_partitions:  # their albums are known only once the star schema has all files
@@ -235,12 +235,12 @@ def run_files(
     return report
 
 
-def pending_lookups(lake_uri: str, not_found_retry_days: int = 30) -> dict:
+def pending_lookups(lake: Lake, not_found_retry_days: int = 30) -> dict:
     """What the Spotify lookup still owes: albums_pending, tracks_pending, and the partitions with
     lookups due (enrich.pending_lookups, read from the lake)."""
     from .assets.enrich import pending_lookups as owed
 
-    return owed(lake_uri, not_found_retry_days=not_found_retry_days)
+    return owed(lake, not_found_retry_days=not_found_retry_days)
 
 
 def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.AssetKey]:
@@ -293,42 +293,26 @@ def _mark_per_file_failures(defs: dg.Definitions, runs: list[dict]) -> bool:
     return all(failure["stage"] != "tables" for failure in failures)
 
 
-def table_counts(lake_uri: str) -> dict[str, int]:
-    """Rows per lake table, from the row counts every Delta commit records (a table without them is
-    counted by a scan)."""
+def table_counts(lake: Lake) -> dict[str, int]:
+    """Rows per lake table, from the row counts every Delta commit records (no data is read)."""
+    from .io_managers.delta import table_row_count
     from .tables import LAKE_TABLES
 
-    return {spec.name: _row_count(lake_uri, spec) for spec in LAKE_TABLES}
+    return {spec.name: table_row_count(lake, spec) for spec in LAKE_TABLES}
 
 
-def _row_count(lake_uri: str, spec) -> int:
-    import polars as pl
-    from deltalake import DeltaTable
-
-    from .io_managers.delta import scan_table, table_exists, table_uri
-
-    uri = table_uri(lake_uri, spec.name)
-    if not table_exists(uri):
-        return 0
-    records = pl.DataFrame(DeltaTable(uri).get_add_actions(flatten=True))["num_records"]
-    if records.null_count():
-        return scan_table(lake_uri, spec).select(pl.len()).collect().item()
-    return int(records.sum())
-
-
-def accounting(lake_uri: str) -> list[dict]:
+def accounting(lake: Lake) -> list[dict]:
     """file_accounting's rows, by landing file. Read through delta-rs' own query engine, which hands
-    Arrow to Polars without importing pyarrow (a `pl.scan_delta` does, ~0.2 s of a nothing-new run)."""
+    Arrow to Polars without a dataset scan."""
     import polars as pl
-    from deltalake import DeltaTable, QueryBuilder
+    from deltalake import QueryBuilder
 
-    from .io_managers.delta import table_exists, table_uri
+    from .io_managers.delta import open_table, table_exists
     from .tables import FILE_ACCOUNTING, PARTITION_COLUMN
 
-    uri = table_uri(lake_uri, FILE_ACCOUNTING.name)
-    if not table_exists(uri):
+    if not table_exists(lake, FILE_ACCOUNTING.name):
         return []
-    rows = (
-        QueryBuilder().register("accounting", DeltaTable(uri)).execute("select * from accounting").read_all()
+    query = QueryBuilder().register("accounting", open_table(lake, FILE_ACCOUNTING.name))
+    return (
+        pl.DataFrame(query.execute("select * from accounting").read_all()).sort(PARTITION_COLUMN).to_dicts()
     )
-    return pl.DataFrame(rows).sort(PARTITION_COLUMN).to_dicts()

@@ -170,7 +170,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder, 
             cursor.handled[name] = present[name]
 
     registrations = plan_registrations(context.instance.get_dynamic_partitions(LANDING_FILES), histories)
-    ingested = ingested_keys(lake.lake_uri)
+    ingested = ingested_keys(lake.location)
     to_ingest = [reg for reg in registrations if reg.status != "same_bytes" and reg.key not in ingested]
     for registration in registrations:
         context.log.info(f"{registration.path.name}: {registration.status} as {registration.key}")

@@ -21,6 +21,14 @@ DEFAULT_ENGINE = "polars"
 DEFAULT_TRACK_OVERRIDES = "data/track_overrides.csv"
 ENGINES = ("polars", "spark", "databricks")
 CSV_DATE_ORDERS = ("dmy", "mdy")  # tables.DATE_ORDERS (not imported: settings stay free of Dagster)
+DEFAULT_LAKE_RETENTION_HOURS = 168
+# the object-store lake's credentials: read by name (as Dagster EnvVars), never stored in settings
+ACCESS_KEY_VAR = "SPOTIFY_LAKE_ACCESS_KEY_ID"
+SECRET_KEY_VAR = "SPOTIFY_LAKE_SECRET_ACCESS_KEY"
+SESSION_TOKEN_VAR = "SPOTIFY_LAKE_SESSION_TOKEN"
+LAKE_CREDENTIAL_VARS = (ACCESS_KEY_VAR, SECRET_KEY_VAR, SESSION_TOKEN_VAR)
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,11 @@ class Settings:
     # How to read year-last CSV dates (7/8/2013) when a file's own values cannot tell: dmy or mdy.
     csv_date_order: str | None = None
     listen_rule: str = DEFAULT_LISTEN_RULE
+    lake_endpoint: str | None = None  # an S3-compatible server's URL (unset: AWS S3)
+    lake_region: str | None = None
+    lake_allow_http: bool = False  # plain-HTTP endpoints: tests and a server on loopback only
+    lake_credential_vars: tuple[str, ...] = ()  # which of LAKE_CREDENTIAL_VARS are set (names only)
+    lake_retention_hours: int = DEFAULT_LAKE_RETENTION_HOURS  # maintain_lake vacuums files older than this
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -51,6 +64,11 @@ class Settings:
             track_overrides=env.get("SPOTIFY_TRACK_OVERRIDES") or DEFAULT_TRACK_OVERRIDES,
             csv_date_order=(env.get("SPOTIFY_CSV_DATE_ORDER") or "").strip().lower() or None,
             listen_rule=(env.get("SPOTIFY_LISTEN_RULE") or DEFAULT_LISTEN_RULE).strip().lower(),
+            lake_endpoint=env.get("SPOTIFY_LAKE_ENDPOINT") or None,
+            lake_region=env.get("SPOTIFY_LAKE_REGION") or None,
+            lake_allow_http=_flag(env, "SPOTIFY_LAKE_ALLOW_HTTP"),
+            lake_credential_vars=tuple(name for name in LAKE_CREDENTIAL_VARS if env.get(name)),
+            lake_retention_hours=_hours(env, "SPOTIFY_LAKE_RETENTION_HOURS", DEFAULT_LAKE_RETENTION_HOURS),
         )
         settings.validate()
         return settings
@@ -72,6 +90,33 @@ class Settings:
             raise ValueError(
                 f"SPOTIFY_TIMEZONE={self.timezone!r} is not an IANA time zone (e.g. Europe/Berlin)"
             ) from error
+        if self.lake_endpoint and "://" not in self.lake_uri:
+            raise ValueError(
+                f"SPOTIFY_LAKE_ENDPOINT is set but SPOTIFY_LAKE_URI={self.lake_uri!r} is a local folder: "
+                "use an s3://BUCKET/PREFIX lake or unset the endpoint"
+            )
+        if (self.lake_endpoint or "").lower().startswith("http://") and not self.lake_allow_http:
+            raise ValueError(
+                f"SPOTIFY_LAKE_ENDPOINT={self.lake_endpoint!r} is plain HTTP: use https://, or set "
+                "SPOTIFY_LAKE_ALLOW_HTTP=true for a test server on loopback"
+            )
+        if self.lake_retention_hours < 0:
+            raise ValueError(f"SPOTIFY_LAKE_RETENTION_HOURS={self.lake_retention_hours}: expected hours >= 0")
+
+
+def _flag(env, name: str) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if value not in TRUE_WORDS + FALSE_WORDS:
+        raise ValueError(f"{name}={env.get(name)!r}: expected true or false")
+    return value in TRUE_WORDS
+
+
+def _hours(env, name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: expected a whole number of hours, e.g. {default}") from None
 
 
 def spotify_credentials_configured(environ: dict[str, str] | None = None) -> bool:

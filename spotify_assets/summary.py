@@ -18,7 +18,7 @@ RETRY_AFTER = re.compile(r"retry after ((?:\d{4}-\d\d-\d\d )?\d{1,2}:\d\d UTC)")
 SKIPPED_NAMES_SHOWN = 8
 
 
-def build(settings, taken, outcome: dict, credentials: bool, lookups: dict) -> dict:
+def build(settings, lake, taken, outcome: dict, credentials: bool, lookups: dict) -> dict:
     """The summary of one invocation: `taken` is the intake, `outcome` what the runs did."""
     from .assets.report import REPORT_FILE_NAME
 
@@ -40,8 +40,8 @@ def build(settings, taken, outcome: dict, credentials: bool, lookups: dict) -> d
         if "://" not in settings.lake_uri
         else settings.lake_uri,
         "warehouse": mask_url(settings.warehouse_url),
-        "tables": runner.table_counts(settings.lake_uri),
-        "files": _file_summary(registrations, runner.accounting(settings.lake_uri), report.runs),
+        "tables": runner.table_counts(lake),
+        "files": _file_summary(registrations, runner.accounting(lake), report.runs),
         "runs": [{key: value for key, value in run.items() if key != "failed_steps"} for run in report.runs],
         "nothing_new": bool(taken.known) and not (taken.files or taken.quarantined or report.runs),
         "skipped": taken.skipped,

@@ -11,6 +11,7 @@ import polars as pl
 from spotify_assets import runner
 from spotify_assets.definitions import build_definitions
 from spotify_assets.io_managers.delta import scan_table
+from spotify_assets.io_managers.location import LakeLocation, lake_location
 from spotify_assets.resources.landing import LandingFolder
 from spotify_assets.settings import Settings
 from spotify_assets.tables import LAKE_TABLES
@@ -37,16 +38,20 @@ class Platform:
         return LandingFolder(path=self.settings.landing_dir)
 
     @property
+    def lake(self) -> LakeLocation:
+        return lake_location(self.settings)
+
+    @property
     def defs(self) -> dg.Definitions:
         return build_definitions(self.settings)
 
     def run(self, *paths: Path) -> runner.RunReport:
         files = list(paths) or self.landing.files()
-        return runner.run_files(self.defs, self.instance, self.landing, self.settings.lake_uri, files, "WARNING")
+        return runner.run_files(self.defs, self.instance, self.landing, self.lake, files, "WARNING")
 
     def table(self, name: str) -> pl.DataFrame:
         spec = next(spec for spec in LAKE_TABLES if spec.name == name)
-        return scan_table(self.settings.lake_uri, spec).collect()
+        return scan_table(self.lake, spec).collect()
 
     def snapshot(self) -> dict[str, pl.DataFrame]:
         """Every lake table, sorted by its key, for comparisons."""

@@ -14,6 +14,7 @@ import polars as pl
 
 from spotify_assets.assets.ingest import file_reads_row
 from spotify_assets.io_managers.delta import scan_table, write_table
+from spotify_assets.io_managers.location import LakeLocation
 from spotify_assets.resources.engine import PolarsEngine
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.landing import content_hash, partition_key
@@ -44,14 +45,15 @@ class Lake:
     root: Path
     timezone: str = "UTC"
     overrides: str | None = None
+    remote: LakeResource | None = None  # a lake on an object store instead of the folder `root`
 
     @property
-    def uri(self) -> str:
-        return str(self.root)
+    def uri(self) -> LakeLocation | str:
+        return self.remote.location if self.remote else str(self.root)
 
     @property
     def resource(self) -> LakeResource:
-        return LakeResource(lake_uri=self.uri)
+        return self.remote or LakeResource(lake_uri=str(self.root))
 
     def ingest(self, path: Path) -> str | None:
         """Read, clean and store one file as the ingest assets do; None when the file is refused."""

@@ -37,8 +37,6 @@ EXTRA_MODULES = {
 PROVIDED_ELSEWHERE = {"databricks_job.py": {"delta", "pyspark"}}
 NOT_IMPORTED = {
     "dagster-webserver": "serves the UI of `make dev` (dagster dev)",
-    "dagster-deltalake": "the platform's specified package for the lake's storage configs",
-    "pyarrow": "Polars' to_arrow/from_arrow and the delta-rs write path need it at run time",
     "dagster-postgres": "docker/dagster.yaml names its storage classes",
     "psycopg": "SQLAlchemy 2.1's driver for dagster-postgres",
     "pytest-timeout": "a pytest plugin (--timeout in pytest's options)",

@@ -15,6 +15,7 @@ import dagster as dg
 import polars as pl
 
 from ..io_managers.delta import scan_table
+from ..io_managers.location import Lake
 from ..partitions import landing_files
 from ..resources.lake import LakeResource
 from ..resources.spotify import FOUND, NOT_FOUND, PENDING, SpotifyApi, TrackLookup
@@ -157,7 +158,7 @@ def _lookup_metadata(lookup: TrackLookup, *, albums: pl.DataFrame, tracks: pl.Da
     return metadata
 
 
-def pending_lookups(lake_uri: str, *, not_found_retry_days: int = 30, now: datetime | None = None) -> dict:
+def pending_lookups(lake_uri: Lake, *, not_found_retry_days: int = 30, now: datetime | None = None) -> dict:
     """What the Spotify lookup still owes, read from the lake without Dagster (for the CLI summary).
 
     {"albums_pending": music albums without an answer yet, "tracks_pending": track ids without an

@@ -12,6 +12,7 @@ import dagster as dg
 from deltalake.exceptions import DeltaError
 from pydantic import Field
 
+from ..io_managers.location import Lake
 from ..resources.lake import LakeResource
 from ..resources.warehouse import (
     BI_VIEWS,
@@ -90,7 +91,7 @@ def warehouse_publish(
     """Publishes every warehouse table from its lake table, and the BI views, in one transaction."""
     with lake.read_lock():
         request = PublishRequest(
-            tables=tuple(read_lake_table(lake.lake_uri, spec) for spec in WAREHOUSE_TABLES),
+            tables=tuple(read_lake_table(lake.location, spec) for spec in WAREHOUSE_TABLES),
             views=warehouse.views(),
             full_refresh=config.full_refresh,
         )
@@ -103,7 +104,7 @@ def warehouse_publish(
 
 
 def _lake_as_published(
-    lake_uri: str, spec: TableSpec, published: dict[str, int | None]
+    lake_uri: Lake, spec: TableSpec, published: dict[str, int | None]
 ) -> tuple[LakeTable, str]:
     """The lake table at the version the warehouse was published from, and a note on that choice."""
     if spec.name not in published:
@@ -120,7 +121,7 @@ def _lake_as_published(
 
 
 def reconcile(
-    spec: TableSpec, lake_uri: str, warehouse: Warehouse, published: dict[str, int | None]
+    spec: TableSpec, lake_uri: Lake, warehouse: Warehouse, published: dict[str, int | None]
 ) -> dg.AssetCheckResult:
     """One table's `reconcile_with_lake` result; a mismatch makes the next publish replace it whole."""
     key = warehouse_key(spec.name)
@@ -173,7 +174,7 @@ def reconcile_with_lake(lake: LakeResource, warehouse: Warehouse):
     with lake.read_lock():
         published = warehouse.published_versions()
         for spec in WAREHOUSE_TABLES:
-            yield reconcile(spec, lake.lake_uri, warehouse, published)
+            yield reconcile(spec, lake.location, warehouse, published)
 
 
 warehouse_assets = [warehouse_publish]

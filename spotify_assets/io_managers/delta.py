@@ -6,9 +6,14 @@ table, in one Delta transaction: readers see the old version or the new one, and
 the commit leaves only unreferenced files. So re-materializing anything is idempotent. Inputs load
 as Polars LazyFrames, so downstream steps read only the columns and partitions they use.
 
+Where the lake is comes as a `LakeLocation` (location.py): its URI and the storage options every
+delta-rs and Polars call passes on (a plain string is a lake that needs none).
 Local lakes: Polars streams each partition into one new Parquet file (a LazyFrame never sits in
 memory at once) and delta-rs commits the files with `create_write_transaction`.
-Object stores (`s3://`, ...): delta-rs writes the data itself (`write_deltalake` with a predicate).
+Object stores (`s3://`, ...): delta-rs writes the data itself from a stream of Arrow batches
+(`write_deltalake`, with a `landing_file IN (...)` predicate for a partition update) and commits
+with a conditional put, so a concurrent writer's commit is never overwritten: the later one retries
+or fails (delta-rs decides by what the two touched).
 """
 
 from __future__ import annotations
@@ -16,36 +21,51 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
+from pydantic import Field
 
 from ..tables import PARTITION_COLUMN, TABLES, TableSpec
+from .location import ClientConfig, Lake, LakeLocation, LocalConfig, StorageConfig, storage_options
 from .locks import file_lock
 from .updates import PartitionedUpdate
 
 log = logging.getLogger(__name__)
 
 
-def table_uri(lake_uri: str, table: str) -> str:
-    return f"{lake_uri.rstrip('/')}/{table}" if "://" in lake_uri else str(Path(lake_uri) / table)
+def table_uri(lake: Lake, table: str) -> str:
+    return LakeLocation.of(lake).table_uri(table)
 
 
-def table_exists(uri: str) -> bool:
-    return DeltaTable.is_deltatable(uri)
+def table_exists(lake: Lake, table: str) -> bool:
+    location = LakeLocation.of(lake)
+    return _exists(location.table_uri(table), location.options())
 
 
-def scan_table(lake_uri: str, spec: TableSpec, partitions: list[str] | None = None) -> pl.LazyFrame:
+def _exists(uri: str, options: dict[str, str] | None) -> bool:
+    return DeltaTable.is_deltatable(uri, storage_options=options)
+
+
+def open_table(lake: Lake, table: str) -> DeltaTable:
+    """The table's current version, through delta-rs (maintenance, statistics)."""
+    location = LakeLocation.of(lake)
+    return DeltaTable(location.table_uri(table), storage_options=location.options())
+
+
+def scan_table(lake: Lake, spec: TableSpec, partitions: list[str] | None = None) -> pl.LazyFrame:
     """The table as a LazyFrame (empty with the right schema if never written)."""
-    uri = table_uri(lake_uri, spec.name)
-    if not table_exists(uri):
-        frame = spec.empty().lazy()
-    else:
-        frame = pl.scan_delta(uri)
+    location = LakeLocation.of(lake)
+    uri, options = location.table_uri(spec.name), location.options()
+    exists = _exists(uri, options)
+    frame = pl.scan_delta(uri, storage_options=options) if exists else spec.empty().lazy()
     if partitions is not None:
         frame = frame.filter(pl.col(PARTITION_COLUMN).is_in(partitions))
     return frame
@@ -63,43 +83,45 @@ def _data_columns(spec: TableSpec) -> list[str]:
     return [name for name in spec.column_names if not (spec.partitioned and name == PARTITION_COLUMN)]
 
 
-def write_table(lake_uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame,
+def write_table(lake: Lake, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame,
                 partition: str | None = None) -> int:
     """Replace the table, or one landing file's partition of it, with `data`; returns rows written.
 
     A partitioned table written whole (no `partition`) is split by the `landing_file` column.
     """
     if not spec.partitioned:
-        return _commit(lake_uri, spec, {None: data}, replace_all=True)
+        return _commit(lake, spec, {None: data}, replace_all=True)
     if partition is not None:
-        return write_partitions(lake_uri, spec, PartitionedUpdate(frames={partition: data}))
+        return write_partitions(lake, spec, PartitionedUpdate(frames={partition: data}))
     frame = data.lazy().collect()
     keys = frame[PARTITION_COLUMN].unique().sort().to_list() if frame.height else []
     parts = {key: frame.filter(pl.col(PARTITION_COLUMN) == key) for key in keys}
-    return write_partitions(lake_uri, spec, PartitionedUpdate(frames=parts, replace_all=True))
+    return write_partitions(lake, spec, PartitionedUpdate(frames=parts, replace_all=True))
 
 
-def write_partitions(lake_uri: str, spec: TableSpec, update: PartitionedUpdate) -> int:
+def write_partitions(lake: Lake, spec: TableSpec, update: PartitionedUpdate) -> int:
     """Apply `update` to a partitioned table in one transaction; returns the rows written."""
     if not spec.partitioned:
         raise ValueError(f"{spec.name} is not partitioned by {PARTITION_COLUMN}")
     if update.is_empty():
         return 0
-    return _commit(lake_uri, spec, dict(update.frames), replace_all=update.replace_all, removed=update.removed)
+    return _commit(lake, spec, dict(update.frames), replace_all=update.replace_all, removed=update.removed)
 
 
-def _commit(lake_uri: str, spec: TableSpec, frames: dict[str | None, pl.DataFrame | pl.LazyFrame],
+def _commit(lake: Lake, spec: TableSpec, frames: dict[str | None, pl.DataFrame | pl.LazyFrame],
             *, replace_all: bool, removed: tuple[str, ...] = ()) -> int:
-    uri = table_uri(lake_uri, spec.name)
-    if "://" in uri:
-        return _write_object_store(uri, spec, frames, replace_all=replace_all, removed=removed)
+    location = LakeLocation.of(lake)
+    uri = location.table_uri(spec.name)
+    if location.remote:
+        return _write_object_store(uri, location.options(), spec, frames,
+                                   replace_all=replace_all, removed=removed)
     actions, rows = [], 0
     for partition, data in frames.items():
         action, written = _write_file(uri, spec, data, partition)
         actions.append(action)
         rows += written
     # one commit to a table at a time: delta-rs refuses concurrent overwrites even of other partitions
-    with file_lock(lake_uri, spec.name):
+    with file_lock(location.uri, spec.name):
         return _commit_files(uri, spec, actions, rows, frames, replace_all=replace_all, removed=removed)
 
 
@@ -107,8 +129,8 @@ def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int
                   *, replace_all: bool, removed: tuple[str, ...]) -> int:
     """Commit written files (under the table's commit lock): create the table, or replace partitions."""
     schema = _arrow_schema(spec)
-    exists = table_exists(uri)
-    if exists and not _same_layout(uri, spec):
+    exists = _exists(uri, None)
+    if exists and not _same_layout(DeltaTable(uri), spec):
         log.warning(f"{spec.name}: the stored table has another schema or partitioning; it is replaced")
         exists, replace_all = False, True
         mode = "overwrite"
@@ -128,10 +150,11 @@ def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int
     return rows
 
 
-def _same_layout(uri: str, spec: TableSpec) -> bool:
-    metadata = DeltaTable(uri).metadata()
-    stored = DeltaTable(uri).schema().to_arrow()
-    return list(metadata.partition_columns) == (_partition_by(spec) or []) and stored.names == spec.column_names
+def _same_layout(table: DeltaTable, spec: TableSpec) -> bool:
+    metadata = table.metadata()
+    stored = table.schema().to_arrow()
+    same_partitions = list(metadata.partition_columns) == (_partition_by(spec) or [])
+    return same_partitions and stored.names == spec.column_names
 
 
 def _write_file(uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame,
@@ -162,40 +185,54 @@ def _conformed(spec: TableSpec, data: pl.DataFrame | pl.LazyFrame, partition: st
     return spec.conform(frame)
 
 
-def _write_object_store(uri: str, spec: TableSpec, frames: dict, *, replace_all: bool,
-                        removed: tuple[str, ...]) -> int:
-    """delta-rs writes and commits the rows itself (one transaction per call)."""
-    parts = [_conformed(spec, data, partition).collect() for partition, data in frames.items()]
-    table = pl.concat(parts) if parts else spec.empty()
+def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpec, frames: dict, *,
+                        replace_all: bool, removed: tuple[str, ...]) -> int:
+    """delta-rs writes and commits the rows itself, in one transaction, from a stream of Arrow batches."""
     touched = sorted({key for key in frames if key is not None} | set(removed))
+    try:  # one read of the log serves the layout check and the write
+        table: DeltaTable | None = DeltaTable(uri, storage_options=options)
+    except TableNotFoundError:
+        table = None
+    exists, schema_mode = table is not None, None
+    if table is not None and not _same_layout(table, spec):
+        log.warning(f"{spec.name}: the stored table has another schema or partitioning; it is replaced")
+        replace_all, schema_mode = True, "overwrite"
     predicate = None
-    if spec.partitioned and not replace_all and table_exists(uri):
+    if exists and spec.partitioned and not replace_all:
         if not touched:
             return 0
         predicate = f"{PARTITION_COLUMN} IN ({', '.join(_sql_literal(key) for key in touched)})"
-    mode = "overwrite" if table_exists(uri) or replace_all else "append"
-    write_deltalake(uri, table.to_arrow(), mode=mode, predicate=predicate, partition_by=_partition_by(spec),
-                    schema_mode="overwrite" if replace_all else None)
-    return table.height
+    schema = _arrow_schema(spec)
+    rows = [0]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for partition, data in frames.items():
+            for batch in _conformed(spec, data, partition).collect_batches():
+                rows[0] += batch.height
+                yield from batch.to_arrow().cast(schema).to_batches()
+
+    write_deltalake(table if table is not None else uri, pa.RecordBatchReader.from_batches(schema, batches()),
+                    mode="overwrite" if exists else "append", predicate=predicate,
+                    partition_by=_partition_by(spec), schema_mode=schema_mode, storage_options=options)
+    return rows[0]
 
 
 def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def table_row_count(lake_uri: str, spec: TableSpec) -> int:
+def table_row_count(lake: Lake, spec: TableSpec) -> int:
     """Rows of the whole table, from the Delta log's file statistics (no data is read)."""
-    uri = table_uri(lake_uri, spec.name)
-    if not table_exists(uri):
+    if not table_exists(lake, spec.name):
         return 0
-    actions = pl.DataFrame(DeltaTable(uri).get_add_actions(flatten=True))
+    actions = pl.DataFrame(open_table(lake, spec.name).get_add_actions(flatten=True))
     return int(actions["num_records"].sum()) if actions.height else 0
 
 
-def lake_metadata(lake_uri: str, spec: TableSpec, row_count: int) -> dict:
+def lake_metadata(lake: Lake, spec: TableSpec, row_count: int) -> dict:
     return {
         "dagster/row_count": row_count,
-        "dagster/uri": table_uri(lake_uri, spec.name),
+        "dagster/uri": table_uri(lake, spec.name),
         "dagster/table_name": spec.name,
     }
 
@@ -205,30 +242,38 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
 
     An output may be a frame (the asset's partition, or the whole table), a `PartitionedUpdate`
     (some landing files' partitions of an unpartitioned asset's table), or None (nothing changed:
-    nothing is written).
+    nothing is written). `storage_options` / `client_options` (dagster-deltalake's configs) say how
+    to reach an object-store lake; a local lake needs neither.
     """
 
     lake_uri: str
+    storage_options: StorageConfig = Field(default_factory=LocalConfig, discriminator="provider")
+    client_options: ClientConfig | None = None
+
+    @property
+    def location(self) -> LakeLocation:
+        return LakeLocation(self.lake_uri, storage_options(self.storage_options, self.client_options))
 
     def handle_output(self, context: dg.OutputContext,
                       obj: pl.DataFrame | pl.LazyFrame | PartitionedUpdate | None) -> None:
         if obj is None:
             return
-        spec = TABLES[context.asset_key.path[-1]]
+        spec, lake = TABLES[context.asset_key.path[-1]], self.location
         if isinstance(obj, PartitionedUpdate):
-            rows = write_partitions(self.lake_uri, spec, obj)
+            rows = write_partitions(lake, spec, obj)
             context.add_output_metadata({
-                **lake_metadata(self.lake_uri, spec, table_row_count(self.lake_uri, spec)),
-                "rows_written": rows, "partitions_written": len(obj.frames), "partitions_removed": len(obj.removed),
+                **lake_metadata(lake, spec, table_row_count(lake, spec)),
+                "rows_written": rows, "partitions_written": len(obj.frames),
+                "partitions_removed": len(obj.removed),
             })
             return
         partition = context.partition_key if spec.partitioned and context.has_partition_key else None
-        rows = write_table(self.lake_uri, spec, obj, partition)
-        context.add_output_metadata(lake_metadata(self.lake_uri, spec, rows))
+        rows = write_table(lake, spec, obj, partition)
+        context.add_output_metadata(lake_metadata(lake, spec, rows))
 
     def load_input(self, context: dg.InputContext) -> pl.LazyFrame:
-        spec = TABLES[context.asset_key.path[-1]]
+        spec, lake = TABLES[context.asset_key.path[-1]], self.location
         partitions = None
         if spec.partitioned and context.has_asset_partitions:
             partitions = list(context.asset_partition_keys)
-        return scan_table(self.lake_uri, spec, partitions)
+        return scan_table(lake, spec, partitions)

@@ -3,8 +3,13 @@
 The lock serializes whoever changes the cross-file tables (the model update: exclusive) against
 whoever must see them consistent (warehouse publishes, checks: shared), across processes: the
 CLI's in-process runs and the daemon's runs on one machine take the same lock file. Ingest steps do
-not take it: they only write their own landing file's partitions. On an object-store lake there is
-no lock file; the `spotify_model` pool (dagster.yaml) keeps model updates one at a time there.
+not take it: they only write their own landing file's partitions.
+
+On an object-store lake (`s3://...`) there is no lock file and the lock is a no-op. What keeps model
+updates (and `maintain_lake`) one at a time there is the `spotify_model` Dagster pool with a limit
+of 1 (the instance's dagster.yaml), which every run on that instance obeys, whoever starts it; two
+Dagster instances on one lake must not both run model updates. Delta's commit protocol still makes
+each write atomic: a concurrent commit is detected (conditional put), never silently overwritten.
 """
 
 from __future__ import annotations
@@ -14,8 +19,17 @@ from contextlib import AbstractContextManager, contextmanager
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
-from ..io_managers.delta import scan_table, table_exists, table_uri, write_partitions, write_table
+from ..io_managers.delta import scan_table, table_exists, write_partitions, write_table
+from ..io_managers.location import (
+    ClientConfig,
+    LakeLocation,
+    LocalConfig,
+    StorageConfig,
+    is_remote,
+    storage_options,
+)
 from ..io_managers.locks import file_lock
 from ..io_managers.updates import PartitionedUpdate
 from ..tables import TableSpec
@@ -26,7 +40,7 @@ LAKE_LOCK = "lake"
 @contextmanager
 def lake_lock(lake_uri: str, *, exclusive: bool) -> Iterator[None]:
     """Hold the lake's lock (exclusive or shared) for the block, waiting for it; a no-op on object stores."""
-    if "://" in lake_uri:
+    if is_remote(lake_uri):
         yield
         return
     with file_lock(lake_uri, LAKE_LOCK, exclusive=exclusive):
@@ -34,21 +48,30 @@ def lake_lock(lake_uri: str, *, exclusive: bool) -> Iterator[None]:
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The Delta lake under `SPOTIFY_LAKE_URI`: reads, the lake lock, and the model's bookkeeping writes."""
+    """The Delta lake under `SPOTIFY_LAKE_URI`: reads, the lake lock, and the model's bookkeeping writes.
+
+    `storage_options` / `client_options` are the same configs the lake IO manager gets.
+    """
 
     lake_uri: str
+    storage_options: StorageConfig = Field(default_factory=LocalConfig, discriminator="provider")
+    client_options: ClientConfig | None = None
+
+    @property
+    def location(self) -> LakeLocation:
+        return LakeLocation(self.lake_uri, storage_options(self.storage_options, self.client_options))
 
     def scan(self, spec: TableSpec, partitions: list[str] | None = None) -> pl.LazyFrame:
-        return scan_table(self.lake_uri, spec, partitions)
+        return scan_table(self.location, spec, partitions)
 
     def exists(self, spec: TableSpec) -> bool:
-        return table_exists(table_uri(self.lake_uri, spec.name))
+        return table_exists(self.location, spec.name)
 
     def write(self, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame | PartitionedUpdate) -> int:
         """Write a bookkeeping table (tables that are assets go through the lake IO manager)."""
         if isinstance(data, PartitionedUpdate):
-            return write_partitions(self.lake_uri, spec, data)
-        return write_table(self.lake_uri, spec, data)
+            return write_partitions(self.location, spec, data)
+        return write_table(self.location, spec, data)
 
     def read_lock(self) -> AbstractContextManager[None]:
         """Shared: the cross-file tables stay as they are while the block reads them."""

@@ -1,7 +1,7 @@
 """What the warehouse publishes from: a lake table as of one Delta version, with its version markers.
 
 What the lake guarantees and this relies on:
-- a table lives at `io_managers.delta.table_uri(lake_uri, spec.name)`; one never written is empty;
+- a table lives at `io_managers.delta.table_uri(lake, spec.name)`; one never written is empty;
 - a table whose spec is `partitioned` is Delta-partitioned by `landing_file`, and every rewrite of
   a partition adds new Parquet file paths (delta-rs never rewrites a file in place);
 - any change to an unpartitioned table commits new file paths too.
@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import polars as pl
 from deltalake import DeltaTable
 
-from ...io_managers.delta import table_exists, table_uri
+from ...io_managers.delta import table_exists
+from ...io_managers.location import Lake, LakeLocation
 from ...tables import PARTITION_COLUMN, TableSpec
 from .base import fingerprint
 
@@ -59,13 +60,13 @@ class LakeTable:
         return self.spec.conform(frame)
 
 
-def read_lake_table(lake_uri: str, spec: TableSpec, version: int | None = None) -> LakeTable:
+def read_lake_table(lake: Lake, spec: TableSpec, version: int | None = None) -> LakeTable:
     """The table's current version (or `version`) with its markers and per-partition row counts."""
-    uri = table_uri(lake_uri, spec.name)
-    if not table_exists(uri):
+    location = LakeLocation.of(lake)
+    if not table_exists(location, spec.name):
         empty = {} if spec.partitioned else {WHOLE_TABLE: fingerprint()}
         return LakeTable(spec, None, empty, dict.fromkeys(empty, 0))
-    delta = DeltaTable(uri, version=version)
+    delta = DeltaTable(location.table_uri(spec.name), version=version, storage_options=location.options())
     partition = f"partition.{PARTITION_COLUMN}"
     actions = pl.DataFrame(delta.get_add_actions(flatten=True))
     files = (
