@@ -1,31 +1,51 @@
-"""The `spotify-assets` command: write a sample history, or run the platform in-process."""
+"""The `spotify-assets` command: write a sample history, or run the platform in-process.
+
+`run` sorts what it is given before any Dagster run (intake.py), runs what is new (runner.py),
+shows progress from the runs' events (progress.py) and ends with a summary: rows per table and per
+file, one line per failure, album art still pending. Dagster's own output (tracebacks included)
+goes to a log file under `$DAGSTER_HOME/logs`, or to the terminal with `--verbose`. Heavy modules
+(Dagster's storage, the asset code) are imported only when a run needs them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 SAMPLE_FORMATS = ("csv", "json", "zip", "basic", "account-zip")  # sample.SAMPLE_FORMATS
+DEFAULT_DAGSTER_HOME = "data/dagster_home"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spotify-assets", description=__doc__)
+    parser = argparse.ArgumentParser(prog="spotify-assets", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     sample = commands.add_parser("sample", help="write a realistic sample listening history")
     sample.add_argument("out", type=Path, help="file to write (a folder gets the format's usual file name)")
     sample.add_argument("--rows", type=int, default=150_000)
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--format", choices=SAMPLE_FORMATS, default="csv",
-                        help="csv: Maven Analytics; json/zip: Spotify Extended Streaming History; "
-                        "basic/account-zip: Spotify's basic account data (the last year of that history)")
+    sample.add_argument(
+        "--format",
+        choices=SAMPLE_FORMATS,
+        default="csv",
+        help="csv: Maven Analytics; json/zip: Spotify Extended Streaming History; "
+        "basic/account-zip: Spotify's basic account data (the last year of that history)",
+    )
     run = commands.add_parser("run", help="ingest history files and materialize every asset")
-    run.add_argument("files", nargs="*", type=Path, help="default: every file in SPOTIFY_LANDING_DIR")
+    run.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="files or folders (walked, e.g. the unzipped export); default: SPOTIFY_LANDING_DIR",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    run.add_argument("--verbose", action="store_true", help="show every Dagster event, not only warnings")
+    run.add_argument("--verbose", action="store_true", help="show every Dagster event, tracebacks included")
     return parser
 
 
@@ -37,87 +57,178 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _instance():
-    import dagster as dg
-
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
+def _dagster_home() -> Path:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(DEFAULT_DAGSTER_HOME).resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         shutil.copy(Path(__file__).parent / "dagster.yaml", config)
-    return dg.DagsterInstance.get()
+    return home
 
 
 def _run(args: argparse.Namespace) -> int:
-    from . import runner
-    from .assets.report import REPORT_FILE_NAME
-    from .definitions import build_definitions
+    from . import intake, runner, summary
     from .io_managers.location import lake_location
     from .resources.landing import LandingFolder
-    from .settings import Settings, mask_url
+    from .settings import Settings, mask_url, spotify_credentials_configured
+    from .up_to_date import UpToDate
 
     settings = Settings.from_env()
-    defs = build_definitions(settings, interactive=True)
-    landing = LandingFolder(path=settings.landing_dir)
-    missing = [str(path) for path in args.files if not path.is_file()]
+    landing = LandingFolder(path=settings.landing_dir, csv_date_order=settings.csv_date_order)
+    missing = [str(path) for path in args.files if not path.exists()]
     if missing:
         print(f"spotify-assets: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    paths = args.files or landing.files()
-    if not paths:
-        print(f"spotify-assets: no history files in {landing.root}; drop one there or name it", file=sys.stderr)
+    found = intake.candidates(args.files, landing)
+    if not found:
+        where = ", ".join(map(str, args.files)) or landing.root
+        print(
+            f"spotify-assets: no history files in {where}; drop one into {landing.root} or name it",
+            file=sys.stderr,
+        )
         return 2
+    home = _dagster_home()
+    hashes = intake.HashCache(home / intake.HASH_CACHE_FILE)
+    now = datetime.now(UTC)
     lake = lake_location(settings)
-    with _instance() as instance:
-        report = runner.run_files(
-            defs, instance, landing, lake, paths, "DEBUG" if args.verbose else "WARNING"
+    ingested = runner.ingested_keys(lake)
+    taken = intake.take_in(found, landing, ingested, hashes, now=now)
+    hashes.save()
+    credentials = spotify_credentials_configured()
+    marker = UpToDate(
+        home,
+        {
+            "lake": settings.lake_uri,
+            "warehouse": mask_url(settings.warehouse_url),
+            "report": settings.report_dir,
+            "engine": settings.engine,
+            "timezone": settings.timezone,
+        },
+    )
+    recorded = None if taken.files or taken.quarantined else marker.holds(settings.lake_uri)
+    lookups = recorded.get("lookups") if recorded else None
+    if lookups is not None and credentials:  # not_found answers come due with time: ask the lake
+        lookups = runner.pending_lookups(lake)
+    idle = lookups is not None and not (credentials and lookups["partitions"])
+    outcome: dict[str, Any]
+    if idle and lookups is not None:
+        outcome = {"report": runner.RunReport(), "log": None, "refused": [], "names": {}}
+    else:
+        outcome = _execute(args, settings, lake, landing, taken, ingested, home, now, credentials)
+        lookups = runner.pending_lookups(lake)
+    outcome["no_history"] = _no_history(args.files, taken)
+    result = summary.build(settings, lake, taken, outcome, credentials, lookups)
+    if not idle:
+        due = credentials and bool(lookups["partitions"])
+        marker.record(
+            settings.lake_uri, up_to_date=result["success"] and not due, recorded={"lookups": lookups}
         )
-    report_file = Path(settings.report_dir) / REPORT_FILE_NAME
-    summary = {
-        "success": report.success,
-        "report": str(report_file.resolve()) if report_file.exists() else None,
-        "lake": str(Path(settings.lake_uri).resolve()) if "://" not in settings.lake_uri else settings.lake_uri,
-        "warehouse": mask_url(settings.warehouse_url),
-        "tables": runner.table_counts(lake),
-        "files": _file_summary(report, runner.accounting(lake)),
-        "runs": report.runs,
-    }
-    print(json.dumps(summary, indent=2, default=str) if args.json else _text_summary(summary))
-    return 0 if report.success else 1
+    print(json.dumps(result, indent=2, default=str) if args.json else summary.text(result))
+    return 0 if result["success"] else 1
 
 
-def _file_summary(report, accounting: list[dict]) -> list[dict]:
-    by_key = {row["landing_file"]: row for row in accounting}
-    return [
-        {"file": str(reg.path), "landing_file": reg.key, "registration": reg.status,
-         **{name: value for name, value in by_key.get(reg.key, {}).items() if name != "landing_file"}}
-        for reg in report.registrations
-    ]
+def _no_history(files: list[Path], taken) -> str | None:
+    """The failure line for folders named on the command line that hold no play history at all."""
+    if not files or not taken.skipped or taken.files or taken.known or taken.quarantined:
+        return None
+    return (
+        f"{', '.join(map(str, files))}: no play history among its {len(taken.skipped)} files; expected "
+        "Spotify's StreamingHistory*.json / Streaming_History_Audio_*.json files or the export ZIP"
+    )
 
 
-def _text_summary(summary: dict) -> str:
-    lines = ["", "Tables in the lake (rows):"]
-    lines += [f"  {name:<16} {rows:>12,}" for name, rows in summary["tables"].items()]
-    lines += ["", f"  {'file':<40} {'read':>9} {'clean':>9} {'filtered':>9} {'duplicate':>9} {'rejected':>9}"]
-    for row in summary["files"]:
-        name = Path(row["file"]).name + ("" if row["registration"] != "same_bytes" else " (same bytes)")
-        lines.append(
-            f"  {name[:40]:<40} " + " ".join(f"{row.get(k, 0):>9,}" for k in
-                                            ("rows_read", "clean", "filtered", "duplicate", "rejected"))
-        )
-    for run in summary["runs"]:
-        for failure in run["failures"]:
-            lines.append(f"  FAILED {run['job']} [{run['partition'] or '-'}] {failure}")
-    lines += ["", f"Lake:      {summary['lake']}", f"Warehouse: {summary['warehouse']}"]
-    if summary["report"]:
-        lines.append(f"Report:    {summary['report']}")
-    lines.append("UI:        make dev   (dagster dev on workspace.yaml, http://127.0.0.1:3000)")
-    return "\n".join(lines)
+def _execute(
+    args, settings, lake, landing, taken, ingested: set[str], home: Path, now: datetime, credentials: bool
+) -> dict:
+    """The Dagster runs of this invocation (none when nothing is new or stale)."""
+    import dagster as dg
+
+    from . import runner
+    from .definitions import build_definitions
+    from .progress import Progress
+    from .run_events import EventLogFile
+
+    defs = build_definitions(settings, interactive=True)
+    names = {landing_file.key: landing_file.path.name for landing_file in taken.files}
+    log: list[EventLogFile] = []
+
+    def write_log(entry) -> None:
+        if not log:
+            log.append(EventLogFile(home / "logs", now=now))
+        log[0].write(entry)
+
+    progress = Progress(sys.stderr, tty=sys.stderr.isatty(), labels=_labels(names), also=write_log)
+    if not args.verbose:
+        progress.start()
+    with dg.DagsterInstance.get() as instance:
+        if args.whole_process:
+            gc.freeze()  # the imported code lives as long as the process: no collection walks it again
+            gc.enable()
+        try:
+            report = runner.run_files(
+                defs,
+                instance,
+                landing,
+                lake,
+                [],
+                "DEBUG" if args.verbose else "CRITICAL",
+                files=taken.files,
+                ingested=ingested,
+                retry_pending_album_art=credentials,
+                watcher=(lambda *run: write_log) if args.verbose else progress.watcher,
+            )
+        finally:
+            progress.close()
+            if log:
+                log[0].close()
+    refused = _quarantine_refused(report, landing, now)
+    return {"report": report, "log": str(log[0].path) if log else None, "refused": refused, "names": names}
+
+
+def _labels(names: dict[str, str]):
+    """How progress names a run: its file, or what it brings up to date."""
+    from .runner import ALBUM_ART_JOB, MODEL_JOB
+
+    order = {key: index for index, key in enumerate(dict.fromkeys(names), start=1)}
+
+    def label(job_name: str, partition: str | None) -> str:
+        if job_name == MODEL_JOB:
+            return "model, warehouse and report"
+        name = names.get(partition or "", partition or job_name)
+        if job_name == ALBUM_ART_JOB:
+            return f"album art for {name}"
+        return f"[{order[partition]}/{len(order)}] {name}" if partition in order else name
+
+    return label
+
+
+def _quarantine_refused(report, landing, now: datetime) -> list[dict]:
+    """Landing files the ingest refused although the sniff let them through (a large file is sniffed
+    on its head only): moved to quarantine like any refused file."""
+    from .intake import QUARANTINED_BY
+    from .resources.landing import quarantine
+    from .runner import REFUSING_STEP
+
+    refused = []
+    for run in report.runs:
+        for failure in run["failed_steps"]:
+            path = Path(failure.get("file") or "")
+            if failure["step"] == REFUSING_STEP and path.parent == landing.root and path.is_file():
+                moved = quarantine(path, failure["message"], now=now, by=QUARANTINED_BY)
+                refused.append({"file": str(path), "moved_to": str(moved), "reason": failure["message"]})
+    return refused
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The console script (`argv` None: the process is ours) or an in-process call (`argv` given)."""
     args = _parser().parse_args(argv)
-    return _sample(args) if args.command == "sample" else _run(args)
+    args.whole_process = argv is None
+    if args.whole_process:
+        gc.disable()  # importing Dagster makes ~1M long-lived objects: collecting them is wasted (~0.4 s)
+    code = _sample(args) if args.command == "sample" else _run(args)
+    if args.whole_process:
+        gc.freeze()  # exit without a last collection over every object Dagster made (~0.6 s)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,26 +1,46 @@
-"""Register landing files as partitions and materialize the graph in-process.
+"""Register landing files as partitions and bring the graph up to date in-process.
 
-This is what `spotify-assets run` does, with the very Definitions the UI loads: each file's
-ingest runs in its own run (a bad file fails only its partition); the last new file's run also
-carries everything downstream, so one new file costs one Dagster run. With several new files the
-earlier ones then get their album_art run and the published tables one refresh.
+This is what `spotify-assets run` does, with the very Definitions the UI loads:
+
+1. Each new file's ingest runs in its own run (a bad file fails only its partition); the last new
+   file's run is FILE_JOB, carrying everything downstream, so one new file costs one Dagster run.
+2. Album art: the earlier new files get their `refresh_album_art` run (their albums are known only
+   once the star schema has every file); with Spotify credentials, every other partition with
+   Spotify lookups due (pending albums and tracks) is retried too, until a quota stop.
+3. Catch-up: an unpartitioned asset (star schema, warehouse, report) never materialized, or whose
+   parent was materialized after it, is stale: a failed model or publish of an earlier run, or album
+   art that changed after the last publish. Those assets and what lies downstream of them run once more in one
+   `refresh_model` run. With nothing new and nothing stale, nothing runs and nothing is written.
+
+Which landing files are ingested is decided from the lake (`ingested_keys`), before any run.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
-import polars as pl
-
-from .io_managers.delta import scan_table
-from .io_managers.location import Lake
-from .partitions import landing_files
 from .resources.landing import LandingFile, LandingFolder, hash_of_key
-from .tables import FILE_ACCOUNTING, FILE_READS, LAKE_TABLES, PARTITION_COLUMN
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from .io_managers.location import Lake
+    from .tables import TableSpec
+
+FILE_JOB = "everything"  # one landing file's ingest and everything downstream, in one run
+INGEST_JOB = "ingest_file"
+MODEL_JOB = "refresh_model"
+ALBUM_ART_JOB = "refresh_album_art"
+LANDING_FILES = "landing_files"  # the dynamic partitions (partitions.py)
+QUOTA_STOP = "quota exhausted"  # album_art's failure text when Spotify's quota stops a lookup
+REFUSING_STEP = (
+    "raw_plays"  # fails with dg.Failure(metadata={"file": path}) exactly when the parser refuses a file
+)
 
 
 @dataclass(frozen=True)
@@ -41,14 +61,20 @@ class RunReport:
         return all(run["success"] for run in self.runs)
 
 
-def into_landing(landing: LandingFolder, path: Path) -> Path:
-    """`path` itself when it lies in the landing folder, else a copy placed there."""
+# Called before each run with (job name, partition key or None, run id); returns the callback
+# that receives the run's events (dagster EventLogEntry) as they are stored, or None.
+RunWatcher = Callable[[str, "str | None", str], "Callable | None"]
+
+
+def into_landing(landing: LandingFolder, path: Path, digest: str | None = None) -> Path:
+    """`path` itself when it lies in the landing folder, else a copy placed there (`digest`: its
+    content hash when already known)."""
     landing.root.mkdir(parents=True, exist_ok=True)
     if path.resolve().parent == landing.root.resolve():
         return path
     target = landing.root / path.name
     if target.exists():
-        digest = landing.describe(path).digest
+        digest = digest or landing.describe(path).digest
         if target.stat().st_size == path.stat().st_size and landing.describe(target).digest == digest:
             return target
         target = landing.root / f"{path.stem}-{digest[:8]}{path.suffix}"
@@ -69,7 +95,9 @@ def plan_registrations(known_keys: Iterable[str], files: Iterable[LandingFile]) 
             registrations.append(Registration(landing_file.path, key, "known"))
         elif digest in key_by_hash:
             registrations.append(
-                Registration(landing_file.path, key_by_hash[digest], "same_bytes", same_as=key_by_hash[digest])
+                Registration(
+                    landing_file.path, key_by_hash[digest], "same_bytes", same_as=key_by_hash[digest]
+                )
             )
         else:
             registrations.append(Registration(landing_file.path, key, "new"))
@@ -77,63 +105,214 @@ def plan_registrations(known_keys: Iterable[str], files: Iterable[LandingFile]) 
     return registrations
 
 
-def register_files(instance: dg.DagsterInstance, landing: LandingFolder, paths: list[Path]) -> list[Registration]:
-    """Add a partition per new file; bytes already registered under another name are not added."""
-    registrations = plan_registrations(
-        instance.get_dynamic_partitions(landing_files.name), [landing.describe(path) for path in paths]
-    )
+def register_files(
+    instance: dg.DagsterInstance,
+    landing: LandingFolder,
+    paths: list[Path],
+    files: list[LandingFile] | None = None,
+) -> list[Registration]:
+    """Add a partition per new file; bytes already registered under another name are not added.
+    `files`: the paths already described (hashed), to hash nothing twice."""
+    described = files if files is not None else [landing.describe(path) for path in paths]
+    registrations = plan_registrations(instance.get_dynamic_partitions(LANDING_FILES), described)
     new_keys = [registration.key for registration in registrations if registration.status == "new"]
     if new_keys:
-        instance.add_dynamic_partitions(landing_files.name, new_keys)
+        instance.add_dynamic_partitions(LANDING_FILES, new_keys)
     return registrations
 
 
-def ingested_keys(lake_uri: Lake) -> set[str]:
+def ingested_keys(lake: Lake) -> set[str]:
     """Partitions whose ingest completed (they have a file_reads row)."""
-    accounting = scan_table(lake_uri, FILE_READS).select(PARTITION_COLUMN).collect()
-    return set(accounting[PARTITION_COLUMN].to_list())
+    from .tables import FILE_READS
+
+    return landing_files_in(lake, FILE_READS)
 
 
-def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str,
-             partition_key: str | None, log_level: str) -> dict:
-    job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=instance, partition_key=partition_key, raise_on_error=False,
+def landing_files_in(lake: Lake, spec: TableSpec) -> set[str]:
+    """The landing files a table holds rows of: for a Delta-partitioned table, read from its log
+    (no data file is opened), else from its landing_file column."""
+    import polars as pl
+
+    from .io_managers.delta import open_table, scan_table, table_exists
+    from .tables import PARTITION_COLUMN
+
+    if not spec.partitioned or not table_exists(lake, spec.name):
+        return set(scan_table(lake, spec).select(PARTITION_COLUMN).collect()[PARTITION_COLUMN].to_list())
+    actions = pl.DataFrame(open_table(lake, spec.name).get_add_actions(flatten=True))
+    return set(actions[f"partition.{PARTITION_COLUMN}"].to_list())
+
+
+def execute(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    partition_key: str | None,
+    log_level: str,
+    *,
+    asset_selection: list | None = None,
+    watcher: RunWatcher | None = None,
+) -> dict:
+    """One in-process run; returns what the summary needs (failures as one line per failed step)."""
+    from .run_events import failure_line, failure_metadata, listen
+
+    run_id = str(uuid.uuid4())
+    callback = watcher(job_name, partition_key, run_id) if watcher else None
+    if callback:
+        listen(instance, run_id, callback)
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_id=run_id,
+        asset_selection=asset_selection,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
-    failures = [
-        f"{event.step_key}: {event.step_failure_data.error.message.strip() if event.step_failure_data.error else ''}"
-        for event in result.all_events if event.is_step_failure
-    ]
-    return {"job": job_name, "partition": partition_key, "run_id": result.run_id,
-            "success": result.success, "failures": failures}
+    failed = [event for event in result.all_events if event.is_step_failure]
+    return {
+        "job": job_name,
+        "partition": partition_key,
+        "run_id": result.run_id,
+        "success": result.success,
+        "failures": [f"{event.step_key}: {failure_line(event)}" for event in failed],
+        "failed_steps": [
+            {
+                "step": event.step_key,
+                "message": failure_line(event),
+                "file": failure_metadata(event).get("file"),
+            }
+            for event in failed
+        ],
+    }
 
 
-def run_files(defs: dg.Definitions, instance: dg.DagsterInstance, landing: LandingFolder,
-              lake_uri: Lake, paths: list[Path], log_level: str = "INFO") -> RunReport:
-    """Register `paths` and bring every table up to date with them."""
+def run_files(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    landing: LandingFolder,
+    lake: Lake,
+    paths: list[Path],
+    log_level: str = "INFO",
+    *,
+    files: list[LandingFile] | None = None,
+    ingested: set[str] | None = None,
+    retry_pending_album_art: bool = False,
+    watcher: RunWatcher | None = None,
+) -> RunReport:
+    """Register `paths` (or `files`, already described) and bring every table up to date with them
+    (see the module docstring); `ingested`: `ingested_keys(lake)` when the caller has it."""
     report = RunReport()
-    report.registrations = register_files(instance, landing, [into_landing(landing, path) for path in paths])
-    done = ingested_keys(lake_uri)
+    landed = [into_landing(landing, path) for path in paths] if files is None else [f.path for f in files]
+    report.registrations = register_files(instance, landing, landed, files)
+    done = ingested_keys(lake) if ingested is None else ingested
     pending = list(dict.fromkeys(reg.key for reg in report.registrations if reg.key not in done))
+
+    def run(job_name: str, partition: str | None = None, **options) -> dict:
+        report.runs.append(
+            execute(defs, instance, job_name, partition, log_level, watcher=watcher, **options)
+        )
+        return report.runs[-1]
+
     for key in pending[:-1]:
-        report.runs.append(_execute(defs, instance, "ingest_file", key, log_level))
+        run(INGEST_JOB, key)
     if pending:
-        report.runs.append(_execute(defs, instance, "everything", pending[-1], log_level))
-    ingested = ingested_keys(lake_uri)
-    earlier = [key for key in pending[:-1] if key in ingested]
-    for key in earlier:  # their albums are known only once the star schema has all files
-        report.runs.append(_execute(defs, instance, "refresh_album_art", key, log_level))
-    if not pending or pending[-1] not in ingested:
-        report.runs.append(_execute(defs, instance, "refresh_model", None, log_level))
-    elif earlier:  # their album art is in the lake: publish it
-        report.runs.append(_execute(defs, instance, "publish", None, log_level))
+        run(FILE_JOB, pending[-1])
+    ingested = ingested_keys(lake) if pending else done
+    album_art_partitions = [key for key in pending[:-1] if key in ingested]
+    if retry_pending_album_art:
+        tried = {*pending, *album_art_partitions}
+        retry_days = (defs.resources or {})["spotify"].not_found_retry_days
+        due = pending_lookups(lake, retry_days)["partitions"]
+        registered = set(instance.get_dynamic_partitions(LANDING_FILES))  # a new DAGSTER_HOME knows none
+        album_art_partitions += [key for key in due if key not in tried and key in registered]
+    for key in album_art_partitions:  # their albums are known only once the star schema has all files
+        if any(QUOTA_STOP in failure for failure in run(ALBUM_ART_JOB, key)["failures"]):
+            break  # the quota is spent: the others stay pending for the next run
+    per_file = _mark_per_file_failures(defs, report.runs)
+    stale = [] if not per_file else stale_assets(defs, instance)
+    if stale:
+        run(MODEL_JOB, asset_selection=stale)
+        _mark_per_file_failures(defs, report.runs[-1:])
     return report
 
 
-def table_counts(lake_uri: Lake) -> dict[str, int]:
-    return {spec.name: scan_table(lake_uri, spec).select(pl.len()).collect().item() for spec in LAKE_TABLES}
+def pending_lookups(lake: Lake, not_found_retry_days: int = 30) -> dict:
+    """What the Spotify lookup still owes: albums_pending, tracks_pending, and the partitions with
+    lookups due (enrich.pending_lookups, read from the lake)."""
+    from .assets.enrich import pending_lookups as owed
+
+    return owed(lake, not_found_retry_days=not_found_retry_days)
 
 
-def accounting(lake_uri: Lake) -> list[dict]:
-    return scan_table(lake_uri, FILE_ACCOUNTING).sort(PARTITION_COLUMN).collect().to_dicts()
+def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.AssetKey]:
+    """Unpartitioned assets never materialized or materialized before one of their parents,
+    everything downstream of them that is unpartitioned too, and the siblings their multi-asset
+    cannot run without. (A lake that only ever saw refused files thus gets its empty tables.)"""
+    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    latest = {
+        record.asset_entry.asset_key: record.asset_entry.last_materialization_storage_id
+        for record in instance.get_asset_records(list(specs))
+    }
+    whole = {key for key, spec in specs.items() if spec.partitions_def is None}
+    children: dict = {}
+    for key, spec in specs.items():
+        for dep in spec.deps:
+            children.setdefault(dep.asset_key, set()).add(key)
+
+    def outdated(key: dg.AssetKey) -> bool:
+        own = latest.get(key)
+        return own is None or any((latest.get(dep.asset_key) or -1) > own for dep in specs[key].deps)
+
+    stale = {key for key in whole if outdated(key)}
+    frontier = list(stale)
+    while frontier:
+        for child in children.get(frontier.pop(), ()):
+            if child in whole and child not in stale:
+                stale.add(child)
+                frontier.append(child)
+    for key in list(stale):
+        assets_def = defs.resolve_assets_def(key)
+        if not assets_def.can_subset:
+            stale.update(assets_def.keys)
+    return sorted(stale, key=lambda key: key.to_user_string())
+
+
+def _mark_per_file_failures(defs: dg.Definitions, runs: list[dict]) -> bool:
+    """Mark each failed step with its `stage`: `ingest` or `album_art` (one file's) or `tables` (the
+    model, a publish, the report). True when no `tables` step failed (a catch-up of the tables after
+    such a failure would only fail the same way again)."""
+    failures = [failure for run in runs for failure in run["failed_steps"]]
+    if not failures:
+        return True
+    stage_of = {
+        node.name: stage
+        for job, stage in ((INGEST_JOB, "ingest"), (ALBUM_ART_JOB, "album_art"))
+        for node in defs.resolve_job_def(job).nodes_in_topological_order
+    }
+    for failure in failures:
+        failure["stage"] = stage_of.get(failure["step"], "tables")
+    return all(failure["stage"] != "tables" for failure in failures)
+
+
+def table_counts(lake: Lake) -> dict[str, int]:
+    """Rows per lake table, from the row counts every Delta commit records (no data is read)."""
+    from .io_managers.delta import table_row_count
+    from .tables import LAKE_TABLES
+
+    return {spec.name: table_row_count(lake, spec) for spec in LAKE_TABLES}
+
+
+def accounting(lake: Lake) -> list[dict]:
+    """file_accounting's rows, by landing file. Read through delta-rs' own query engine, which hands
+    Arrow to Polars without a dataset scan."""
+    import polars as pl
+    from deltalake import QueryBuilder
+
+    from .io_managers.delta import open_table, table_exists
+    from .tables import FILE_ACCOUNTING, PARTITION_COLUMN
+
+    if not table_exists(lake, FILE_ACCOUNTING.name):
+        return []
+    query = QueryBuilder().register("accounting", open_table(lake, FILE_ACCOUNTING.name))
+    return (
+        pl.DataFrame(query.execute("select * from accounting").read_all()).sort(PARTITION_COLUMN).to_dicts()
+    )

@@ -119,6 +119,14 @@ def _hours(env, name: str, default: int) -> int:
         raise ValueError(f"{name}={value!r}: expected a whole number of hours, e.g. {default}") from None
 
 
+def spotify_credentials_configured(environ: dict[str, str] | None = None) -> bool:
+    """Whether Spotify Web API credentials are set (SPOTIFY_CLIENT_ID and _SECRET, or SPOTIFY_CREDENTIALS)."""
+    env = os.environ if environ is None else environ
+    return bool(env.get("SPOTIFY_CLIENT_ID") and env.get("SPOTIFY_CLIENT_SECRET")) or bool(
+        env.get("SPOTIFY_CREDENTIALS")
+    )
+
+
 def mask_url(url: str) -> str:
     """The URL with its password replaced by `***`, safe to print or record."""
     parts = urlsplit(url)

@@ -3,16 +3,17 @@
 import json
 import os
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from spotify_assets import sample, sensors
+from spotify_assets import instance_rules, runner, sample, sensors
 from spotify_assets.partitions import landing_files
 from spotify_assets.resources.lake import LakeResource
-from spotify_assets.resources.landing import QUARANTINE_DIR, LandingFolder, content_hash
+from spotify_assets.resources.landing import QUARANTINE_DIR, content_hash
 from spotify_assets.sensors import landing_sensor, why_not_a_history
 
 from .graph import Platform
@@ -20,8 +21,8 @@ from .graph import Platform
 
 class Daemon:
     """Evaluates the sensor the way the daemon does: the cursor carries over, partition requests are
-    applied, and a run_key that already started a run starts nothing again. `requested` keeps what the
-    sensor itself asked for on each tick, before that deduplication."""
+    applied. `tick` returns every run request the sensor made on that tick, as made (the daemon
+    would drop a request whose run_key already ran; `run_keys` records every key requested)."""
 
     def __init__(self, platform: Platform):
         self.platform = platform
@@ -33,16 +34,18 @@ class Daemon:
         context = dg.build_sensor_context(
             instance=self.platform.instance,
             cursor=self.cursor,
-            resources={"landing": self.platform.landing, "lake": LakeResource(lake_uri=self.platform.settings.lake_uri)},
+            resources={
+                "landing": self.platform.landing,
+                "lake": LakeResource(lake_uri=self.platform.settings.lake_uri),
+            },
         )
         result = landing_sensor(context)
         self.cursor = result.cursor
         self.requested.append(list(result.run_requests))
         for request in result.dynamic_partitions_requests:
             self.platform.instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
-        launched = [request for request in result.run_requests if request.run_key not in self.run_keys]
-        self.run_keys += [request.run_key for request in launched]
-        return launched
+        self.run_keys += [request.run_key for request in result.run_requests]
+        return list(result.run_requests)
 
 
 @pytest.fixture
@@ -55,34 +58,98 @@ def daemon(platform) -> Daemon:
     return Daemon(platform)
 
 
+@pytest.fixture
+def never_quiet(monkeypatch):
+    """Files count as complete only by the two-tick rule, however slowly the test runs."""
+    monkeypatch.setattr(sensors, "QUIET_SECONDS", 10**6)
+
+
 def touch_later(path: Path) -> None:
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
 
 
-def test_a_file_is_ingested_once_it_stops_changing(platform, daemon):
-    path = platform.landing.root / "history.csv"
-    sample.write_maven_csv(path, rows=200, seed=1)
-    assert daemon.tick() == []  # first look
-    with path.open("ab") as handle:  # still being copied
-        handle.write(b"")
-    touch_later(path)
-    assert daemon.tick() == []
+def written_long_ago(*paths: Path) -> None:
+    """As if each file had been copied in completely a minute ago (e.g. moved into the folder)."""
+    then = time.time_ns() - 60 * 10**9
+    for path in paths:
+        os.utime(path, ns=(then, then))
+
+
+def test_a_complete_file_starts_one_run_with_everything_downstream_on_the_first_tick(platform, daemon):
+    path = sample.write_maven_csv(platform.landing.root / "history.csv", rows=200, seed=1)
+    written_long_ago(path)
     [request] = daemon.tick()
     key = platform.landing.describe(path).key
     assert request.partition_key == key
     assert request.run_key == content_hash(path)[:12]
-    assert request.tags[sensors.INGEST_CONCURRENCY_TAG] == "landing_sensor"
+    assert request.tags[instance_rules.INGEST_CONCURRENCY_TAG] == "landing_sensor"
+    assert landing_sensor.job_name == runner.FILE_JOB
     assert platform.instance.get_dynamic_partitions(landing_files.name) == [key]
     assert daemon.tick() == []  # handled: not requested again
+
+    result = platform.defs.resolve_job_def(landing_sensor.job_name).execute_in_process(
+        instance=platform.instance, partition_key=request.partition_key, tags=request.tags
+    )
+    assert result.success
+    fact = platform.table("fact_streams")
+    assert fact.height == platform.table("file_accounting")["clean"].item() > 0
+    assert set(fact["landing_file"]) == {key}
+
+
+def test_a_file_still_being_written_waits_until_it_stops_changing(platform, daemon, never_quiet):
+    path = platform.landing.root / "history.csv"
+    sample.write_maven_csv(path, rows=200, seed=1)
+    assert daemon.tick() == []  # first look, just written
+    with path.open("ab") as handle:  # still being copied
+        handle.write(b"")
+    touch_later(path)
+    assert daemon.tick() == []
+    [request] = daemon.tick()  # unchanged since the last tick
+    assert request.partition_key == platform.landing.describe(path).key
+
+
+def test_a_file_that_changes_while_the_sensor_reads_it_waits(platform, daemon, monkeypatch):
+    path = sample.write_maven_csv(platform.landing.root / "history.csv", rows=200, seed=1)
+    written_long_ago(path)
+    sniff = sensors.why_not_a_history
+
+    def sniff_while_a_writer_appends(target: Path, **options) -> str | None:
+        with target.open("ab") as handle:  # a stalled copy resumes while the sensor reads the file
+            handle.write(b"")
+        touch_later(target)
+        return sniff(target, **options)
+
+    monkeypatch.setattr(sensors, "why_not_a_history", sniff_while_a_writer_appends)
+    assert daemon.tick() == []
+    assert platform.instance.get_dynamic_partitions(landing_files.name) == []
+    monkeypatch.setattr(sensors, "why_not_a_history", sniff)
+    [request] = daemon.tick()  # unchanged since it was last read
+    assert request.partition_key == platform.landing.describe(path).key
+
+
+def test_a_file_removed_while_the_sensor_reads_it_is_forgotten(platform, daemon, monkeypatch):
+    path = sample.write_maven_csv(platform.landing.root / "history.csv", rows=50, seed=1)
+    written_long_ago(path)
+    sniff = sensors.why_not_a_history
+
+    def sniff_then_remove(target: Path, **options) -> str | None:
+        reason = sniff(target, **options)
+        target.unlink()  # the user took it back
+        return reason
+
+    monkeypatch.setattr(sensors, "why_not_a_history", sniff_then_remove)
+    assert daemon.tick() == []
+    assert json.loads(daemon.cursor) == {"handled": {}, "seen": {}}
+    assert not (platform.landing.root / QUARANTINE_DIR).exists()
 
 
 def test_the_same_bytes_under_another_name_start_nothing(platform, daemon):
     first = sample.write_maven_csv(platform.landing.root / "history.csv", rows=200, seed=1)
-    daemon.tick()
+    written_long_ago(first)
     assert len(daemon.tick()) == 1
-    shutil.copy(first, platform.landing.root / "history (copy).csv")
-    daemon.tick()
+    copy = Path(shutil.copy(first, platform.landing.root / "history (copy).csv"))
+    written_long_ago(copy)
     assert daemon.tick() == []
     assert len(platform.instance.get_dynamic_partitions(landing_files.name)) == 1
 
@@ -92,39 +159,44 @@ def test_a_file_that_is_not_a_history_is_quarantined_with_a_reason_and_blocks_no
     (landing / "holiday.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 64)
     (landing / "notes.csv").write_text("date,amount\n2024-01-01,3\n")
     sample.write_maven_csv(landing / "history.csv", rows=100, seed=2)
-    daemon.tick()
+    written_long_ago(*platform.landing.files())
     [request] = daemon.tick()
     assert request.partition_key.startswith("history-")
     quarantined = landing / QUARANTINE_DIR
     assert sorted(path.name for path in quarantined.iterdir()) == [
-        "holiday.jpg", "holiday.jpg.reason.txt", "notes.csv", "notes.csv.reason.txt",
+        "holiday.jpg",
+        "holiday.jpg.reason.txt",
+        "notes.csv",
+        "notes.csv.reason.txt",
     ]
-    assert "not a text file" in (quarantined / "holiday.jpg.reason.txt").read_text()
+    reason = (quarantined / "holiday.jpg.reason.txt").read_text()
+    assert reason.startswith("holiday.jpg: not a text file")
+    assert "by the landing sensor" in reason
     assert "missing: spotify_track_uri" in (quarantined / "notes.csv.reason.txt").read_text()
     assert [path.name for path in platform.landing.files()] == ["history.csv"]
     (landing / "holiday.jpg").write_bytes(b"\xff\xd8 another photo")  # same name again
-    daemon.tick()
-    daemon.tick()
+    written_long_ago(landing / "holiday.jpg")
+    assert daemon.tick() == []
     assert len(list(quarantined.glob("holiday-*.jpg"))) == 1
 
 
-def test_a_burst_of_files_is_handled_in_bounded_batches_without_duplicate_runs(platform, daemon):
-    for index in range(50):
+def test_a_burst_of_files_is_handled_in_bounded_batches_one_run_per_file(platform, daemon):
+    paths = [
         sample.write_maven_csv(platform.landing.root / f"export_{index:02}.csv", rows=20, seed=index)
-    assert daemon.tick() == []
-    for _ in range(4):
-        daemon.tick()
-    assert [len(requests) for requests in daemon.requested] == [0, 20, 20, 10, 0]  # as the sensor asked
-    requested = [request for requests in daemon.requested for request in requests]
-    keys = [request.partition_key for request in requested]
-    assert len(set(keys)) == len(keys) == 50, "one request per file, never two"
-    assert len({request.run_key for request in requested}) == 50
+        for index in range(50)
+    ]
+    written_long_ago(*paths)
+    batches = [daemon.tick() for _ in range(4)]  # the requests as the sensor made them, per tick
+    assert [len(batch) for batch in batches] == [20, 20, 10, 0]
+    keys = [request.partition_key for batch in batches for request in batch]
+    assert len(keys) == len(set(keys)) == 50, "one request per file, never two"
+    assert len(daemon.run_keys) == len(set(daemon.run_keys)) == 50
     assert sorted(platform.instance.get_dynamic_partitions(landing_files.name)) == sorted(keys)
 
 
-def test_the_cursor_survives_a_restart(platform, daemon):
+def test_the_cursor_survives_a_restart(platform, daemon, never_quiet):
     sample.write_maven_csv(platform.landing.root / "history.csv", rows=100, seed=3)
-    daemon.tick()
+    assert daemon.tick() == []
     state = json.loads(daemon.cursor)
     assert list(state["seen"]) == ["history.csv"]
     restarted = Daemon(platform)
@@ -138,8 +210,9 @@ def test_the_cursor_survives_a_restart(platform, daemon):
 def test_a_file_already_ingested_by_the_cli_starts_nothing(platform, daemon):
     path = sample.write_maven_csv(platform.landing.root / "history.csv", rows=300, seed=4)
     assert platform.run(path).success
-    daemon.tick()
+    written_long_ago(path)
     assert daemon.tick() == []
+    assert json.loads(daemon.cursor)["handled"] == {"history.csv": list(sensors.signature(path))}
 
 
 def test_large_files_are_sniffed_from_their_head_only(tmp_path, monkeypatch):

@@ -8,7 +8,9 @@ and are recognized as already ingested.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +18,7 @@ import xxhash
 
 HASH_LENGTH = 12
 QUARANTINE_DIR = "quarantine"
+PARTIAL_SUFFIXES = (".part", ".crdownload", ".tmp", ".reason.txt")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -39,6 +42,31 @@ def partition_key(path: Path, digest: str) -> str:
 
 def hash_of_key(key: str) -> str:
     return key.rsplit("-", 1)[-1]
+
+
+def is_candidate(path: Path) -> bool:
+    """Whether a file could be a history: not hidden, not a partial download, not a reason note."""
+    return not path.name.startswith(".") and not path.name.endswith(PARTIAL_SUFFIXES)
+
+
+def quarantine(path: Path, reason: str, *, now: datetime, by: str) -> Path:
+    """Move `path` into the quarantine folder beside it, with `<name>.reason.txt`; returns the new path.
+
+    The landing sensor and `spotify-assets run` both quarantine here (`by` names which), so a refused
+    file leaves the landing folder and the next run is clean.
+    """
+    folder = path.parent / QUARANTINE_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        target = folder / f"{path.stem}-{now:%Y%m%dT%H%M%S%f}{path.suffix}"
+    shutil.move(path, target)
+    target.with_name(f"{target.name}.reason.txt").write_text(
+        f"{reason}\n\nMoved here from {path} by {by} at {now:%Y-%m-%d %H:%M:%S} UTC.\n"
+        "Fix or replace the file and drop it into the landing folder again.\n",
+        encoding="utf-8",
+    )
+    return target
 
 
 @dataclass(frozen=True)
@@ -65,11 +93,7 @@ class LandingFolder(dg.ConfigurableResource):
         """History candidates in the folder (not hidden, not partial downloads), by name."""
         if not self.root.is_dir():
             return []
-        return sorted(
-            path for path in self.root.iterdir()
-            if path.is_file() and not path.name.startswith(".")
-            and not path.name.endswith((".part", ".crdownload", ".tmp", ".reason.txt"))
-        )
+        return sorted(path for path in self.root.iterdir() if path.is_file() and is_candidate(path))
 
     def describe(self, path: Path) -> LandingFile:
         return LandingFile(path=path, digest=content_hash(path))
