@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .io_managers.location import Lake
     from .tables import TableSpec
 
+MODEL_STEP_TABLE = "dim_track"  # an output of the model step: naming it reruns the step
 FILE_JOB = "everything"  # one landing file's ingest and everything downstream, in one run
 INGEST_JOB = "ingest_file"
 MODEL_JOB = "refresh_model"
@@ -228,11 +229,27 @@ def run_files(
         if any(QUOTA_STOP in failure for failure in run(ALBUM_ART_JOB, key)["failures"]):
             break  # the quota is spent: the others stay pending for the next run
     per_file = _mark_per_file_failures(defs, report.runs)
-    stale = [] if not per_file else stale_assets(defs, instance)
+    # Web API answers the model has not taken in yet (a lookup ran after the model): its catalogue
+    answers = [dg_key(MODEL_STEP_TABLE)] if per_file and catalogue_outdated(lake) else []
+    stale = [] if not per_file else stale_assets(defs, instance, answers)
     if stale:
         run(MODEL_JOB, asset_selection=stale)
         _mark_per_file_failures(defs, report.runs[-1:])
     return report
+
+
+def dg_key(name: str) -> dg.AssetKey:
+    import dagster as dg
+
+    return dg.AssetKey(name)
+
+
+def catalogue_outdated(lake: Lake) -> bool:
+    """The Web API answered something the model's dimensions do not carry yet."""
+    from .io_managers.delta import LakeTables
+    from .transforms.model_update import catalogue_outdated as outdated
+
+    return outdated(LakeTables(lake))
 
 
 def pending_lookups(lake: Lake, not_found_retry_days: int = 30) -> dict:
@@ -243,10 +260,13 @@ def pending_lookups(lake: Lake, not_found_retry_days: int = 30) -> dict:
     return owed(lake, not_found_retry_days=not_found_retry_days)
 
 
-def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.AssetKey]:
-    """Unpartitioned assets never materialized or materialized before one of their parents,
-    everything downstream of them that is unpartitioned too, and the siblings their multi-asset
-    cannot run without. (A lake that only ever saw refused files thus gets its empty tables.)"""
+def stale_assets(
+    defs: dg.Definitions, instance: dg.DagsterInstance, also: Iterable[dg.AssetKey] = ()
+) -> list[dg.AssetKey]:
+    """Unpartitioned assets never materialized or materialized before one of their parents (or
+    named in `also`), everything downstream of them that is unpartitioned too, and the siblings
+    their multi-asset cannot run without. (A lake that only ever saw refused files thus gets its
+    empty tables.)"""
     specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
     latest = {
         record.asset_entry.asset_key: record.asset_entry.last_materialization_storage_id
@@ -262,7 +282,7 @@ def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.
         own = latest.get(key)
         return own is None or any((latest.get(dep.asset_key) or -1) > own for dep in specs[key].deps)
 
-    stale = {key for key in whole if outdated(key)}
+    stale = {key for key in whole if outdated(key)} | set(also)
     frontier = list(stale)
     while frontier:
         for child in children.get(frontier.pop(), ()):

@@ -22,6 +22,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -69,6 +70,19 @@ def scan_table(lake: Lake, spec: TableSpec, partitions: list[str] | None = None)
     if partitions is not None:
         frame = frame.filter(pl.col(PARTITION_COLUMN).is_in(partitions))
     return frame
+
+
+@dataclass(frozen=True)
+class LakeTables:
+    """Read access to the lake's tables by spec (what the model's planner and the CLI read)."""
+
+    lake: Lake
+
+    def scan(self, spec: TableSpec, partitions: list[str] | None = None) -> pl.LazyFrame:
+        return scan_table(self.lake, spec, partitions)
+
+    def exists(self, spec: TableSpec) -> bool:
+        return table_exists(self.lake, spec.name)
 
 
 def _arrow_schema(spec: TableSpec):

@@ -192,6 +192,14 @@ def _needs_rebuild(
     return not state["complete"].all() or (state["settings_key"] != settings.key).any()
 
 
+def catalogue_outdated(lake: LakeReader) -> bool:
+    """The Web API answered something (track_metadata) the dimensions do not carry yet."""
+    if not lake.exists(MODEL_STATE):
+        return False
+    state = _collect(lake.scan(MODEL_STATE).select("catalogue_key").head(1))
+    return state.height > 0 and state["catalogue_key"][0] != Enrichment.of(lake).digest
+
+
 def plan_update(
     lake: LakeReader, settings: ModelSettings, plays: PlayTransforms | None = None
 ) -> ModelUpdate:
