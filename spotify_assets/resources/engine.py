@@ -11,8 +11,9 @@ import dagster as dg
 import polars as pl
 
 from ..transforms.clean import CleanResult, clean_plays
-from ..transforms.model_update import LakeReader, ModelSettings, ModelUpdate, plan_update
+from ..transforms.model_update import ModelSettings, ModelUpdate, plan_update
 from ..transforms.overrides import load_overrides
+from ..transforms.verdicts import LakeReader
 
 
 class TransformEngine(dg.ConfigurableResource):

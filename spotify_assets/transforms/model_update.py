@@ -49,9 +49,9 @@ from ..tables import (
     TRACK_RESOLUTION,
     TableSpec,
 )
-from .identity import COPY_COLUMNS, LOSER_COLUMNS, MATCH_COLUMNS, WINDOW, decide, no_losers, overlap_matches
 from .model import ENRICHMENT_COLUMNS, catalogue, fact_rows, file_members
 from .rules import BASIC_JSON
+from .verdicts import LakeReader, Verdicts, collect
 
 MODEL_VERSION = "3"  # bump when the model's rules change: the next run rebuilds
 FACT_ORDER = ["play_key"]
@@ -69,12 +69,6 @@ OUTPUT_ORDER = (
     DIM_REASON,
     FACT_STREAMS,
 )
-
-
-class LakeReader(Protocol):
-    def scan(self, spec: TableSpec, partitions: list[str] | None = None) -> pl.LazyFrame: ...
-
-    def exists(self, spec: TableSpec) -> bool: ...
 
 
 class PlayTransforms(Protocol):
@@ -156,7 +150,7 @@ class Enrichment:
 
     @classmethod
     def of(cls, lake: LakeReader) -> Enrichment:
-        tracks = _collect(
+        tracks = collect(
             lake.scan(TRACK_METADATA).filter(pl.col("status") == "found").select(ENRICHMENT_COLUMNS)
         )
         if tracks.is_empty():
@@ -165,10 +159,6 @@ class Enrichment:
             pl.concat_str(pl.all().cast(pl.String), separator="|", ignore_nulls=False).fill_null("?")
         )
         return cls(tracks, xxhash.xxh3_64_hexdigest("\n".join(rows.to_series()).encode()))
-
-
-def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect(engine="streaming")
 
 
 def _same(a: pl.DataFrame, b: pl.DataFrame, key: list[str]) -> bool:
@@ -196,7 +186,7 @@ def catalogue_outdated(lake: LakeReader) -> bool:
     """The Web API answered something (track_metadata) the dimensions do not carry yet."""
     if not lake.exists(MODEL_STATE):
         return False
-    state = _collect(lake.scan(MODEL_STATE).select("catalogue_key").head(1))
+    state = collect(lake.scan(MODEL_STATE).select("catalogue_key").head(1))
     return state.height > 0 and state["catalogue_key"][0] != Enrichment.of(lake).digest
 
 
@@ -205,8 +195,8 @@ def plan_update(
 ) -> ModelUpdate:
     """Everything a model run must write to make the lake reflect every ingested file; `plays`
     runs the per-play work (default: Polars)."""
-    reads = _collect(lake.scan(FILE_READS))
-    state = _collect(lake.scan(MODEL_STATE))
+    reads = collect(lake.scan(FILE_READS))
+    state = collect(lake.scan(MODEL_STATE))
     rebuild = _needs_rebuild(lake, state, reads, settings)
     present = sorted(reads[PARTITION_COLUMN])
     enrichment = Enrichment.of(lake)
@@ -220,88 +210,10 @@ def plan_update(
     formats = dict(zip(reads[PARTITION_COLUMN], reads["source_format"], strict=False))
     with_basic = [key for key in present if formats[key] in (BASIC_JSON, "mixed")]
     with_ids = [key for key in present if formats[key] not in (BASIC_JSON, "empty")]
-    verdicts = _Verdicts(lake, present, with_basic, with_ids)
+    verdicts = Verdicts(lake, present, with_basic, with_ids)
     losers, rewritten = verdicts.rebuild() if rebuild else verdicts.incremental(changed)
     writer = _Writer(lake, settings, plays or PolarsPlays(), reads, present, changed, with_basic, rebuild)
     return writer.write(losers, rewritten, enrichment)
-
-
-class _Verdicts:
-    """Cross-file verdicts: the losers of the plays to re-decide, and the files they move."""
-
-    def __init__(self, lake: LakeReader, present: list[str], with_basic: list[str], with_ids: list[str]):
-        self.lake, self.present, self.with_basic, self.with_ids = lake, present, with_basic, with_ids
-
-    def copies(self, partitions: list[str]) -> pl.LazyFrame:
-        return self.lake.scan(CLEAN_PLAYS, partitions).select(*COPY_COLUMNS, *MATCH_COLUMNS)
-
-    def id_copies(self) -> pl.LazyFrame:
-        return self.copies(self.with_ids).filter(pl.col("source_format") != BASIC_JSON)
-
-    def decide(self, keys: pl.Series) -> pl.DataFrame:
-        """The losers among every copy of the plays `keys`. The files holding them are found on the
-        narrow key column first, so only those files' other columns are read."""
-        wanted = pl.col("play_key").is_in(keys.implode())
-        holders = _collect(
-            self.lake.scan(CLEAN_PLAYS, self.present)
-            .select(PARTITION_COLUMN, "play_key")
-            .filter(wanted)
-            .select(PARTITION_COLUMN)
-            .unique()
-        )[PARTITION_COLUMN]
-        if holders.is_empty():
-            return no_losers()
-        copies = _collect(self.copies(sorted(holders)).filter(wanted))
-        return decide(copies, self.id_copies())
-
-    def rebuild(self) -> tuple[pl.DataFrame, list[str]]:
-        """Every play with more than one copy, and every basic play, decided from scratch."""
-        keys = _collect(self.copies(self.present).select("play_key"))["play_key"]
-        repeated = keys.filter(keys.is_duplicated())
-        basic = _collect(
-            self.copies(self.with_basic).filter(pl.col("source_format") == BASIC_JSON).select("play_key")
-        )["play_key"]
-        return self.decide(pl.concat([repeated, basic]).unique()), self.present
-
-    def incremental(self, changed: list[str]) -> tuple[pl.DataFrame, list[str]]:
-        new = _collect(self.copies([key for key in changed if key in self.present]))
-        old_losers = _collect(self.lake.scan(DUPLICATE_PLAYS).select(LOSER_COLUMNS))
-        old_winners = _collect(self.lake.scan(FACT_STREAMS, changed).select("play_key"))["play_key"]
-        touching = old_losers.filter(
-            pl.col(PARTITION_COLUMN).is_in(changed) | pl.col("kept_landing_file").is_in(changed)
-        )["play_key"]
-        keys = pl.concat([new["play_key"], old_winners, touching, self._overlapped_elsewhere(new, changed)])
-        pointing = old_losers.filter(pl.col("kept_play_key").is_in(keys.implode()))["play_key"]
-        keys = pl.concat([keys, pointing]).unique()
-        losers = self.decide(keys)
-        before = old_losers.filter(pl.col("play_key").is_in(keys.implode()))
-        moved = pl.concat(
-            [
-                losers.join(before, on=LOSER_COLUMNS, how="anti"),
-                before.join(losers, on=LOSER_COLUMNS, how="anti"),
-            ]
-        )[PARTITION_COLUMN]
-        rewritten = sorted({*changed, *moved} & set(self.present))
-        kept = old_losers.filter(
-            pl.col(PARTITION_COLUMN).is_in(rewritten) & ~pl.col("play_key").is_in(keys.implode())
-        )
-        return pl.concat([kept, losers]).filter(pl.col(PARTITION_COLUMN).is_in(rewritten)), rewritten
-
-    def _overlapped_elsewhere(self, new: pl.DataFrame, changed: list[str]) -> pl.Series:
-        """Basic plays of unchanged files that the changed files' extended/Maven plays overlap."""
-        new_ids = new.filter(pl.col("source_format") != BASIC_JSON)
-        others = [key for key in self.with_basic if key not in changed]
-        if new_ids.is_empty() or not others:
-            return pl.Series("play_key", [], pl.Int64)
-        first, last = new_ids["ts_utc"].min(), new_ids["ts_utc"].max()
-        basic = _collect(
-            self.copies(others).filter(
-                (pl.col("source_format") == BASIC_JSON)
-                & pl.col("ms_played").is_in(new_ids["ms_played"].unique().implode())
-                & pl.col("ts_utc").is_between(first - WINDOW, last + WINDOW)
-            )
-        )
-        return overlap_matches(basic, new_ids.lazy())["play_key"]
 
 
 class _Writer:
@@ -337,7 +249,7 @@ class _Writer:
             []
             if self.rebuild
             else [
-                _collect(
+                collect(
                     self.lake.scan(MODEL_MEMBERS)
                     .filter(
                         pl.col(PARTITION_COLUMN).is_in(self.present)
@@ -382,7 +294,7 @@ class _Writer:
         spec = TABLES[name]
         if self.rebuild or not self.lake.exists(spec):
             return frame
-        stored = _collect(self.lake.scan(spec))
+        stored = collect(self.lake.scan(spec))
         return None if _same(stored, frame, list(spec.primary_key)) else frame
 
     def _resolved_differently(
@@ -393,8 +305,8 @@ class _Writer:
         for key in (key for key in self.with_basic if key not in rewritten):
             old_losers = self.lake.scan(DUPLICATE_PLAYS, [key]).select("play_key")
             winners = self.lake.scan(CLEAN_PLAYS, [key]).join(old_losers, on="play_key", how="anti")
-            fresh = _collect(self.plays.fact_rows(winners, track_keys, self.settings.timezone))
-            stored = _collect(self.lake.scan(FACT_STREAMS, [key]))
+            fresh = collect(self.plays.fact_rows(winners, track_keys, self.settings.timezone))
+            stored = collect(self.lake.scan(FACT_STREAMS, [key]))
             if not _same(stored.select(fresh.columns), fresh, FACT_ORDER):
                 frames[key] = fresh
         return frames
@@ -403,7 +315,7 @@ class _Writer:
         stored = self.lake.scan(DUPLICATE_PLAYS).filter(~pl.col(PARTITION_COLUMN).is_in(rewritten))
         across = pl.concat(
             [
-                _collect(stored.group_by(PARTITION_COLUMN).agg(pl.len().alias("across"))),
+                collect(stored.group_by(PARTITION_COLUMN).agg(pl.len().alias("across"))),
                 losers.group_by(PARTITION_COLUMN).agg(pl.len().alias("across")),
             ]
         ).cast({"across": pl.Int64})
