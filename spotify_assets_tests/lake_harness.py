@@ -6,6 +6,7 @@ prove the assets run the same functions.
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from spotify_assets.io_managers.location import LakeLocation
 from spotify_assets.resources.engine import PolarsEngine
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.landing import content_hash, partition_key
+from spotify_assets.resources.warehouse import BI_VIEWS, PublishRequest, Warehouse, read_lake_table
 from spotify_assets.tables import (
     BOOKKEEPING_TABLES,
     CLEAN_PLAYS,
@@ -27,6 +29,7 @@ from spotify_assets.tables import (
     RAW_PLAYS,
     REJECTED_PLAYS,
     TABLES,
+    WAREHOUSE_TABLES,
 )
 from spotify_assets.transforms.clean import clean_plays
 from spotify_assets.transforms.model_update import ModelUpdate
@@ -89,6 +92,16 @@ class Lake:
         spec = TABLES[name]
         return scan_table(self.uri, spec).collect().sort(spec.primary_key)
 
+    def publish(self, database: Path) -> None:
+        """One publish of every warehouse table and view into the SQLite file `database`, as the
+        `warehouse_publish` asset does (incremental when the file already holds a publish)."""
+        warehouse = Warehouse(url=f"sqlite:///{database}")
+        try:
+            tables = tuple(read_lake_table(self.uri, spec) for spec in WAREHOUSE_TABLES)
+            warehouse.publish(PublishRequest(tables=tables, views=BI_VIEWS))
+        finally:
+            warehouse.close()
+
     def model_tables(self) -> dict[str, pl.DataFrame]:
         """Every table the model writes, sorted by key, for comparisons."""
         return {spec.name: self.table(spec.name) for spec in MODEL_OUTPUT_TABLES}
@@ -107,3 +120,24 @@ def differences(left: dict[str, pl.DataFrame], right: dict[str, pl.DataFrame]) -
                 f"only right {missing.head(3).to_dicts()}"
             )
     return found
+
+
+def warehouse_tables(database: Path) -> dict[str, pl.DataFrame]:
+    """Every warehouse table and view in the SQLite file, rows sorted, for comparisons."""
+    with sqlite3.connect(database) as connection:
+        names = [
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+            )
+        ]
+        frames = {}
+        for name in names:
+            if name in (*(spec.name for spec in WAREHOUSE_TABLES), *BI_VIEWS):
+                cursor = connection.execute(f'SELECT * FROM "{name}"')
+                columns = [column[0] for column in cursor.description]
+                frame = pl.DataFrame(
+                    cursor.fetchall(), schema=columns, orient="row", infer_schema_length=None
+                )
+                frames[name] = frame.sort(columns, nulls_last=True)
+    return frames

@@ -2,8 +2,9 @@
 
 A hypothesis-driven sequence of drops (extended, Maven and basic exports of overlapping periods,
 out-of-order dates, a file re-ingested, a refused file in between) goes through the incremental
-model step after each drop; the lake then must equal a rebuild from the same files, table by table
-and row by row.
+model step and an incremental warehouse publish after each drop; the lake then must equal a
+rebuild from the same files, table by table and row by row, and the warehouse a publish from scratch
+of that rebuild.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from spotify_assets.tables import TABLES
 
 from . import histories
-from .lake_harness import Lake, differences
+from .lake_harness import Lake, differences, warehouse_tables
 
 FORMATS = list(histories.WRITERS)
 
@@ -51,7 +52,7 @@ def drops(draw) -> list[tuple[str, object]]:
     return actions
 
 
-def _play(landing: Path, actions, lake: Lake) -> list[Path]:
+def _play(landing: Path, actions, lake: Lake, warehouse: Path) -> list[Path]:
     files: list[Path] = []
     for number, (kind, argument) in enumerate(actions):
         if kind == "file":
@@ -67,6 +68,7 @@ def _play(landing: Path, actions, lake: Lake) -> list[Path]:
             refused.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)))
             assert lake.ingest(refused) is None
         lake.model()
+        lake.publish(warehouse)  # incremental publishes, one per drop, as the sensor's runs do
     return files
 
 
@@ -78,13 +80,19 @@ def test_incremental_updates_equal_a_rebuild(actions, timezone):
         landing = root / "landing"
         landing.mkdir()
         incremental = Lake(root / "incremental", timezone=timezone)
-        files = _play(landing, actions, incremental)
+        files = _play(landing, actions, incremental, root / "incremental.sqlite")
         rebuilt = Lake(root / "rebuilt", timezone=timezone)
         for path in reversed(files):  # another order, on purpose
             rebuilt.ingest(path)
         assert rebuilt.model().mode == "rebuild"
         assert differences(incremental.model_tables(), rebuilt.model_tables()) == []
         assert incremental.model().mode == "unchanged"
+        rebuilt.publish(root / "rebuilt.sqlite")  # one publish from scratch
+        published = warehouse_tables(root / "incremental.sqlite")
+        assert (
+            set(published) == set(warehouse_tables(root / "rebuilt.sqlite")) and "fact_streams" in published
+        )
+        assert differences(published, warehouse_tables(root / "rebuilt.sqlite")) == []
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
