@@ -8,7 +8,9 @@ child process per lake-only run), on a temporary folder; peak RSS is the child's
 2. `lake`: the big file from scratch, lake only (job `lake`: ingest, model, enrichment, checks);
 3. `cli`: `spotify-assets run BIG` from scratch with the warehouse (SQLite unless --warehouse);
 4. `new_file`: then `spotify-assets run SMALL` (a new file of --small plays from the same listener);
-5. `nothing_new`: then `spotify-assets run`, checking that no Delta table and no warehouse file changed.
+5. `nothing_new`: then `spotify-assets run`, checking that no Delta table and no warehouse file changed;
+6. `verify`: both files from scratch in one `spotify-assets run BIG SMALL` in a fresh folder; every
+   lake table's and warehouse table's row count must equal the incremental folder's.
 
     python bench/bench_scale.py --rows 10000000 --small 10000
     python bench/bench_scale.py --rows 150000 --only cli
@@ -29,7 +31,7 @@ from pathlib import Path
 
 OUT = Path(__file__).parent / "out"
 ROOT = Path(__file__).parent.parent
-PHASES = ("duckdb", "lake", "cli", "new_file", "nothing_new")
+PHASES = ("duckdb", "lake", "cli", "new_file", "nothing_new", "verify")
 
 
 def history(rows: int, seed: int = 11) -> Path:
@@ -55,7 +57,7 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> dict:
         text=True,
     )
     wall = time.perf_counter() - started
-    elapsed, user, system, peak_kb = report.read_text().split()[-4:]
+    _elapsed, user, system, peak_kb = report.read_text().split()[-4:]
     figures = {
         "wall_s": round(wall, 2),
         "cpu_s": round(float(user) + float(system), 2),
@@ -79,6 +81,26 @@ def lake_snapshot(folder: Path) -> dict[str, list[str]]:
     return snapshot
 
 
+def row_counts(folder: Path) -> dict[str, int]:
+    """Rows of every lake table (Delta) and every warehouse table (SQLite) under `folder`."""
+    import sqlite3
+
+    import polars as pl
+
+    counts = {
+        f"lake.{log.parent.name}": pl.scan_delta(str(log.parent)).select(pl.len()).collect().item()
+        for log in sorted((folder / "data/lake").glob("*/_delta_log"))
+    }
+    for database in folder.glob("data/*.sqlite"):
+        with sqlite3.connect(database) as connection:
+            tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            for (name,) in tables:
+                counts[f"warehouse.{name}"] = connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[
+                    0
+                ]
+    return counts
+
+
 LAKE_ONLY = """
 import sys
 from pathlib import Path
@@ -90,7 +112,8 @@ from spotify_assets.settings import Settings
 settings = Settings.from_env()
 landing = LandingFolder(path=settings.landing_dir)
 with dg.DagsterInstance.ephemeral() as instance:
-    registration = runner.register_files(instance, landing, [runner.into_landing(landing, Path(sys.argv[1]))])[0]
+    copied = runner.into_landing(landing, Path(sys.argv[1]))
+    registration = runner.register_files(instance, landing, [copied])[0]
     result = build_definitions(settings, interactive=True).resolve_job_def("lake").execute_in_process(
         instance=instance, partition_key=registration.key, raise_on_error=False)
 sys.exit(0 if result.success else 1)
@@ -152,6 +175,17 @@ def main() -> None:
                 results["nothing_new"]["tables_written"] = sorted(
                     name for name, entries in lake_snapshot(folder).items() if before.get(name) != entries
                 )
+            if "verify" in phases and "new_file" in results:
+                fresh = root / "verify"
+                fresh.mkdir()
+                results["verify"] = timed([*command, str(big), str(small)], fresh, env)
+                incremental, scratch_counts = row_counts(folder), row_counts(fresh)
+                results["verify"]["tables_compared"] = len(scratch_counts)
+                results["verify"]["row_counts_differ"] = {
+                    name: (incremental.get(name), rows)
+                    for name, rows in scratch_counts.items()
+                    if incremental.get(name) != rows and not name.startswith("warehouse._")
+                }
     if "duckdb" in results and "lake" in results:
         results["lake_over_duckdb"] = round(results["lake"]["wall_s"] / results["duckdb"]["wall_s"], 2)
     print(json.dumps(results, indent=2))
