@@ -59,9 +59,11 @@ def once_per_file_after_model() -> dg.AutomationCondition:
 def model_when_files_or_answers_change() -> dg.AutomationCondition:
     """The model follows new files eagerly, and takes in new Web API answers (`track_metadata`,
     downstream of it) once they land: a catalogue-only update, the fact is not rewritten."""
-    answers = AutomationCondition.asset_matches(
+    # typed as a condition on assets or checks: `since_last_handled` is declared for those only
+    matches: dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey] = AutomationCondition.asset_matches(
         TRACK_METADATA.name, AutomationCondition.newly_updated()
-    ).since_last_handled()
+    )
+    answers = matches.since_last_handled()
     return (
         eager_through_failed_files()
         | (answers & ~AutomationCondition.in_progress() & ~AutomationCondition.any_deps_in_progress())

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import polars as pl
@@ -31,7 +32,7 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 from pydantic import Field
 
 from ..tables import PARTITION_COLUMN, TABLES, TableSpec
@@ -109,7 +110,7 @@ def write_table(lake: Lake, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame,
         return write_partitions(lake, spec, PartitionedUpdate(frames={partition: data}))
     frame = data.lazy().collect()
     keys = frame[PARTITION_COLUMN].unique().sort().to_list() if frame.height else []
-    parts = {key: frame.filter(pl.col(PARTITION_COLUMN) == key) for key in keys}
+    parts: dict[str, pl.DataFrame | pl.LazyFrame] = {key: frame.filter(pl.col(PARTITION_COLUMN) == key) for key in keys}
     return write_partitions(lake, spec, PartitionedUpdate(frames=parts, replace_all=True))
 
 
@@ -119,7 +120,8 @@ def write_partitions(lake: Lake, spec: TableSpec, update: PartitionedUpdate) -> 
         raise ValueError(f"{spec.name} is not partitioned by {PARTITION_COLUMN}")
     if update.is_empty():
         return 0
-    return _commit(lake, spec, dict(update.frames), replace_all=update.replace_all, removed=update.removed)
+    frames: dict[str | None, pl.DataFrame | pl.LazyFrame] = dict(update.frames.items())
+    return _commit(lake, spec, frames, replace_all=update.replace_all, removed=update.removed)
 
 
 def _commit(lake: Lake, spec: TableSpec, frames: dict[str | None, pl.DataFrame | pl.LazyFrame],
@@ -139,11 +141,12 @@ def _commit(lake: Lake, spec: TableSpec, frames: dict[str | None, pl.DataFrame |
         return _commit_files(uri, spec, actions, rows, frames, replace_all=replace_all, removed=removed)
 
 
-def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int, frames: dict,
+def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int, frames: dict[str | None, pl.DataFrame | pl.LazyFrame],
                   *, replace_all: bool, removed: tuple[str, ...]) -> int:
     """Commit written files (under the table's commit lock): create the table, or replace partitions."""
     schema = _arrow_schema(spec)
     exists = _exists(uri, None)
+    mode: Literal["overwrite", "append"]
     if exists and not _same_layout(DeltaTable(uri), spec):
         log.warning(f"{spec.name}: the stored table has another schema or partitioning; it is replaced")
         exists, replace_all = False, True
@@ -159,7 +162,7 @@ def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int
         return rows
     filters = None if replace_all or not spec.partitioned else [(PARTITION_COLUMN, "in", touched)]
     DeltaTable(uri).create_write_transaction(
-        actions, mode="overwrite", schema=schema, partition_by=_partition_by(spec), partition_filters=filters,
+        list[AddAction | RemoveAction](actions), mode="overwrite", schema=schema, partition_by=_partition_by(spec), partition_filters=filters,
     )
     return rows
 
@@ -199,7 +202,8 @@ def _conformed(spec: TableSpec, data: pl.DataFrame | pl.LazyFrame, partition: st
     return spec.conform(frame)
 
 
-def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpec, frames: dict, *,
+def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpec,
+                        frames: dict[str | None, pl.DataFrame | pl.LazyFrame], *,
                         replace_all: bool, removed: tuple[str, ...]) -> int:
     """delta-rs writes and commits the rows itself, in one transaction, from a stream of Arrow batches."""
     touched = sorted({key for key in frames if key is not None} | set(removed))
@@ -207,12 +211,12 @@ def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpe
         table: DeltaTable | None = DeltaTable(uri, storage_options=options)
     except TableNotFoundError:
         table = None
-    exists, schema_mode = table is not None, None
+    schema_mode: Literal["overwrite"] | None = None
     if table is not None and not _same_layout(table, spec):
         log.warning(f"{spec.name}: the stored table has another schema or partitioning; it is replaced")
         replace_all, schema_mode = True, "overwrite"
     predicate = None
-    if exists and spec.partitioned and not replace_all:
+    if table is not None and spec.partitioned and not replace_all:
         if not touched:
             return 0
         predicate = f"{PARTITION_COLUMN} IN ({', '.join(_sql_literal(key) for key in touched)})"
@@ -225,9 +229,12 @@ def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpe
                 rows[0] += batch.height
                 yield from batch.to_arrow().cast(schema).to_batches()
 
-    write_deltalake(table if table is not None else uri, pa.RecordBatchReader.from_batches(schema, batches()),
-                    mode="overwrite" if exists else "append", predicate=predicate,
-                    partition_by=_partition_by(spec), schema_mode=schema_mode, storage_options=options)
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    if table is not None:  # replace the touched partitions (or all), in the table just read
+        write_deltalake(table, reader, mode="overwrite", predicate=predicate, partition_by=_partition_by(spec),
+                        schema_mode=schema_mode, storage_options=options)
+    else:
+        write_deltalake(uri, reader, mode="append", partition_by=_partition_by(spec), storage_options=options)
     return rows[0]
 
 
