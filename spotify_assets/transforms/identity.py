@@ -40,15 +40,17 @@ LOSER_COLUMNS = [
     "kept_landing_file",
     "rule",
 ]
-LOSER_SCHEMA = pl.Schema({
-    PARTITION_COLUMN: pl.String,
-    "play_key": pl.Int64,
-    "source_file": pl.String,
-    "source_line": pl.Int64,
-    "kept_play_key": pl.Int64,
-    "kept_landing_file": pl.String,
-    "rule": pl.String,
-})
+LOSER_SCHEMA = pl.Schema(
+    {
+        PARTITION_COLUMN: pl.String,
+        "play_key": pl.Int64,
+        "source_file": pl.String,
+        "source_line": pl.Int64,
+        "kept_play_key": pl.Int64,
+        "kept_landing_file": pl.String,
+        "rule": pl.String,
+    }
+)
 WINDOW = timedelta(seconds=OVERLAP_SECONDS)
 
 
