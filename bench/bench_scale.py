@@ -55,7 +55,7 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> dict:
         text=True,
     )
     wall = time.perf_counter() - started
-    elapsed, user, system, peak_kb = report.read_text().split()[-4:]
+    _elapsed, user, system, peak_kb = report.read_text().split()[-4:]
     figures = {
         "wall_s": round(wall, 2),
         "cpu_s": round(float(user) + float(system), 2),
@@ -90,7 +90,8 @@ from spotify_assets.settings import Settings
 settings = Settings.from_env()
 landing = LandingFolder(path=settings.landing_dir)
 with dg.DagsterInstance.ephemeral() as instance:
-    registration = runner.register_files(instance, landing, [runner.into_landing(landing, Path(sys.argv[1]))])[0]
+    history = runner.into_landing(landing, Path(sys.argv[1]))
+    registration = runner.register_files(instance, landing, [history])[0]
     result = build_definitions(settings, interactive=True).resolve_job_def("lake").execute_in_process(
         instance=instance, partition_key=registration.key, raise_on_error=False)
 sys.exit(0 if result.success else 1)

@@ -28,7 +28,8 @@ COPY raw TO '{out}/raw_plays.parquet' (FORMAT parquet);
 CREATE TEMP TABLE typed AS
 SELECT source_line,
        try_strptime(trim(ts), '%Y-%m-%d %H:%M:%S') AS ts_utc,
-       CASE WHEN regexp_full_match(trim(ms_played), '-?[0-9]+') THEN try_cast(trim(ms_played) AS BIGINT) END AS ms,
+       CASE WHEN regexp_full_match(trim(ms_played), '-?[0-9]+')
+            THEN try_cast(trim(ms_played) AS BIGINT) END AS ms,
        regexp_extract(trim(spotify_track_uri), '^(?:spotify:track:)?([0-9A-Za-z]{{22}})$', 1) AS content_id,
        nullif(trim(spotify_track_uri), '') AS uri,
        coalesce(nullif(trim(track_name), ''), '(unknown title)') AS track_name,
@@ -63,7 +64,8 @@ CREATE TEMP TABLE clean AS
 SELECT * EXCLUDE (rank) FROM (
   SELECT *, row_number() OVER (PARTITION BY play_key ORDER BY source_line) AS rank FROM candidates
 ) WHERE rank = 1;
-COPY (SELECT * EXCLUDE (shuffle_text, skipped_text, uri) FROM clean) TO '{out}/clean_plays.parquet' (FORMAT parquet);
+COPY (SELECT * EXCLUDE (shuffle_text, skipped_text, uri) FROM clean)
+  TO '{out}/clean_plays.parquet' (FORMAT parquet);
 COPY (SELECT source_line, reject_reason FROM verdicts WHERE reject_reason IS NOT NULL)
   TO '{out}/rejected_plays.parquet' (FORMAT parquet);
 
