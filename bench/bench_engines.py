@@ -32,8 +32,12 @@ ENGINES = ("polars", "spark")
 def run_child(engine: str, rows: int) -> dict:
     """Run and measure one (engine, rows) in a child process tree."""
     history = history_file(rows)
-    process = psutil.Popen([sys.executable, __file__, "--child", engine, str(history)],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = psutil.Popen(
+        [sys.executable, __file__, "--child", engine, str(history)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     peak = 0
     while process.poll() is None:
         try:
@@ -45,7 +49,11 @@ def run_child(engine: str, rows: int) -> dict:
     output = process.stdout.read()
     if process.returncode != 0:
         raise RuntimeError(f"{engine} {rows}: child failed with {process.returncode}")
-    return json.loads(output.strip().splitlines()[-1]) | {"engine": engine, "rows": rows, "peak_mb": peak / 2**20}
+    return json.loads(output.strip().splitlines()[-1]) | {
+        "engine": engine,
+        "rows": rows,
+        "peak_mb": peak / 2**20,
+    }
 
 
 def history_file(rows: int) -> Path:
@@ -96,6 +104,7 @@ def child(engine_name: str, history: Path) -> dict:
 
 def crossover(results: list[dict]) -> str:
     """Where Spark's transform time would meet Polars', extrapolating both linearly in rows."""
+
     def line(engine: str) -> tuple[float, float]:
         runs = sorted((r for r in results if r["engine"] == engine), key=lambda r: r["rows"])
         small, large = runs[0], runs[-1]
@@ -104,8 +113,10 @@ def crossover(results: list[dict]) -> str:
 
     (polars_slope, polars_base), (spark_slope, spark_base) = line("polars"), line("spark")
     if spark_slope >= polars_slope:
-        return ("never on this machine: local Spark's time per row is not below Polars' "
-                f"({spark_slope * 1e6:.2f} vs {polars_slope * 1e6:.2f} s per million rows)")
+        return (
+            "never on this machine: local Spark's time per row is not below Polars' "
+            f"({spark_slope * 1e6:.2f} vs {polars_slope * 1e6:.2f} s per million rows)"
+        )
     rows = (spark_base - polars_base) / (polars_slope - spark_slope)
     return f"about {rows / 1e6:,.0f} million rows (linear extrapolation of the transform times)"
 
@@ -120,40 +131,60 @@ def polars_memory_limit(results: list[dict]) -> str:
 
 
 def write_results(results: list[dict], out: Path) -> None:
-    header = ("| rows | engine | read s | session start s | clean s | star schema s | transforms s | peak RSS MB |\n"
-              "|---:|---|---:|---:|---:|---:|---:|---:|")
+    header = (
+        "| rows | engine | read s | session start s | clean s | star schema s | transforms s "
+        "| peak RSS MB |\n"
+        "|---:|---|---:|---:|---:|---:|---:|---:|"
+    )
     rows = [
         f"| {r['rows']:,} | {r['engine']} | {r['read_s']:.1f} | {r['session_s']:.1f} | {r['clean_s']:.1f} | "
         f"{r['star_schema_s']:.1f} | {r['transform_s']:.1f} | {r['peak_mb']:,.0f} |"
         for r in sorted(results, key=lambda r: (r["rows"], r["engine"]))
     ]
-    machine = f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB, {platform.system()}"
+    machine = (
+        f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB, {platform.system()}"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join([
-        "## Engines (issue 8)", "",
-        f"Machine: {machine}; {date.today().isoformat()}; `python bench/bench_engines.py`. "
-        "Maven CSV histories from `spotify_assets.sample.write_maven_csv(seed=7)`; each run in a fresh "
-        "child process; peak RSS is the whole process tree (Python + Spark's JVM). Spark: local[*], "
-        "driver memory 4 GB, frames exchanged as Arrow.", "",
-        header, *rows, "",
-        f"Crossover of the transform times: {crossover(results)}.", "",
-        "### When to switch to Spark", "",
-        "Not for speed on one machine. Local Spark pays a JVM start, a job per step and an Arrow "
-        "round trip through the driver for every frame, and its time per row is still higher than "
-        "Polars', so the lines do not meet. Polars' limit is memory: extrapolating its peak RSS, "
-        f"one machine of this size holds {polars_memory_limit(results)}, decades of one "
-        "person's listening. Switch when the history no longer fits one machine (a family or a "
-        "company's plays, hundreds of millions of rows), and then to `SPOTIFY_ENGINE=databricks`, "
-        "where the same Spark transforms run on a cluster next to the Delta tables. Keep "
-        "`SPOTIFY_ENGINE=spark` for checking parity and for developing the Spark code locally.", "",
-    ]))
+    out.write_text(
+        "\n".join(
+            [
+                "## Engines (issue 8)",
+                "",
+                f"Machine: {machine}; {date.today().isoformat()}; `python bench/bench_engines.py`. "
+                "Maven CSV histories from `spotify_assets.sample.write_maven_csv(seed=7)`; "
+                "each run in a fresh child process; peak RSS is the whole process tree "
+                "(Python + Spark's JVM). Spark: local[*], driver memory 4 GB, frames exchanged as Arrow.",
+                "",
+                header,
+                *rows,
+                "",
+                f"Crossover of the transform times: {crossover(results)}.",
+                "",
+                "### When to switch to Spark",
+                "",
+                "Not for speed on one machine. Local Spark pays a JVM start, a job per step and an Arrow "
+                "round trip through the driver for every frame, and its time per row is still higher than "
+                "Polars', so the lines do not meet. Polars' limit is memory: extrapolating its peak RSS, "
+                f"one machine of this size holds {polars_memory_limit(results)}, decades of one "
+                "person's listening. Switch when the history no longer fits one machine (a family or a "
+                "company's plays, hundreds of millions of rows), and then to `SPOTIFY_ENGINE=databricks`, "
+                "where the same Spark transforms run on a cluster next to the Delta tables. Keep "
+                "`SPOTIFY_ENGINE=spark` for checking parity and for developing the Spark code locally.",
+                "",
+            ]
+        )
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[150_000, 1_000_000])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "engines.md",
-                        help="where to write the Markdown section (copy it into BENCHMARKS.md)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "out" / "engines.md",
+        help="where to write the Markdown section (copy it into BENCHMARKS.md)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "HISTORY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

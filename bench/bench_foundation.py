@@ -69,8 +69,12 @@ def measure(path: Path, job_name: str) -> dict:
     landing = root / "landing"
     landing.mkdir()
     (landing / path.name).symlink_to(path.resolve())
-    settings = Settings(landing_dir=str(landing), lake_uri=str(root / "lake"),
-                        warehouse_url=f"sqlite:///{root / 'warehouse.sqlite'}", report_dir=str(root / "reports"))
+    settings = Settings(
+        landing_dir=str(landing),
+        lake_uri=str(root / "lake"),
+        warehouse_url=f"sqlite:///{root / 'warehouse.sqlite'}",
+        report_dir=str(root / "reports"),
+    )
     defs = build_definitions(settings)
     folder = LandingFolder(path=str(landing))
     sampler = RssSampler()
@@ -79,7 +83,8 @@ def measure(path: Path, job_name: str) -> dict:
         started = time.perf_counter()
         (registration,) = runner.register_files(instance, folder, folder.files())
         result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, partition_key=registration.key,
+            instance=instance,
+            partition_key=registration.key,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
         wall = time.perf_counter() - started
@@ -108,11 +113,13 @@ def _steps(instance, run_id: str, sampler: RssSampler) -> list[dict]:
             starts[event.step_key] = record.timestamp
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
             start = starts[event.step_key]
-            steps.append({
-                "step": event.step_key,
-                "seconds": round(record.timestamp - start, 2),
-                "peak_rss_mb": round(sampler.peak(start, record.timestamp) / 2**20),
-            })
+            steps.append(
+                {
+                    "step": event.step_key,
+                    "seconds": round(record.timestamp - start, 2),
+                    "peak_rss_mb": round(sampler.peak(start, record.timestamp) / 2**20),
+                }
+            )
     return steps
 
 
@@ -127,8 +134,11 @@ def main() -> None:
         return
     for rows in args.rows or [150_000, 10_000_000]:
         path = history(rows)
-        child = subprocess.run([sys.executable, __file__, "--child", str(path), "--job", args.job],
-                               capture_output=True, text=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--child", str(path), "--job", args.job],
+            capture_output=True,
+            text=True,
+        )
         if child.returncode:
             sys.exit(f"benchmark child failed:\n{child.stderr[-3000:]}")
         result = json.loads(child.stdout.strip().splitlines()[-1]) | {"rows": rows}

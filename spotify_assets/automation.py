@@ -34,7 +34,8 @@ REFRESH_ALBUM_ART_CRON = "0 4 * * *"  # daily, at night when no one is listening
 def eager_through_failed_files() -> dg.AutomationCondition:
     """`eager()` for an asset built from every file: it does not wait for files whose ingest failed."""
     return (
-        AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+        AutomationCondition.eager()
+        .without(~AutomationCondition.any_deps_missing())
         .with_label("eager_through_failed_files")
     )
 
@@ -59,9 +60,11 @@ def once_per_file_after_model() -> dg.AutomationCondition:
 def model_when_files_or_answers_change() -> dg.AutomationCondition:
     """The model follows new files eagerly, and takes in new Web API answers (`track_metadata`,
     downstream of it) once they land: a catalogue-only update, the fact is not rewritten."""
-    answers = AutomationCondition.asset_matches(
+    # typed as a condition on assets or checks: `since_last_handled` is declared for those only
+    matches: dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey] = AutomationCondition.asset_matches(
         TRACK_METADATA.name, AutomationCondition.newly_updated()
-    ).since_last_handled()
+    )
+    answers = matches.since_last_handled()
     return (
         eager_through_failed_files()
         | (answers & ~AutomationCondition.in_progress() & ~AutomationCondition.any_deps_in_progress())
@@ -89,7 +92,9 @@ def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
 def with_automation(assets: Iterable[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
     """`assets` with the automation condition of their stage on every asset they produce."""
     return [
-        assets_def.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition_for(spec)))
+        assets_def.map_asset_specs(
+            lambda spec: spec.replace_attributes(automation_condition=condition_for(spec))
+        )
         for assets_def in assets
     ]
 
@@ -112,7 +117,8 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 def refresh_album_art_schedule(
     context: dg.ScheduleEvaluationContext, lake: LakeResource, spotify: SpotifyApi
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    partitions = pending_lookups(lake.location, not_found_retry_days=spotify.not_found_retry_days)["partitions"]
+    pending = pending_lookups(lake.location, not_found_retry_days=spotify.not_found_retry_days)
+    partitions = pending["partitions"]
     if not partitions:
         return dg.SkipReason("every album and track has been looked up")
     day = context.scheduled_execution_time.strftime("%Y-%m-%d")

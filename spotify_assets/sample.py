@@ -46,15 +46,42 @@ import polars as pl
 CATALOG_DIR = Path(__file__).parent / "catalog"
 
 MAVEN_COLUMNS = (
-    "spotify_track_uri", "ts", "platform", "ms_played", "track_name", "artist_name", "album_name",
-    "reason_start", "reason_end", "shuffle", "skipped",
+    "spotify_track_uri",
+    "ts",
+    "platform",
+    "ms_played",
+    "track_name",
+    "artist_name",
+    "album_name",
+    "reason_start",
+    "reason_end",
+    "shuffle",
+    "skipped",
 )
 EXTENDED_COLUMNS = (
-    "ts", "platform", "ms_played", "conn_country", "ip_addr",
-    "master_metadata_track_name", "master_metadata_album_artist_name", "master_metadata_album_album_name",
-    "spotify_track_uri", "episode_name", "episode_show_name", "spotify_episode_uri",
-    "audiobook_title", "audiobook_uri", "audiobook_chapter_uri", "audiobook_chapter_title",
-    "reason_start", "reason_end", "shuffle", "skipped", "offline", "offline_timestamp", "incognito_mode",
+    "ts",
+    "platform",
+    "ms_played",
+    "conn_country",
+    "ip_addr",
+    "master_metadata_track_name",
+    "master_metadata_album_artist_name",
+    "master_metadata_album_album_name",
+    "spotify_track_uri",
+    "episode_name",
+    "episode_show_name",
+    "spotify_episode_uri",
+    "audiobook_title",
+    "audiobook_uri",
+    "audiobook_chapter_uri",
+    "audiobook_chapter_title",
+    "reason_start",
+    "reason_end",
+    "shuffle",
+    "skipped",
+    "offline",
+    "offline_timestamp",
+    "incognito_mode",
 )
 SKIP_REASONS = ("fwdbtn", "backbtn", "nextbtn")
 ZIP_FOLDER = "Spotify Extended Streaming History"
@@ -74,14 +101,62 @@ AUDIOBOOK_SHARE = 0.01
 
 _MS_PER_DAY = 86_400_000
 # Relative listening per hour of the day (UTC taken as the listener's clock).
-_WEEKDAY_HOURS = np.array([
-    0.8, 0.4, 0.2, 0.1, 0.1, 0.2, 0.8, 2.2, 3.2, 2.4, 1.8, 1.8,
-    2.4, 2.2, 1.8, 1.9, 2.3, 3.1, 3.8, 4.2, 4.4, 4.0, 3.0, 1.8,
-])
-_WEEKEND_HOURS = np.array([
-    2.0, 1.6, 1.0, 0.5, 0.2, 0.1, 0.2, 0.4, 0.9, 1.6, 2.6, 3.2,
-    3.4, 3.4, 3.3, 3.2, 3.2, 3.3, 3.4, 3.6, 3.6, 3.4, 3.0, 2.6,
-])
+_WEEKDAY_HOURS = np.array(
+    [
+        0.8,
+        0.4,
+        0.2,
+        0.1,
+        0.1,
+        0.2,
+        0.8,
+        2.2,
+        3.2,
+        2.4,
+        1.8,
+        1.8,
+        2.4,
+        2.2,
+        1.8,
+        1.9,
+        2.3,
+        3.1,
+        3.8,
+        4.2,
+        4.4,
+        4.0,
+        3.0,
+        1.8,
+    ]
+)
+_WEEKEND_HOURS = np.array(
+    [
+        2.0,
+        1.6,
+        1.0,
+        0.5,
+        0.2,
+        0.1,
+        0.2,
+        0.4,
+        0.9,
+        1.6,
+        2.6,
+        3.2,
+        3.4,
+        3.4,
+        3.3,
+        3.2,
+        3.2,
+        3.3,
+        3.4,
+        3.6,
+        3.6,
+        3.4,
+        3.0,
+        2.6,
+    ]
+)
 # Monday .. Sunday.
 _WEEKDAY_VOLUME = np.array([0.95, 0.95, 1.0, 1.0, 1.1, 1.25, 1.05])
 _COUNTRIES = np.array(["US", "MX", "CA", "GB", "ES"])
@@ -96,7 +171,10 @@ def _catalog_csv(name: str) -> pl.DataFrame:
     """A catalog table, names kept as text (a track called ``1999`` stays a string)."""
     frame = pl.read_csv(CATALOG_DIR / f"{name}.csv", infer_schema=False)
     numbers = {
-        "duration_ms": pl.Int64, "weight": pl.Float64, "share_start": pl.Float64, "share_end": pl.Float64,
+        "duration_ms": pl.Int64,
+        "weight": pl.Float64,
+        "share_start": pl.Float64,
+        "share_end": pl.Float64,
     }
     return frame.cast({column: numbers[column] for column in frame.columns if column in numbers})
 
@@ -319,19 +397,21 @@ def _plays_frame(vocabulary: list[str], arrays: dict[str, np.ndarray]) -> pl.Dat
     tracks = _catalog_csv("tracks")
     platforms = _catalog_csv("platforms")["platform"].to_list()
     picked = tracks.select("track_id", "track_name", "artist_name", "album_name")[arrays["track"]]
-    return pl.DataFrame({
-        "spotify_track_uri": picked["track_id"],
-        "ts": pl.Series(arrays["ts_ms"] // 1000 * 1000).cast(pl.Datetime("ms")),
-        "platform": _codes_to_text(arrays["platform"], platforms),
-        "ms_played": pl.Series(arrays["ms_played"], dtype=pl.Int64),
-        "track_name": picked["track_name"],
-        "artist_name": picked["artist_name"],
-        "album_name": picked["album_name"],
-        "reason_start": _codes_to_text(arrays["reason_start"], vocabulary),
-        "reason_end": _codes_to_text(arrays["reason_end"], vocabulary),
-        "shuffle": pl.Series(arrays["shuffle"], dtype=pl.Boolean),
-        "skipped": pl.Series(arrays["skipped"], dtype=pl.Boolean),
-    })
+    return pl.DataFrame(
+        {
+            "spotify_track_uri": picked["track_id"],
+            "ts": pl.Series(arrays["ts_ms"] // 1000 * 1000).cast(pl.Datetime("ms")),
+            "platform": _codes_to_text(arrays["platform"], platforms),
+            "ms_played": pl.Series(arrays["ms_played"], dtype=pl.Int64),
+            "track_name": picked["track_name"],
+            "artist_name": picked["artist_name"],
+            "album_name": picked["album_name"],
+            "reason_start": _codes_to_text(arrays["reason_start"], vocabulary),
+            "reason_end": _codes_to_text(arrays["reason_end"], vocabulary),
+            "shuffle": pl.Series(arrays["shuffle"], dtype=pl.Boolean),
+            "skipped": pl.Series(arrays["skipped"], dtype=pl.Boolean),
+        }
+    )
 
 
 def _empty_plays() -> pl.DataFrame:
@@ -361,9 +441,7 @@ def write_maven_csv(path: str | Path, rows: int, seed: int = 0) -> Path:
 # --------------------------------------------------------------------------- Extended Streaming History
 
 
-def _spoken_plays(
-    rng: np.random.Generator, kind: str, n: int, start: date, end: date
-) -> pl.DataFrame:
+def _spoken_plays(rng: np.random.Generator, kind: str, n: int, start: date, end: date) -> pl.DataFrame:
     """Podcast-episode (``kind="episodes"``) or audiobook-chapter plays in Extended-history columns."""
     table = _catalog_csv(kind)
     group = "show_name" if kind == "episodes" else "audiobook_title"
@@ -379,19 +457,22 @@ def _spoken_plays(
     ms = np.where(rng.random(n) < 0.02, rng.integers(0, 500, n), ms).astype(np.int64)
     ts_ms = _session_starts(rng, n, start, end) + ms
     picked = table[item]
-    platform = _codes_to_text(_platforms(rng, _year_fraction(ts_ms, start, end)),
-                              _catalog_csv("platforms")["platform"].to_list())
+    platform = _codes_to_text(
+        _platforms(rng, _year_fraction(ts_ms, start, end)), _catalog_csv("platforms")["platform"].to_list()
+    )
     how_started = _draw(rng, np.array([0.5, 0.3, 0.2]), n)
     how_ended = np.where(whole, 0, 1 + _draw(rng, np.array([0.7, 0.2, 0.1]), n))
-    frame = pl.DataFrame({
-        "ts_ms": ts_ms,
-        "platform": platform,
-        "ms_played": ms,
-        "reason_start": _codes_to_text(how_started, ["clickrow", "playbtn", "trackdone"]),
-        "reason_end": _codes_to_text(how_ended, ["trackdone", "endplay", "logout", "unexpected-exit"]),
-        "shuffle": np.zeros(n, dtype=bool),
-        "skipped": np.zeros(n, dtype=bool),
-    })
+    frame = pl.DataFrame(
+        {
+            "ts_ms": ts_ms,
+            "platform": platform,
+            "ms_played": ms,
+            "reason_start": _codes_to_text(how_started, ["clickrow", "playbtn", "trackdone"]),
+            "reason_end": _codes_to_text(how_ended, ["trackdone", "endplay", "logout", "unexpected-exit"]),
+            "shuffle": np.zeros(n, dtype=bool),
+            "skipped": np.zeros(n, dtype=bool),
+        }
+    )
     if kind == "episodes":
         return frame.with_columns(
             episode_name=picked["episode_name"],
@@ -472,9 +553,16 @@ def _extended_context(records: pl.DataFrame, rng: np.random.Generator) -> pl.Dat
         incognito_mode=pl.Series(rng.random(n) < 0.01),
     ).with_columns(
         pl.col(
-            "master_metadata_track_name", "master_metadata_album_artist_name",
-            "master_metadata_album_album_name", "spotify_track_uri", "episode_name", "episode_show_name",
-            "spotify_episode_uri", "audiobook_title", "audiobook_uri", "audiobook_chapter_uri",
+            "master_metadata_track_name",
+            "master_metadata_album_artist_name",
+            "master_metadata_album_album_name",
+            "spotify_track_uri",
+            "episode_name",
+            "episode_show_name",
+            "spotify_episode_uri",
+            "audiobook_title",
+            "audiobook_uri",
+            "audiobook_chapter_uri",
             "audiobook_chapter_title",
         ).cast(pl.String)
     )
@@ -564,18 +652,24 @@ def generate_basic(
     authors = _catalog_csv("audiobooks").select("audiobook_title", "author_name").unique()
     return {
         "music": recent.filter(pl.col("spotify_track_uri").is_not_null()).select(
-            end_time, pl.col("master_metadata_album_artist_name").alias("artistName"),
-            pl.col("master_metadata_track_name").alias("trackName"), ms_played,
+            end_time,
+            pl.col("master_metadata_album_artist_name").alias("artistName"),
+            pl.col("master_metadata_track_name").alias("trackName"),
+            ms_played,
         ),
         "podcast": recent.filter(pl.col("spotify_episode_uri").is_not_null()).select(
-            end_time, pl.col("episode_show_name").alias("podcastName"),
-            pl.col("episode_name").alias("episodeName"), ms_played,
+            end_time,
+            pl.col("episode_show_name").alias("podcastName"),
+            pl.col("episode_name").alias("episodeName"),
+            ms_played,
         ),
         "audiobook": recent.filter(pl.col("audiobook_uri").is_not_null())
         .join(authors, on="audiobook_title", how="left", maintain_order="left")
         .select(
-            end_time, pl.col("audiobook_title").alias("audiobookName"),
-            pl.col("audiobook_chapter_title").alias("chapterName"), pl.col("author_name").alias("authorName"),
+            end_time,
+            pl.col("audiobook_title").alias("audiobookName"),
+            pl.col("audiobook_chapter_title").alias("chapterName"),
+            pl.col("author_name").alias("authorName"),
             ms_played,
         ),
     }
@@ -625,26 +719,63 @@ def _account_data_extras(music: pl.DataFrame) -> dict[str, bytes]:
     artists = music["artistName"].unique(maintain_order=True).head(5).to_list()
     tracks = music.select("artistName", "trackName").unique(maintain_order=True).head(3).rows()
     return {
-        "Userdata.json": json.dumps({
-            "username": "sample-listener", "email": "listener@example.com", "country": "US",
-            "createdFromFacebook": False, "birthdate": "1990-01-01", "gender": "neutral",
-        }, indent=2).encode(),
-        "Playlist1.json": json.dumps({"playlists": [{
-            "name": "Sample favourites", "lastModifiedDate": "2024-06-01",
-            "items": [
-                {"track": {"trackName": track, "artistName": artist, "albumName": "", "trackUri": ""},
-                 "episode": None, "localTrack": None, "addedDate": "2024-06-01"}
-                for artist, track in tracks
+        "Userdata.json": json.dumps(
+            {
+                "username": "sample-listener",
+                "email": "listener@example.com",
+                "country": "US",
+                "createdFromFacebook": False,
+                "birthdate": "1990-01-01",
+                "gender": "neutral",
+            },
+            indent=2,
+        ).encode(),
+        "Playlist1.json": json.dumps(
+            {
+                "playlists": [
+                    {
+                        "name": "Sample favourites",
+                        "lastModifiedDate": "2024-06-01",
+                        "items": [
+                            {
+                                "track": {
+                                    "trackName": track,
+                                    "artistName": artist,
+                                    "albumName": "",
+                                    "trackUri": "",
+                                },
+                                "episode": None,
+                                "localTrack": None,
+                                "addedDate": "2024-06-01",
+                            }
+                            for artist, track in tracks
+                        ],
+                        "description": None,
+                        "numberOfFollowers": 0,
+                    }
+                ]
+            },
+            indent=2,
+            ensure_ascii=False,
+        ).encode(),
+        "SearchQueries.json": json.dumps(
+            [
+                {
+                    "platform": "ANDROID",
+                    "searchTime": "2024-06-01T10:00:00.000Z[UTC]",
+                    "searchQuery": artist.lower(),
+                    "searchInteractionURIs": [],
+                }
+                for artist in artists
             ],
-            "description": None, "numberOfFollowers": 0,
-        }]}, indent=2, ensure_ascii=False).encode(),
-        "SearchQueries.json": json.dumps([
-            {"platform": "ANDROID", "searchTime": "2024-06-01T10:00:00.000Z[UTC]",
-             "searchQuery": artist.lower(), "searchInteractionURIs": []}
-            for artist in artists
-        ], indent=2, ensure_ascii=False).encode(),
-        "Marquee.json": json.dumps([{"artistName": artist, "segment": "Previously Active Listeners"}
-                                    for artist in artists], indent=2, ensure_ascii=False).encode(),
+            indent=2,
+            ensure_ascii=False,
+        ).encode(),
+        "Marquee.json": json.dumps(
+            [{"artistName": artist, "segment": "Previously Active Listeners"} for artist in artists],
+            indent=2,
+            ensure_ascii=False,
+        ).encode(),
     }
 
 

@@ -7,8 +7,8 @@ for unknown ids, 401 for unknown or expired tokens, and scriptable trouble: 429 
 per-request latency and an exhausted quota. Track objects have the real shape (`track_json`):
 `external_ids.isrc` (missing on some tracks), `duration_ms`, `explicit`, `artists[].id`, and the
 album's `album_type`, `release_date` at year, month or day precision and `images`;
-`fake_recordings` releases one recording (one ISRC) under several track ids. `GET /_fake/stats` returns the request
-counts, so a fake running in another process can be audited too.
+`fake_recordings` releases one recording (one ISRC) under several track ids. `GET /_fake/stats`
+returns the request counts, so a fake running in another process can be audited too.
 
 In a test:
 
@@ -63,12 +63,14 @@ def fake_catalog(album_count: int, *, tracks_per_album: int = 1, prefix: str = "
     """`album_count` albums of `tracks_per_album` tracks each: track id -> album id."""
     return {
         spotify_id(f"{prefix}-{n}-track" + (f"-{k}" if k else "")): spotify_id(f"{prefix}-{n}")
-        for n in range(album_count) for k in range(tracks_per_album)
+        for n in range(album_count)
+        for k in range(tracks_per_album)
     }
 
 
-def fake_recordings(recordings: int, *, releases: int = 3, prefix: str = "recording"
-                    ) -> tuple[dict[str, str], dict[str, str | None]]:
+def fake_recordings(
+    recordings: int, *, releases: int = 3, prefix: str = "recording"
+) -> tuple[dict[str, str], dict[str, str | None]]:
     """`recordings` recordings, each released as `releases` track ids on different albums (album,
     single, compilation) sharing one ISRC: (track id -> album id, track id -> ISRC)."""
     catalog, isrcs = {}, {}
@@ -98,10 +100,16 @@ def release_of(album_id: str) -> dict:
     number = _number(album_id + "release")
     year = 1960 + number % 66
     precision = ("day", "month", "year")[number % 3]
-    date = {"year": f"{year}", "month": f"{year}-{number % 12 + 1:02d}",
-            "day": f"{year}-{number % 12 + 1:02d}-{number % 28 + 1:02d}"}[precision]
-    return {"album_type": ("album", "single", "compilation")[number // 3 % 3], "release_date": date,
-            "release_date_precision": precision}
+    date = {
+        "year": f"{year}",
+        "month": f"{year}-{number % 12 + 1:02d}",
+        "day": f"{year}-{number % 12 + 1:02d}-{number % 28 + 1:02d}",
+    }[precision]
+    return {
+        "album_type": ("album", "single", "compilation")[number // 3 % 3],
+        "release_date": date,
+        "release_date_precision": precision,
+    }
 
 
 def track_json(track_id: str, album_id: str, *, isrc: str | None = None) -> dict:
@@ -114,7 +122,9 @@ def track_json(track_id: str, album_id: str, *, isrc: str | None = None) -> dict
         for size in IMAGE_SIZES
     ]
     album_artist = {"id": spotify_id(album_id + "artist"), "name": "Fake Artist", "type": "artist"}
-    featured = [{"id": spotify_id(track_id + "feat"), "name": "Guest", "type": "artist"}] if number % 4 == 0 else []
+    featured = (
+        [{"id": spotify_id(track_id + "feat"), "name": "Guest", "type": "artist"}] if number % 4 == 0 else []
+    )
     return {
         "id": track_id,
         "type": "track",
@@ -204,7 +214,9 @@ class FakeSpotify:
 
     def start(self) -> FakeSpotify:
         threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-spotify",
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-spotify",
             daemon=True,
         ).start()
         return self
@@ -227,8 +239,9 @@ class FakeSpotify:
         with self._lock:
             self._script.extend(responses)
 
-    def exhaust_quota_after(self, calls: int, *, retry_after_seconds: int | None,
-                            reason: str | None = None) -> None:
+    def exhaust_quota_after(
+        self, calls: int, *, retry_after_seconds: int | None, reason: str | None = None
+    ) -> None:
         """Answer 429 (with `Retry-After` and the body's `reason` when given) to every API request
         after the next `calls` ones."""
         with self._lock:
@@ -291,8 +304,9 @@ class FakeSpotify:
                 return self._script.popleft()
             if self._quota_left is not None:
                 if self._quota_left <= 0:
-                    return ScriptedResponse(429, retry_after_seconds=self._quota_retry_after,
-                                            reason=self._quota_reason)
+                    return ScriptedResponse(
+                        429, retry_after_seconds=self._quota_retry_after, reason=self._quota_reason
+                    )
                 self._quota_left -= 1
         return None
 
@@ -415,8 +429,11 @@ def main() -> None:
     parser.add_argument("--development-mode", action="store_true", help="403 on the batch endpoint")
     options = parser.parse_args()
     server = FakeSpotify(
-        catalog=fake_catalog(options.albums, tracks_per_album=options.tracks_per_album), development_mode=options.development_mode,
-        latency_seconds=options.latency, host=options.host, port=options.port,
+        catalog=fake_catalog(options.albums, tracks_per_album=options.tracks_per_album),
+        development_mode=options.development_mode,
+        latency_seconds=options.latency,
+        host=options.host,
+        port=options.port,
     )
     # The one line a parent process reads to learn the address.
     print(json.dumps({"api_url": server.api_url, "token_url": server.token_url}), flush=True)

@@ -42,12 +42,17 @@ def test_every_row_is_accounted_for_per_file(platform):
     joined = accounting.join(raw, on="landing_file")
     assert joined.height == 4
     assert (joined["rows_read"] == joined["len"]).all()
-    assert (joined["clean"] + joined["filtered"] + joined["duplicate"] + joined["rejected"] == joined["rows_read"]).all()
+    assert (
+        joined["clean"] + joined["filtered"] + joined["duplicate"] + joined["rejected"] == joined["rows_read"]
+    ).all()
     hostile = accounting.filter(pl.col("file_name") == "hostile.csv").row(0, named=True)
     for name in ("rows_read", "filtered", "rejected"):
         assert hostile[name] == EXPECTED_CSV[name], name
     # the Extended JSON holds one of its clean plays too, and its copy is the one counted (whatever the order)
-    assert (hostile["clean"], hostile["duplicate"]) == (EXPECTED_CSV["clean"] - 1, EXPECTED_CSV["duplicate"] + 1)
+    assert (hostile["clean"], hostile["duplicate"]) == (
+        EXPECTED_CSV["clean"] - 1,
+        EXPECTED_CSV["duplicate"] + 1,
+    )
     assert (hostile["duplicate_in_file"], hostile["duplicate_across_files"]) == (EXPECTED_CSV["duplicate"], 1)
     clean = platform.table("clean_plays").group_by("landing_file").len()
     valid = pl.col("clean") + pl.col("duplicate_across_files")
@@ -61,7 +66,11 @@ def test_every_row_is_accounted_for_per_file(platform):
 
 
 def test_generated_sample_has_realistic_filtered_and_duplicate_rows(platform):
-    row = platform.table("file_accounting").filter(pl.col("file_name") == "Spotify_Streaming_History.csv").row(0, named=True)
+    row = (
+        platform.table("file_accounting")
+        .filter(pl.col("file_name") == "Spotify_Streaming_History.csv")
+        .row(0, named=True)
+    )
     assert row["rows_read"] == 6000
     assert row["filtered"] > 0 and row["duplicate"] > 0 and row["rejected"] == 0
 
@@ -108,9 +117,12 @@ def test_materializing_again_or_dropping_the_same_bytes_changes_nothing(platform
     report = platform.run(copy)
     registration = report.registrations[0]
     assert registration.status == "same_bytes" and registration.same_as.startswith("hostile-")
-    partition = next(key for key in platform.table("file_accounting")["landing_file"] if key.startswith("Spotify_"))
+    partition = next(
+        key for key in platform.table("file_accounting")["landing_file"] if key.startswith("Spotify_")
+    )
     rerun = platform.defs.resolve_job_def("everything").execute_in_process(
-        instance=platform.instance, partition_key=partition)
+        instance=platform.instance, partition_key=partition
+    )
     assert rerun.success
     after = platform.snapshot()
     for name, frame in before.items():
@@ -155,18 +167,22 @@ def test_report_figures_agree_with_the_warehouse_views(platform):
     path = platform.settings.warehouse_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as connection:
         months = connection.execute(
-            "SELECT month_key, plays, minutes_played FROM v_minutes_by_month ORDER BY month_key").fetchall()
+            "SELECT month_key, plays, minutes_played FROM v_minutes_by_month ORDER BY month_key"
+        ).fetchall()
         cells = connection.execute(
             "SELECT weekday, local_hour, plays, minutes_played FROM v_listening_by_weekday_hour "
-            "ORDER BY weekday, local_hour").fetchall()
+            "ORDER BY weekday, local_hour"
+        ).fetchall()
         # music only, as the report's top lists: recordings of tracks, artists without podcast or book plays
         recordings = connection.execute(
             "SELECT v.recording_key, v.track_ids, v.plays, v.listens, v.minutes_played "
             "FROM v_top_recordings v JOIN dim_recording r ON r.recording_key = v.recording_key "
-            "WHERE r.content_type = 'track'").fetchall()
+            "WHERE r.content_type = 'track'"
+        ).fetchall()
         artists = connection.execute(
             "SELECT artist_key, plays, listens, minutes_played FROM v_top_artists WHERE artist_key NOT IN "
-            "(SELECT artist_key FROM fact_streams WHERE content_type <> 'track')").fetchall()
+            "(SELECT artist_key FROM fact_streams WHERE content_type <> 'track')"
+        ).fetchall()
     report_months = figures.months.filter(pl.col("plays") > 0).sort("month_key")
     assert months == report_months.select("month_key", "plays", "minutes").rows()
     report_cells = figures.weekday_hour.filter(pl.col("plays") > 0).sort("weekday", "hour")

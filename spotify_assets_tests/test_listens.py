@@ -27,8 +27,10 @@ RULES = ("30s", "45s", "half_or_4min")
 def test_the_rule_is_the_same_in_polars_and_sql(rule_name):
     rule = parse_listen_rule(rule_name)
     expected = [case[2 + RULES.index(rule_name)] for case in CASES]
-    frame = pl.DataFrame({"ms": [case[0] for case in CASES], "duration": [case[1] for case in CASES]},
-                         schema={"ms": pl.Int64, "duration": pl.Int64})
+    frame = pl.DataFrame(
+        {"ms": [case[0] for case in CASES], "duration": [case[1] for case in CASES]},
+        schema={"ms": pl.Int64, "duration": pl.Int64},
+    )
     assert frame.select(rule.polars(pl.col("ms"), pl.col("duration")))["ms"].to_list() == expected
     with sqlite3.connect(":memory:") as connection:
         connection.execute("CREATE TABLE plays (ms INTEGER, duration INTEGER)")
@@ -38,7 +40,7 @@ def test_the_rule_is_the_same_in_polars_and_sql(rule_name):
 
 
 def test_an_unknown_rule_is_refused_with_what_is_accepted():
-    with pytest.raises(ValueError, match="30s .*half_or_4min"):
+    with pytest.raises(ValueError, match=r"30s .*half_or_4min"):
         parse_listen_rule("most of it")
     with pytest.raises(ValueError, match="SPOTIFY_LISTEN_RULE"):
         Settings.from_env({"SPOTIFY_LISTEN_RULE": "sometimes"})

@@ -59,12 +59,17 @@ def test_extended_json_is_read_by_record_without_personal_fields(tmp_path):
 def test_zip_reads_history_members_only_and_names_them(tmp_path):
     path = tmp_path / "my_spotify_data.zip"
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("Spotify Extended Streaming History/Streaming_History_Audio_2022_0.json",
-                         json.dumps(JSON_RECORDS[:2]))
-        archive.writestr("Spotify Extended Streaming History/Streaming_History_Audio_2022_1.json",
-                         json.dumps(JSON_RECORDS[2:]))
-        archive.writestr("Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf",
-                         b"%PDF-1.4")
+        archive.writestr(
+            "Spotify Extended Streaming History/Streaming_History_Audio_2022_0.json",
+            json.dumps(JSON_RECORDS[:2]),
+        )
+        archive.writestr(
+            "Spotify Extended Streaming History/Streaming_History_Audio_2022_1.json",
+            json.dumps(JSON_RECORDS[2:]),
+        )
+        archive.writestr(
+            "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf", b"%PDF-1.4"
+        )
     raw = read_history(path).collect()
     assert raw.height == len(JSON_RECORDS)
     assert raw["source_file"].unique(maintain_order=True).to_list() == [
@@ -78,10 +83,16 @@ def test_zip_reads_history_members_only_and_names_them(tmp_path):
     [
         ("cover.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a text file"),
         ("budget.csv", b"date,amount,category\n2020-01-01,12.50,food\n", "missing: spotify_track_uri"),
-        ("Streaming_History_Audio_2020.json", b'[{"ts": "2020-01-01T00:00:00Z", "ms_played": 1',
-         "not valid JSON"),
-        ("SearchQueries.json", b'[{"searchTime": "2024-03-01", "searchQuery": "x", "platform": "IOS"}]',
-         "no record has `ts`, or `endTime` and `msPlayed`"),
+        (
+            "Streaming_History_Audio_2020.json",
+            b'[{"ts": "2020-01-01T00:00:00Z", "ms_played": 1',
+            "not valid JSON",
+        ),
+        (
+            "SearchQueries.json",
+            b'[{"searchTime": "2024-03-01", "searchQuery": "x", "platform": "IOS"}]',
+            "no record has `ts`, or `endTime` and `msPlayed`",
+        ),
         ("Marquee.json", b'[{"artistName": "A", "segment": "Light listeners"}]', "no record has `ts`"),
         ("numbers.json", b"[1, 2, 3]", "not an array of play records"),
         ("settings.json", b'{"theme": "dark"}', "not an array of plays"),

@@ -29,7 +29,10 @@ def plays() -> pl.DataFrame:
 def extended(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     path = sample.write_extended_json(
         tmp_path_factory.mktemp("json") / "Streaming_History_Audio_2017-2024_0.json",
-        4_000, seed=5, episodes=300, audiobooks=120,
+        4_000,
+        seed=5,
+        episodes=300,
+        audiobooks=120,
     )
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -81,17 +84,21 @@ def test_daily_weekly_rhythm_and_changing_favourites(plays: pl.DataFrame) -> Non
 
     top_share = plays["artist_name"].value_counts(sort=True)["count"][0] / plays.height
     assert 0.03 < top_share < 0.3
-    by_year = plays.group_by(pl.col("ts").dt.year().alias("year")).agg(
-        pl.col("artist_name").value_counts(sort=True).struct.field("artist_name").head(10)
-    ).sort("year")
+    by_year = (
+        plays.group_by(pl.col("ts").dt.year().alias("year"))
+        .agg(pl.col("artist_name").value_counts(sort=True).struct.field("artist_name").head(10))
+        .sort("year")
+    )
     first, last = set(by_year["artist_name"][0]), set(by_year["artist_name"][-1])
     assert len(first ^ last) >= 6
 
 
 def test_platform_mix_moves_over_time(plays: pl.DataFrame) -> None:
-    android = plays.group_by(pl.col("ts").dt.year().alias("year")).agg(
-        (pl.col("platform") == "android").mean().alias("share")
-    ).sort("year")["share"]
+    android = (
+        plays.group_by(pl.col("ts").dt.year().alias("year"))
+        .agg((pl.col("platform") == "android").mean().alias("share"))
+        .sort("year")["share"]
+    )
     assert android[-1] - android[0] > 0.1
     assert set(plays["platform"].unique()) == set(sample.load_catalog("platforms")["platform"])
 
@@ -204,8 +211,10 @@ def test_basic_records_are_the_last_year_of_the_extended_history() -> None:
     assert 0 < recent.height < extended.height
     minute = pl.col("ended").dt.strftime("%Y-%m-%d %H:%M")
     music = recent.filter(pl.col("spotify_track_uri").is_not_null()).select(
-        minute.alias("endTime"), pl.col("master_metadata_album_artist_name").alias("artistName"),
-        pl.col("master_metadata_track_name").alias("trackName"), pl.col("ms_played").alias("msPlayed"),
+        minute.alias("endTime"),
+        pl.col("master_metadata_album_artist_name").alias("artistName"),
+        pl.col("master_metadata_track_name").alias("trackName"),
+        pl.col("ms_played").alias("msPlayed"),
     )
     assert basic["music"].equals(music)
     assert basic["music"].columns == ["endTime", "artistName", "trackName", "msPlayed"]
@@ -220,8 +229,11 @@ def test_basic_records_are_the_last_year_of_the_extended_history() -> None:
 def test_basic_json_and_account_zip_read_back_through_the_parser(tmp_path: Path, monkeypatch) -> None:
     from spotify_assets.transforms.parse import read_history, read_history_file
 
-    music = json.loads(sample.write_basic_json(tmp_path / "StreamingHistory_music_0.json", 3_000, seed=6)
-                       .read_text(encoding="utf-8"))
+    music = json.loads(
+        sample.write_basic_json(tmp_path / "StreamingHistory_music_0.json", 3_000, seed=6).read_text(
+            encoding="utf-8"
+        )
+    )
     assert music == sample.generate_basic(3_000, seed=6)["music"].to_dicts()
     raw = read_history(tmp_path / "StreamingHistory_music_0.json").collect()
     assert raw["track_name"].to_list() == [record["trackName"] for record in music]
@@ -232,18 +244,32 @@ def test_basic_json_and_account_zip_read_back_through_the_parser(tmp_path: Path,
     read = read_history_file(sample.write_account_data_zip(tmp_path / "my_spotify_data.zip", 4_000, seed=6))
     assert read.plays.collect().height == sum(frame.height for frame in basic.values())
     names = [Path(member).name for member in read.members_read]
-    assert names == ["StreamingHistory_audiobook_0.json", "StreamingHistory_music_0.json",
-                     "StreamingHistory_music_1.json", "StreamingHistory_podcast_0.json"]
+    assert names == [
+        "StreamingHistory_audiobook_0.json",
+        "StreamingHistory_music_0.json",
+        "StreamingHistory_music_1.json",
+        "StreamingHistory_podcast_0.json",
+    ]
     assert all(member.startswith(f"{sample.ACCOUNT_DATA_FOLDER}/") for member in read.members_read)
     assert sorted(Path(member).name for member, _ in read.members_skipped) == [
-        "Marquee.json", "Playlist1.json", "Read_Me_First.pdf", "SearchQueries.json", "Userdata.json",
+        "Marquee.json",
+        "Playlist1.json",
+        "Read_Me_First.pdf",
+        "SearchQueries.json",
+        "Userdata.json",
     ]
 
 
-@pytest.mark.parametrize(("format_", "file_name"), [
-    ("csv", "history.csv"), ("json", "history.json"), ("zip", "history.zip"),
-    ("basic", "StreamingHistory_music_0.json"), ("account-zip", "my_spotify_data.zip"),
-])
+@pytest.mark.parametrize(
+    ("format_", "file_name"),
+    [
+        ("csv", "history.csv"),
+        ("json", "history.json"),
+        ("zip", "history.zip"),
+        ("basic", "StreamingHistory_music_0.json"),
+        ("account-zip", "my_spotify_data.zip"),
+    ],
+)
 def test_write_sample_writes_each_format_into_a_folder(tmp_path: Path, format_: str, file_name: str) -> None:
     from spotify_assets.transforms.parse import read_history
 

@@ -34,8 +34,12 @@ def fake():
 
 def client_for(server: FakeSpotify, **settings) -> SpotifyApi:
     defaults = {
-        "client_id": FAKE_CLIENT_ID, "client_secret": FAKE_CLIENT_SECRET, "api_url": server.api_url,
-        "token_url": server.token_url, "retry_backoff_seconds": 0.01, "request_timeout_seconds": 2.0,
+        "client_id": FAKE_CLIENT_ID,
+        "client_secret": FAKE_CLIENT_SECRET,
+        "api_url": server.api_url,
+        "token_url": server.token_url,
+        "retry_backoff_seconds": 0.01,
+        "request_timeout_seconds": 2.0,
     }
     return SpotifyApi(**{**defaults, **settings})
 
@@ -53,7 +57,9 @@ def test_batch_endpoint_fetches_fifty_ids_per_call(fake):
     assert fake.counts == {TOKEN: 1, TRACKS: 3}
     assert lookup.stats.calls == 3 and lookup.stats.endpoint == "batch"
     found = lookup.tracks.filter(status="found")
-    assert all(json.loads(row["raw_json"]) == fake.track(row["track_id"]) for row in found.iter_rows(named=True))
+    assert all(
+        json.loads(row["raw_json"]) == fake.track(row["track_id"]) for row in found.iter_rows(named=True)
+    )
     assert found["fetched_at"].null_count() == 0
     missing = lookup.tracks.filter(track_id=unknown).row(0, named=True)
     assert missing["raw_json"] is None and missing["fetched_at"] is not None
@@ -179,7 +185,9 @@ def test_quota_exceeded_stops_at_once_even_with_a_short_retry_after(fake):
 def test_quota_exceeded_without_retry_after_resumes_at_midnight_utc(fake):
     fake.exhaust_quota_after(0, retry_after_seconds=None, reason="QUOTA_EXCEEDED")
 
-    lookup = client_for(fake, batch_endpoint=False).fetch_tracks(track_ids=list(fake.catalog)[:3], logger=LOGGER)
+    lookup = client_for(fake, batch_endpoint=False).fetch_tracks(
+        track_ids=list(fake.catalog)[:3], logger=LOGGER
+    )
 
     assert statuses(lookup) == {"pending": 3}
     assert lookup.retry_after == datetime.combine(
@@ -189,7 +197,9 @@ def test_quota_exceeded_without_retry_after_resumes_at_midnight_utc(fake):
 
 def test_rejected_credential_fails_over_to_the_next(fake):
     client = client_for(
-        fake, client_id="revoked-id", client_secret="revoked-secret",
+        fake,
+        client_id="revoked-id",
+        client_secret="revoked-secret",
         credentials=f"also-bad:nope,{FAKE_CLIENT_ID}:{FAKE_CLIENT_SECRET}",
     )
 
@@ -231,7 +241,9 @@ def test_token_is_refreshed_before_it_expires(fake):
     assert fake.statuses[401] == 0
 
 
-@pytest.mark.timeout(60)  # the fake holds the hanging answer for an hour: without a request timeout, this stops
+@pytest.mark.timeout(
+    60
+)  # the fake holds the hanging answer for an hour: without a request timeout, this stops
 def test_hanging_response_times_out_and_stays_pending(fake):
     hanging, *others = list(fake.catalog)[:4]
     fake.hang_ids.add(hanging)
@@ -261,8 +273,12 @@ def test_unreachable_server_leaves_everything_pending():
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     client = SpotifyApi(
-        client_id=FAKE_CLIENT_ID, client_secret=FAKE_CLIENT_SECRET, api_url=f"http://127.0.0.1:{port}/v1",
-        token_url=f"http://127.0.0.1:{port}/api/token", retry_backoff_seconds=0.01, max_retries=2,
+        client_id=FAKE_CLIENT_ID,
+        client_secret=FAKE_CLIENT_SECRET,
+        api_url=f"http://127.0.0.1:{port}/v1",
+        token_url=f"http://127.0.0.1:{port}/api/token",
+        retry_backoff_seconds=0.01,
+        max_retries=2,
     )
 
     lookup = client.fetch_tracks(track_ids=list(fake_catalog(3)), logger=LOGGER)

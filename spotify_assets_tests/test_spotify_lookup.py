@@ -11,11 +11,10 @@ import pytest
 
 from spotify_assets.assets.enrich import build_spotify_lookup, enrich_checks, pending_lookups
 from spotify_assets.automation import refresh_album_art_schedule
-from spotify_assets.tables import TRACK_METADATA
 from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table, write_table
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.spotify import SpotifyApi
-from spotify_assets.tables import ALBUM_ART, DIM_ALBUM, DIM_TRACK, FACT_STREAMS
+from spotify_assets.tables import ALBUM_ART, DIM_ALBUM, DIM_TRACK, FACT_STREAMS, TRACK_METADATA
 from spotify_assets_tests.fake_spotify import (
     FAKE_CLIENT_ID,
     FAKE_CLIENT_SECRET,
@@ -32,10 +31,17 @@ FIRST_FILE = "Streaming_History_Audio_2023-aaaa1111"
 SECOND_FILE = "Streaming_History_Audio_2024-bbbb2222"
 NO_RETRIES = dg.RetryPolicy(max_retries=0)
 MODEL_ASSETS = [
-    dg.AssetSpec(spec.name).with_io_manager_key("lake_io_manager") for spec in (DIM_ALBUM, DIM_TRACK, FACT_STREAMS)
+    dg.AssetSpec(spec.name).with_io_manager_key("lake_io_manager")
+    for spec in (DIM_ALBUM, DIM_TRACK, FACT_STREAMS)
 ]
-LISTENING_SCHEMA = {"track_id": pl.String, "album_key": pl.Int64, "landing_file": pl.String, "plays": pl.Int64,
-                    "first_minute": pl.Int64, "content_type": pl.String}
+LISTENING_SCHEMA = {
+    "track_id": pl.String,
+    "album_key": pl.Int64,
+    "landing_file": pl.String,
+    "plays": pl.Int64,
+    "first_minute": pl.Int64,
+    "content_type": pl.String,
+}
 
 
 def listening(*rows: tuple) -> pl.DataFrame:
@@ -56,19 +62,31 @@ class Platform:
 
     def write_model(self, *frames: pl.DataFrame) -> None:
         for name, frame in model_tables(pl.concat(frames, how="diagonal_relaxed")).items():
-            spec = {DIM_ALBUM.name: DIM_ALBUM, DIM_TRACK.name: DIM_TRACK, FACT_STREAMS.name: FACT_STREAMS}[name]
+            spec = {DIM_ALBUM.name: DIM_ALBUM, DIM_TRACK.name: DIM_TRACK, FACT_STREAMS.name: FACT_STREAMS}[
+                name
+            ]
             write_table(self.lake, spec, frame)
 
     def spotify(self, **settings) -> SpotifyApi:
         defaults = {
-            "client_id": FAKE_CLIENT_ID, "client_secret": FAKE_CLIENT_SECRET, "api_url": self.fake.api_url,
-            "token_url": self.fake.token_url, "retry_backoff_seconds": 0.01, "request_timeout_seconds": 2.0,
+            "client_id": FAKE_CLIENT_ID,
+            "client_secret": FAKE_CLIENT_SECRET,
+            "api_url": self.fake.api_url,
+            "token_url": self.fake.token_url,
+            "retry_backoff_seconds": 0.01,
+            "request_timeout_seconds": 2.0,
             "batch_endpoint": False,
         }
         return SpotifyApi(**{**defaults, **settings})
 
-    def materialize(self, partition: str = FIRST_FILE, *, spotify: SpotifyApi | None = None,
-                    retry_policy: dg.RetryPolicy = NO_RETRIES, checks: bool = False):
+    def materialize(
+        self,
+        partition: str = FIRST_FILE,
+        *,
+        spotify: SpotifyApi | None = None,
+        retry_policy: dg.RetryPolicy = NO_RETRIES,
+        checks: bool = False,
+    ):
         assets = [build_spotify_lookup(retry_policy=retry_policy), *MODEL_ASSETS]
         return dg.materialize(
             [*assets, *(enrich_checks() if checks else [])],
@@ -102,8 +120,11 @@ def platform(tmp_path, fake):
 
 
 def metadata_of(result, asset: str = ALBUM_ART.name) -> dict:
-    materialization = [m for m in result.asset_materializations_for_node("spotify_lookup")
-                       if m.asset_key.to_user_string() == asset][-1]
+    materialization = [
+        m
+        for m in result.asset_materializations_for_node("spotify_lookup")
+        if m.asset_key.to_user_string() == asset
+    ][-1]
     return {key: value.value for key, value in materialization.metadata.items()}
 
 
@@ -259,10 +280,14 @@ def test_not_found_is_asked_again_after_the_configured_days(platform, fake):
 
 def test_tracks_belong_to_the_file_of_their_earliest_play_and_stay_where_first_stored(platform, fake):
     early, late, shared = list(fake.catalog)[:3]
-    platform.write_model(listening(
-        (early, 0, FIRST_FILE, 2, 0), (shared, 0, FIRST_FILE, 1, 5),  # album 0 starts in the first file
-        (late, 1, SECOND_FILE, 3, 100), (shared, 0, SECOND_FILE, 4, 200),
-    ))
+    platform.write_model(
+        listening(
+            (early, 0, FIRST_FILE, 2, 0),
+            (shared, 0, FIRST_FILE, 1, 5),  # album 0 starts in the first file
+            (late, 1, SECOND_FILE, 3, 100),
+            (shared, 0, SECOND_FILE, 4, 200),
+        )
+    )
 
     first = platform.materialize(FIRST_FILE)
 
@@ -271,10 +296,14 @@ def test_tracks_belong_to_the_file_of_their_earliest_play_and_stay_where_first_s
     assert fake.counts[TRACK] == 2
 
     # a later file brings an earlier play of `shared`: it stays in the partition that stored it
-    platform.write_model(listening(
-        (early, 0, FIRST_FILE, 2, 0), (shared, 0, FIRST_FILE, 1, 5),
-        (late, 1, SECOND_FILE, 3, 100), (shared, 0, SECOND_FILE, 4, -50),
-    ))
+    platform.write_model(
+        listening(
+            (early, 0, FIRST_FILE, 2, 0),
+            (shared, 0, FIRST_FILE, 1, 5),
+            (late, 1, SECOND_FILE, 3, 100),
+            (shared, 0, SECOND_FILE, 4, -50),
+        )
+    )
     fake.reset_counts()
     second = platform.materialize(SECOND_FILE)
 
@@ -283,7 +312,9 @@ def test_tracks_belong_to_the_file_of_their_earliest_play_and_stay_where_first_s
     tracks = platform.tracks()
     assert tracks["track_id"].is_unique().all()
     assert dict(zip(tracks["track_id"], tracks["landing_file"], strict=True)) == {
-        early: FIRST_FILE, shared: FIRST_FILE, late: SECOND_FILE,
+        early: FIRST_FILE,
+        shared: FIRST_FILE,
+        late: SECOND_FILE,
     }
     art = platform.album_art()
     assert dict(zip(art["album_key"], art["landing_file"], strict=True)) == {0: FIRST_FILE, 1: SECOND_FILE}
@@ -292,15 +323,20 @@ def test_tracks_belong_to_the_file_of_their_earliest_play_and_stay_where_first_s
 def test_an_album_covered_by_a_track_found_elsewhere_costs_no_call(platform, fake):
     first_track, second_track = list(fake.catalog)[:2]
     fake.catalog[second_track] = fake.catalog[first_track]  # both on one release
-    platform.write_model(listening(
-        (first_track, 0, FIRST_FILE, 1, 0),  # album 0 ...
-        (second_track, 1, SECOND_FILE, 1, 100),  # ... and album 1 (another name), same cover
-    ))
+    platform.write_model(
+        listening(
+            (first_track, 0, FIRST_FILE, 1, 0),  # album 0 ...
+            (second_track, 1, SECOND_FILE, 1, 100),  # ... and album 1 (another name), same cover
+        )
+    )
     platform.materialize(SECOND_FILE)
     fake.reset_counts()
-    platform.write_model(listening(  # the second track is now known as album 0's
-        (first_track, 0, FIRST_FILE, 1, 0), (second_track, 0, SECOND_FILE, 1, 100),
-    ))
+    platform.write_model(
+        listening(  # the second track is now known as album 0's
+            (first_track, 0, FIRST_FILE, 1, 0),
+            (second_track, 0, SECOND_FILE, 1, 100),
+        )
+    )
 
     result = platform.materialize(FIRST_FILE, spotify=platform.spotify(workers=1, daily_call_budget=0))
 
@@ -372,4 +408,8 @@ def test_the_schedule_asks_for_every_partition_with_lookups_due(platform, fake):
         requests = refresh_album_art_schedule(context)
 
     assert [(r.partition_key, r.run_key) for r in requests] == [(SECOND_FILE, f"{SECOND_FILE}@2026-11-30")]
-    assert pending_lookups(platform.lake) == {"albums_pending": 6, "tracks_pending": 6, "partitions": [SECOND_FILE]}
+    assert pending_lookups(platform.lake) == {
+        "albums_pending": 6,
+        "tracks_pending": 6,
+        "partitions": [SECOND_FILE],
+    }

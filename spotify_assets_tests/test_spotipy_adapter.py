@@ -48,13 +48,16 @@ def test_every_undocumented_symbol_is_named_here():
 
 def test_oauth_token_url_still_decides_where_tokens_come_from(fake, session):
     symbol = "spotipy.oauth2.SpotifyClientCredentials.OAUTH_TOKEN_URL"
-    assert isinstance(getattr(SpotifyClientCredentials, "OAUTH_TOKEN_URL", None), str), f"{symbol} is gone: {FIX}"
+    assert isinstance(getattr(SpotifyClientCredentials, "OAUTH_TOKEN_URL", None), str), (
+        f"{symbol} is gone: {FIX}"
+    )
 
-    manager = client_credentials(FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, token_url=fake.token_url,
-                                 session=session, timeout=2.0)
+    manager = client_credentials(
+        FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, token_url=fake.token_url, session=session, timeout=2.0
+    )
     try:
         token = manager.get_access_token(as_dict=False)
-    except Exception as error:  # noqa: BLE001 - any failure here means the symbol stopped working
+    except Exception as error:  # any failure here means the symbol stopped working
         pytest.fail(f"{symbol} no longer redirects the token request ({error!r}): {FIX}")
 
     assert token and fake.counts[TOKEN] == 1, f"{symbol} no longer redirects the token request: {FIX}"
@@ -65,23 +68,27 @@ def test_prefix_still_decides_where_api_calls_go(fake, session):
     default = spotipy.Spotify(requests_session=session).__dict__.get("prefix")
     assert isinstance(default, str) and default.endswith("/v1/"), f"{symbol} is gone or changed: {FIX}"
 
-    manager = client_credentials(FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, token_url=fake.token_url,
-                                 session=session, timeout=2.0)
+    manager = client_credentials(
+        FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, token_url=fake.token_url, session=session, timeout=2.0
+    )
     client = api_client(manager, api_url=fake.api_url, session=session, timeout=2.0)
     track_id = next(iter(fake.catalog))
 
     try:
         answer = client.track(track_id)
-    except Exception as error:  # noqa: BLE001 - any failure here means the symbol stopped working
+    except Exception as error:  # any failure here means the symbol stopped working
         pytest.fail(f"{symbol} no longer redirects API calls ({error!r}): {FIX}")
 
-    assert answer["id"] == track_id and fake.counts[TRACK] == 1, f"{symbol} no longer redirects API calls: {FIX}"
+    assert answer["id"] == track_id and fake.counts[TRACK] == 1, (
+        f"{symbol} no longer redirects API calls: {FIX}"
+    )
 
 
 def test_every_new_token_passes_through_the_cache_handler(fake, session):
     """Token requests are counted by the cache handler: spotipy must save each token it fetches."""
-    manager = client_credentials(FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, token_url=fake.token_url,
-                                 session=session, timeout=2.0)
+    manager = client_credentials(
+        FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, token_url=fake.token_url, session=session, timeout=2.0
+    )
 
     manager.get_access_token(as_dict=False)
     manager.get_access_token(as_dict=False)  # cached
@@ -94,9 +101,12 @@ def test_every_new_token_passes_through_the_cache_handler(fake, session):
 
 def test_no_retry_of_its_own_and_the_429_keeps_its_headers_and_reason(fake, session):
     """spotipy, given our session and retries=0, raises at once with the status, headers and reason."""
-    fake.script(ScriptedResponse(503), ScriptedResponse(429, retry_after_seconds=7200, reason="QUOTA_EXCEEDED"))
-    manager = client_credentials(FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, token_url=fake.token_url,
-                                 session=session, timeout=2.0)
+    fake.script(
+        ScriptedResponse(503), ScriptedResponse(429, retry_after_seconds=7200, reason="QUOTA_EXCEEDED")
+    )
+    manager = client_credentials(
+        FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, token_url=fake.token_url, session=session, timeout=2.0
+    )
     client = api_client(manager, api_url=fake.api_url, session=session, timeout=2.0)
     track_id = next(iter(fake.catalog))
 

@@ -1,6 +1,5 @@
 """Ingest: landing files become `raw_plays`, then clean plays, rejects and per-file accounting."""
 
-
 import tempfile
 from pathlib import Path
 
@@ -43,7 +42,9 @@ def raw_plays(context: dg.AssetExecutionContext, landing: LandingFolder) -> dg.O
         read = read_history_file(path, date_order=landing.csv_date_order)
     except NotAHistoryFile as error:
         raise dg.Failure(description=str(error), metadata={"file": str(path)}) from error
-    return dg.Output(read.plays, metadata={"file": str(path), "bytes": path.stat().st_size, **read.metadata()})
+    return dg.Output(
+        read.plays, metadata={"file": str(path), "bytes": path.stat().st_size, **read.metadata()}
+    )
 
 
 @dg.multi_asset(
@@ -72,13 +73,18 @@ def cleaned_plays(context: dg.AssetExecutionContext, raw_plays: pl.LazyFrame, en
         for detail in result.rejected["detail"].head(REJECTS_LOGGED):
             context.log.warning(f"rejected: {detail}")
         if result.rejected.height > REJECTS_LOGGED:
-            context.log.warning(f"... and {result.rejected.height - REJECTS_LOGGED} more rejected rows in rejected_plays")
+            context.log.warning(
+                f"... and {result.rejected.height - REJECTS_LOGGED} more rejected rows in rejected_plays"
+            )
         context.log.info(f"{key}: " + ", ".join(f"{name} {value}" for name, value in counts.items()))
         reads = file_reads_row(key, raw_plays, result)
         counts_metadata = {name: dg.MetadataValue.int(value) for name, value in counts.items()}
         yield dg.Output(result.clean, output_name="clean_plays", metadata=counts_metadata)
-        yield dg.Output(result.rejected, output_name="rejected_plays",
-                        metadata={"reasons": _reason_counts(result.rejected)})
+        yield dg.Output(
+            result.rejected,
+            output_name="rejected_plays",
+            metadata={"reasons": _reason_counts(result.rejected)},
+        )
         yield dg.Output(reads, output_name="file_reads", metadata=counts_metadata)
     if counts["rows_read"] and counts["rejected"] == counts["rows_read"]:
         raise dg.Failure(description=all_rejected_message(reads["file_name"][0], result.rejected))
@@ -88,13 +94,15 @@ def file_reads_row(key: str, raw: pl.LazyFrame, result: CleanResult) -> pl.DataF
     """The file_reads row of landing file `key`: what was read and kept."""
     formats = raw.select(pl.col("source_format").unique().sort()).collect()["source_format"]
     first = raw.select("source_file").head(1).collect()["source_file"]
-    return pl.DataFrame({
-        "file_name": [first[0].split("/")[0] if len(first) else key],
-        "content_hash": [hash_of_key(key)],
-        "source_format": [file_format(formats.to_list())],
-        **{name: [value] for name, value in result.counts.items()},
-        "ingest_id": [ingest_fingerprint(result)],
-    })
+    return pl.DataFrame(
+        {
+            "file_name": [first[0].split("/")[0] if len(first) else key],
+            "content_hash": [hash_of_key(key)],
+            "source_format": [file_format(formats.to_list())],
+            **{name: [value] for name, value in result.counts.items()},
+            "ingest_id": [ingest_fingerprint(result)],
+        }
+    )
 
 
 def ingest_fingerprint(result: CleanResult) -> str:
@@ -115,10 +123,13 @@ def all_rejected_message(file_name: str, rejected: pl.DataFrame) -> str:
     top = rejected.group_by("reason").len().sort("len", "reason", descending=[True, False]).head(3)
     reasons = ", ".join(f"{reason} ({count:,})" for reason, count in top.rows())
     first = rejected["detail"][0]
-    return (f"{file_name}: all {rejected.height:,} rows were rejected ({reasons}); e.g. {first}. "
-            "Nothing of it is counted: check that it is a Spotify history export as downloaded (see rejected_plays).")
+    return (
+        f"{file_name}: all {rejected.height:,} rows were rejected ({reasons}); e.g. {first}. "
+        "Nothing of it is counted: check that it is a Spotify history export as downloaded "
+        "(see rejected_plays)."
+    )
 
 
 def _reason_counts(rejected: pl.DataFrame) -> dg.MetadataValue:
     counts = rejected.group_by("reason").len().sort("reason")
-    return dg.MetadataValue.json(dict(zip(counts["reason"].to_list(), counts["len"].to_list())))
+    return dg.MetadataValue.json(dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True)))

@@ -42,7 +42,7 @@ def star_schema(
         update = engine.model_update(lake, context=context)
         for warning in update.warnings:
             context.log.warning(warning)
-        summary = {
+        summary: dict[str, str | int] = {
             "mode": update.mode,
             "changed_files": len(update.changed_files),
             "rewritten_files": len(update.rewritten_files),

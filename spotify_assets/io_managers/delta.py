@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import polars as pl
@@ -31,7 +32,7 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 from pydantic import Field
 
 from ..tables import PARTITION_COLUMN, TABLES, TableSpec
@@ -97,8 +98,9 @@ def _data_columns(spec: TableSpec) -> list[str]:
     return [name for name in spec.column_names if not (spec.partitioned and name == PARTITION_COLUMN)]
 
 
-def write_table(lake: Lake, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame,
-                partition: str | None = None) -> int:
+def write_table(
+    lake: Lake, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame, partition: str | None = None
+) -> int:
     """Replace the table, or one landing file's partition of it, with `data`; returns rows written.
 
     A partitioned table written whole (no `partition`) is split by the `landing_file` column.
@@ -109,7 +111,9 @@ def write_table(lake: Lake, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame,
         return write_partitions(lake, spec, PartitionedUpdate(frames={partition: data}))
     frame = data.lazy().collect()
     keys = frame[PARTITION_COLUMN].unique().sort().to_list() if frame.height else []
-    parts = {key: frame.filter(pl.col(PARTITION_COLUMN) == key) for key in keys}
+    parts: dict[str, pl.DataFrame | pl.LazyFrame] = {
+        key: frame.filter(pl.col(PARTITION_COLUMN) == key) for key in keys
+    }
     return write_partitions(lake, spec, PartitionedUpdate(frames=parts, replace_all=True))
 
 
@@ -119,16 +123,24 @@ def write_partitions(lake: Lake, spec: TableSpec, update: PartitionedUpdate) -> 
         raise ValueError(f"{spec.name} is not partitioned by {PARTITION_COLUMN}")
     if update.is_empty():
         return 0
-    return _commit(lake, spec, dict(update.frames), replace_all=update.replace_all, removed=update.removed)
+    frames: dict[str | None, pl.DataFrame | pl.LazyFrame] = dict(update.frames.items())
+    return _commit(lake, spec, frames, replace_all=update.replace_all, removed=update.removed)
 
 
-def _commit(lake: Lake, spec: TableSpec, frames: dict[str | None, pl.DataFrame | pl.LazyFrame],
-            *, replace_all: bool, removed: tuple[str, ...] = ()) -> int:
+def _commit(
+    lake: Lake,
+    spec: TableSpec,
+    frames: dict[str | None, pl.DataFrame | pl.LazyFrame],
+    *,
+    replace_all: bool,
+    removed: tuple[str, ...] = (),
+) -> int:
     location = LakeLocation.of(lake)
     uri = location.table_uri(spec.name)
     if location.remote:
-        return _write_object_store(uri, location.options(), spec, frames,
-                                   replace_all=replace_all, removed=removed)
+        return _write_object_store(
+            uri, location.options(), spec, frames, replace_all=replace_all, removed=removed
+        )
     actions, rows = [], 0
     for partition, data in frames.items():
         action, written = _write_file(uri, spec, data, partition)
@@ -139,11 +151,20 @@ def _commit(lake: Lake, spec: TableSpec, frames: dict[str | None, pl.DataFrame |
         return _commit_files(uri, spec, actions, rows, frames, replace_all=replace_all, removed=removed)
 
 
-def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int, frames: dict,
-                  *, replace_all: bool, removed: tuple[str, ...]) -> int:
+def _commit_files(
+    uri: str,
+    spec: TableSpec,
+    actions: list[AddAction],
+    rows: int,
+    frames: dict[str | None, pl.DataFrame | pl.LazyFrame],
+    *,
+    replace_all: bool,
+    removed: tuple[str, ...],
+) -> int:
     """Commit written files (under the table's commit lock): create the table, or replace partitions."""
     schema = _arrow_schema(spec)
     exists = _exists(uri, None)
+    mode: Literal["overwrite", "append"]
     if exists and not _same_layout(DeltaTable(uri), spec):
         log.warning(f"{spec.name}: the stored table has another schema or partitioning; it is replaced")
         exists, replace_all = False, True
@@ -151,15 +172,20 @@ def _commit_files(uri: str, spec: TableSpec, actions: list[AddAction], rows: int
     else:
         mode = "append"
     if not exists:
-        create_table_with_add_actions(uri, DeltaSchema.from_arrow(schema), actions, mode=mode,
-                                      partition_by=_partition_by(spec))
+        create_table_with_add_actions(
+            uri, DeltaSchema.from_arrow(schema), actions, mode=mode, partition_by=_partition_by(spec)
+        )
         return rows
     touched = sorted({key for key in frames if key is not None} | set(removed))
     if not replace_all and not touched:
         return rows
     filters = None if replace_all or not spec.partitioned else [(PARTITION_COLUMN, "in", touched)]
     DeltaTable(uri).create_write_transaction(
-        actions, mode="overwrite", schema=schema, partition_by=_partition_by(spec), partition_filters=filters,
+        list[AddAction | RemoveAction](actions),
+        mode="overwrite",
+        schema=schema,
+        partition_by=_partition_by(spec),
+        partition_filters=filters,
     )
     return rows
 
@@ -171,8 +197,9 @@ def _same_layout(table: DeltaTable, spec: TableSpec) -> bool:
     return same_partitions and stored.names == spec.column_names
 
 
-def _write_file(uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame,
-                partition: str | None) -> tuple[AddAction, int]:
+def _write_file(
+    uri: str, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame, partition: str | None
+) -> tuple[AddAction, int]:
     """Stream `data` into one new Parquet file of the table (in its partition's folder)."""
     folder = f"{PARTITION_COLUMN}={partition}" if partition is not None else ""
     relative = f"{folder}/part-{uuid.uuid4()}.parquet".lstrip("/")
@@ -199,20 +226,27 @@ def _conformed(spec: TableSpec, data: pl.DataFrame | pl.LazyFrame, partition: st
     return spec.conform(frame)
 
 
-def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpec, frames: dict, *,
-                        replace_all: bool, removed: tuple[str, ...]) -> int:
+def _write_object_store(
+    uri: str,
+    options: dict[str, str] | None,
+    spec: TableSpec,
+    frames: dict[str | None, pl.DataFrame | pl.LazyFrame],
+    *,
+    replace_all: bool,
+    removed: tuple[str, ...],
+) -> int:
     """delta-rs writes and commits the rows itself, in one transaction, from a stream of Arrow batches."""
     touched = sorted({key for key in frames if key is not None} | set(removed))
     try:  # one read of the log serves the layout check and the write
         table: DeltaTable | None = DeltaTable(uri, storage_options=options)
     except TableNotFoundError:
         table = None
-    exists, schema_mode = table is not None, None
+    schema_mode: Literal["overwrite"] | None = None
     if table is not None and not _same_layout(table, spec):
         log.warning(f"{spec.name}: the stored table has another schema or partitioning; it is replaced")
         replace_all, schema_mode = True, "overwrite"
     predicate = None
-    if exists and spec.partitioned and not replace_all:
+    if table is not None and spec.partitioned and not replace_all:
         if not touched:
             return 0
         predicate = f"{PARTITION_COLUMN} IN ({', '.join(_sql_literal(key) for key in touched)})"
@@ -225,9 +259,19 @@ def _write_object_store(uri: str, options: dict[str, str] | None, spec: TableSpe
                 rows[0] += batch.height
                 yield from batch.to_arrow().cast(schema).to_batches()
 
-    write_deltalake(table if table is not None else uri, pa.RecordBatchReader.from_batches(schema, batches()),
-                    mode="overwrite" if exists else "append", predicate=predicate,
-                    partition_by=_partition_by(spec), schema_mode=schema_mode, storage_options=options)
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    if table is not None:  # replace the touched partitions (or all), in the table just read
+        write_deltalake(
+            table,
+            reader,
+            mode="overwrite",
+            predicate=predicate,
+            partition_by=_partition_by(spec),
+            schema_mode=schema_mode,
+            storage_options=options,
+        )
+    else:
+        write_deltalake(uri, reader, mode="append", partition_by=_partition_by(spec), storage_options=options)
     return rows[0]
 
 
@@ -268,18 +312,22 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
     def location(self) -> LakeLocation:
         return LakeLocation(self.lake_uri, storage_options(self.storage_options, self.client_options))
 
-    def handle_output(self, context: dg.OutputContext,
-                      obj: pl.DataFrame | pl.LazyFrame | PartitionedUpdate | None) -> None:
+    def handle_output(
+        self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame | PartitionedUpdate | None
+    ) -> None:
         if obj is None:
             return
         spec, lake = TABLES[context.asset_key.path[-1]], self.location
         if isinstance(obj, PartitionedUpdate):
             rows = write_partitions(lake, spec, obj)
-            context.add_output_metadata({
-                **lake_metadata(lake, spec, table_row_count(lake, spec)),
-                "rows_written": rows, "partitions_written": len(obj.frames),
-                "partitions_removed": len(obj.removed),
-            })
+            context.add_output_metadata(
+                {
+                    **lake_metadata(lake, spec, table_row_count(lake, spec)),
+                    "rows_written": rows,
+                    "partitions_written": len(obj.frames),
+                    "partitions_removed": len(obj.removed),
+                }
+            )
             return
         partition = context.partition_key if spec.partitioned and context.has_partition_key else None
         rows = write_table(lake, spec, obj, partition)

@@ -20,7 +20,8 @@ model calls them for the whole history (a rebuild) or for the plays a new file t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -39,15 +40,17 @@ LOSER_COLUMNS = [
     "kept_landing_file",
     "rule",
 ]
-LOSER_SCHEMA = {
-    PARTITION_COLUMN: pl.String,
-    "play_key": pl.Int64,
-    "source_file": pl.String,
-    "source_line": pl.Int64,
-    "kept_play_key": pl.Int64,
-    "kept_landing_file": pl.String,
-    "rule": pl.String,
-}
+LOSER_SCHEMA = pl.Schema(
+    {
+        PARTITION_COLUMN: pl.String,
+        "play_key": pl.Int64,
+        "source_file": pl.String,
+        "source_line": pl.Int64,
+        "kept_play_key": pl.Int64,
+        "kept_landing_file": pl.String,
+        "rule": pl.String,
+    }
+)
 WINDOW = timedelta(seconds=OVERLAP_SECONDS)
 
 
@@ -92,7 +95,7 @@ def overlap_matches(basic: pl.DataFrame, with_ids: pl.LazyFrame) -> pl.DataFrame
     source_file, source_line, kept_play_key). The closest end time wins, then WINNER_ORDER."""
     if basic.is_empty():
         return pl.DataFrame(schema={name: LOSER_SCHEMA[name] for name in LOSER_COLUMNS[:5]})
-    first, last = basic["ts_utc"].min(), basic["ts_utc"].max()
+    first, last = cast(datetime, basic["ts_utc"].min()), cast(datetime, basic["ts_utc"].max())
     keyed_basic = basic.with_columns(name_key(pl.col("artist_name"), pl.col("track_name")).alias("name_key"))
     candidates = (
         with_ids.filter(

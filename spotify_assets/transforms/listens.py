@@ -50,8 +50,10 @@ class ListenRule:
             return fixed
         half = f"(({duration_ms} - {duration_ms} % 2) / 2)"  # an integer in SQLite and MySQL alike
         shorter = f"CASE WHEN {half} < {FOUR_MINUTES_MS} THEN {half} ELSE {FOUR_MINUTES_MS} END"
-        return (f"(CASE WHEN {duration_ms} IS NULL THEN {fixed} "
-                f"ELSE ({duration_ms} > {SPOTIFY_STREAM_MS} AND {ms_played} >= {shorter}) END)")
+        return (
+            f"(CASE WHEN {duration_ms} IS NULL THEN {fixed} "
+            f"ELSE ({duration_ms} > {SPOTIFY_STREAM_MS} AND {ms_played} >= {shorter}) END)"
+        )
 
 
 def parse_listen_rule(text: str | None) -> ListenRule:

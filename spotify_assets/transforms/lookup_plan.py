@@ -42,7 +42,9 @@ def needs_lookup(*, now: datetime, not_found_retry_days: int) -> pl.Expr:
     return status.is_null() | (status == PENDING) | ((status == NOT_FOUND) & stale)
 
 
-def music_tracks(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame, dim_album: pl.LazyFrame) -> pl.LazyFrame:
+def music_tracks(
+    dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame, dim_album: pl.LazyFrame
+) -> pl.LazyFrame:
     """One row per Spotify track id played as music: track_key, plays, first_landing_file.
 
     Plays without a track id (basic history plays no id resolved) are not looked up. The first
@@ -54,8 +56,11 @@ def music_tracks(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame, dim_album:
     )
     first_file = (
         fact_streams.select("track_key", "ts_utc", PARTITION_COLUMN)
-        .join(plays.select("track_key", "first_ts"), left_on=["track_key", "ts_utc"],
-              right_on=["track_key", "first_ts"])
+        .join(
+            plays.select("track_key", "first_ts"),
+            left_on=["track_key", "ts_utc"],
+            right_on=["track_key", "first_ts"],
+        )
         .group_by("track_key")
         .agg(pl.col(PARTITION_COLUMN).min().alias("first_landing_file"))
     )
@@ -85,8 +90,10 @@ def album_members(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame) -> pl.Laz
     music = dim_track.filter(
         (pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("track_id").is_not_null()
     ).select("track_key", "track_id", "album_key")
-    played = fact_streams.select("album_key", "track_key").unique().join(
-        music.select("track_key", "track_id"), on="track_key"
+    played = (
+        fact_streams.select("album_key", "track_key")
+        .unique()
+        .join(music.select("track_key", "track_id"), on="track_key")
     )
     return pl.concat([played.select("album_key", "track_id"), music.select("album_key", "track_id")]).unique()
 
@@ -101,15 +108,26 @@ def track_states(tracks: pl.LazyFrame, track_metadata: pl.LazyFrame) -> pl.LazyF
 
 def album_states(dim_album: pl.LazyFrame, album_art: pl.LazyFrame) -> pl.LazyFrame:
     """Music albums with their stored album_art row (null when never written) and owner partition."""
-    music = dim_album.filter(pl.col("content_type") == MUSIC_CONTENT_TYPE).select("album_key", "first_landing_file")
-    stored = album_art.select("album_key", PARTITION_COLUMN, "status", "fetched_at", "album_id", *IMAGE_COLUMNS)
+    music = dim_album.filter(pl.col("content_type") == MUSIC_CONTENT_TYPE).select(
+        "album_key", "first_landing_file"
+    )
+    stored = album_art.select(
+        "album_key", PARTITION_COLUMN, "status", "fetched_at", "album_id", *IMAGE_COLUMNS
+    )
     return music.join(stored, on="album_key", how="left").with_columns(
         pl.coalesce(PARTITION_COLUMN, "first_landing_file").alias("owner")
     )
 
 
-def ids_to_ask(tracks: pl.DataFrame, members: pl.DataFrame, albums: pl.DataFrame, *, partition: str,
-               now: datetime, not_found_retry_days: int) -> list[str]:
+def ids_to_ask(
+    tracks: pl.DataFrame,
+    members: pl.DataFrame,
+    albums: pl.DataFrame,
+    *,
+    partition: str,
+    now: datetime,
+    not_found_retry_days: int,
+) -> list[str]:
     """The track ids `partition` asks for, in order: one per uncovered album, then most-played first.
 
     `tracks` from track_states, `members` from album_members, `albums` from album_states (all partitions).
@@ -118,14 +136,20 @@ def ids_to_ask(tracks: pl.DataFrame, members: pl.DataFrame, albums: pl.DataFrame
         (pl.col("owner") == partition) & needs_lookup(now=now, not_found_retry_days=not_found_retry_days)
     )
     covered = album_covers(members.lazy().join(tracks.lazy(), on="track_id")).select("album_key")
-    uncovered = albums.lazy().filter(
-        (pl.col("owner") == partition) & (pl.col("status").is_null() | (pl.col("status") != FOUND))
-    ).join(covered, on="album_key", how="anti").select("album_key")
+    uncovered = (
+        albums.lazy()
+        .filter((pl.col("owner") == partition) & (pl.col("status").is_null() | (pl.col("status") != FOUND)))
+        .join(covered, on="album_key", how="anti")
+        .select("album_key")
+    )
     by_plays = ["plays", "track_id"]
     firsts = (
-        members.lazy().join(uncovered, on="album_key", how="semi").join(due.lazy(), on="track_id")
+        members.lazy()
+        .join(uncovered, on="album_key", how="semi")
+        .join(due.lazy(), on="track_id")
         .sort(by_plays, descending=[True, False])
-        .group_by("album_key", maintain_order=True).agg(pl.col("track_id", "plays").first())
+        .group_by("album_key", maintain_order=True)
+        .agg(pl.col("track_id", "plays").first())
         .sort(by_plays, descending=[True, False])
         .select("track_id")
         .unique(maintain_order=True)  # a track may come first for two albums
@@ -135,28 +159,34 @@ def ids_to_ask(tracks: pl.DataFrame, members: pl.DataFrame, albums: pl.DataFrame
     return [*firsts["track_id"].to_list(), *rest["track_id"].to_list()]
 
 
-def partition_tracks(tracks: pl.DataFrame, stored: pl.LazyFrame, answers: pl.DataFrame, *,
-                     partition: str) -> pl.DataFrame:
+def partition_tracks(
+    tracks: pl.DataFrame, stored: pl.LazyFrame, answers: pl.DataFrame, *, partition: str
+) -> pl.DataFrame:
     """track_metadata rows of `partition`: every track it owns, answered, kept, or pending.
 
     `stored` is track_metadata as stored (every column); `answers` the lookup's rows (track_id,
-    status, fetched_at, raw_json). An answer replaces the stored row; a track left unanswered keeps its stored row
-    (a stale not_found stays not_found until the API answers again) or becomes pending.
+    status, fetched_at, raw_json). An answer replaces the stored row; a track left unanswered keeps
+    its stored row (a stale not_found stays not_found until the API answers again) or becomes pending.
     """
     owned = tracks.lazy().filter(pl.col("owner") == partition).select("track_id", "track_key")
     answered = answers.lazy().filter(pl.col("status") != PENDING)
     fresh = parse_tracks(owned.join(answered, on="track_id", how="inner"))
-    kept = owned.join(answered, on="track_id", how="anti").join(
-        stored.drop("track_key"), on="track_id", how="left"
-    ).with_columns(pl.col("status").fill_null(PENDING))
+    kept = (
+        owned.join(answered, on="track_id", how="anti")
+        .join(stored.drop("track_key"), on="track_id", how="left")
+        .with_columns(pl.col("status").fill_null(PENDING))
+    )
     columns = ["track_id", "track_key", "status", "fetched_at", "raw_json", *PARSED_COLUMNS]
-    return pl.concat([fresh.select(columns), kept.select(columns)], how="vertical_relaxed").sort(
-        "track_id"
-    ).collect()
+    return (
+        pl.concat([fresh.select(columns), kept.select(columns)], how="vertical_relaxed")
+        .sort("track_id")
+        .collect()
+    )
 
 
-def partition_albums(albums: pl.DataFrame, tracks: pl.DataFrame, members: pl.DataFrame, *,
-                     partition: str) -> pl.DataFrame:
+def partition_albums(
+    albums: pl.DataFrame, tracks: pl.DataFrame, members: pl.DataFrame, *, partition: str
+) -> pl.DataFrame:
     """album_art rows of `partition` from the tracks' state after the lookup (`tracks` from
     track_states, all partitions; `members` from album_members)."""
     owned = albums.lazy().filter(pl.col("owner") == partition)
@@ -173,13 +203,18 @@ def partition_albums(albums: pl.DataFrame, tracks: pl.DataFrame, members: pl.Dat
         .join(covers, on="album_key", how="left")
         .join(by_album, on="album_key", how="left")
         .with_columns(
-            pl.when(pl.col("album_id").is_not_null()).then(pl.lit(FOUND))
-            .when(pl.col("unanswered").fill_null(False)).then(pl.lit(PENDING))
-            .otherwise(pl.lit(NOT_FOUND)).alias("status"),
+            pl.when(pl.col("album_id").is_not_null())
+            .then(pl.lit(FOUND))
+            .when(pl.col("unanswered").fill_null(False))
+            .then(pl.lit(PENDING))
+            .otherwise(pl.lit(NOT_FOUND))
+            .alias("status"),
         )
         .with_columns(
-            pl.when(pl.col("status") == NOT_FOUND).then("last_answer")
-            .when(pl.col("status") == FOUND).then("fetched_at")
+            pl.when(pl.col("status") == NOT_FOUND)
+            .then("last_answer")
+            .when(pl.col("status") == FOUND)
+            .then("fetched_at")
             .alias("fetched_at")
         )
     )
@@ -187,8 +222,14 @@ def partition_albums(albums: pl.DataFrame, tracks: pl.DataFrame, members: pl.Dat
     return pl.concat([kept.select(columns), derived.select(columns)]).sort("album_key").collect()
 
 
-def pending_summary(tracks: pl.DataFrame, members: pl.DataFrame, albums: pl.DataFrame, *, now: datetime,
-                    not_found_retry_days: int) -> dict:
+def pending_summary(
+    tracks: pl.DataFrame,
+    members: pl.DataFrame,
+    albums: pl.DataFrame,
+    *,
+    now: datetime,
+    not_found_retry_days: int,
+) -> dict:
     """How many albums and tracks are not answered yet, and which partitions have lookups due."""
     unanswered = pl.col("status").is_null() | (pl.col("status") == PENDING)
     due = needs_lookup(now=now, not_found_retry_days=not_found_retry_days)

@@ -19,6 +19,8 @@ on row order. Display names are spellings the exports used; keys use normalized 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -326,8 +328,8 @@ def dim_date(keyed: pl.DataFrame, timezone: str) -> pl.DataFrame:
     """Every day from the first to the last local listening day."""
     if keyed.is_empty():
         return DIM_DATE.empty()
-    first = keyed["first_ts"].min().astimezone(ZoneInfo(timezone)).date()
-    last = keyed["last_ts"].max().astimezone(ZoneInfo(timezone)).date()
+    first = cast(datetime, keyed["first_ts"].min()).astimezone(ZoneInfo(timezone)).date()
+    last = cast(datetime, keyed["last_ts"].max()).astimezone(ZoneInfo(timezone)).date()
     date = pl.col("date")
     return pl.DataFrame({"date": pl.date_range(first, last, "1d", eager=True)}).with_columns(
         date_key(date).alias("date_key"),

@@ -262,7 +262,7 @@ class _Writer:
         parts = [*kept, *(frame.select(MODEL_MEMBERS.column_names) for frame in members.values())]
         all_members = MODEL_MEMBERS.conform(pl.concat(parts)).collect() if parts else MODEL_MEMBERS.empty()
         built = catalogue(all_members, self.settings.overrides, self.settings.timezone, enrichment.tracks)
-        facts = {
+        facts: dict[str, pl.DataFrame | pl.LazyFrame] = {
             key: self.plays.fact_rows(self.winners(key, losers), built.track_keys, self.settings.timezone)
             for key in rewritten
         }
@@ -287,7 +287,7 @@ class _Writer:
             warnings=self.settings.warnings,
         )
 
-    def _partitions(self, frames: dict) -> PartitionedUpdate:
+    def _partitions(self, frames: dict[str, pl.DataFrame | pl.LazyFrame]) -> PartitionedUpdate:
         return PartitionedUpdate(frames=frames, removed=self.removed, replace_all=self.rebuild)
 
     def _if_changed(self, name: str, frame: pl.DataFrame) -> pl.DataFrame | None:

@@ -22,7 +22,7 @@ from .identity import name_key
 
 HEADER = ("artist_name", "track_name", "track_id")
 ID_FORMS = r"^(?:spotify:(track|episode|chapter):|https?://open\.spotify\.com/(?:intl-[a-z]+/)?(track|episode|chapter)/)?([0-9A-Za-z]{22})(?:[?#].*)?$"
-SCHEMA = {"name_key": pl.Int64, "content_type": pl.String, "track_id": pl.String}
+SCHEMA = pl.Schema({"name_key": pl.Int64, "content_type": pl.String, "track_id": pl.String})
 
 
 @dataclass(frozen=True)

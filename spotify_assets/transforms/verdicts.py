@@ -4,7 +4,8 @@ that moves. `model_update` turns the verdicts into tables."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, cast
 
 import polars as pl
 
@@ -90,7 +91,7 @@ class Verdicts:
         others = [key for key in self.with_basic if key not in changed]
         if new_ids.is_empty() or not others:
             return pl.Series("play_key", [], pl.Int64)
-        first, last = new_ids["ts_utc"].min(), new_ids["ts_utc"].max()
+        first, last = cast(datetime, new_ids["ts_utc"].min()), cast(datetime, new_ids["ts_utc"].max())
         basic = collect(
             self.copies(others).filter(
                 (pl.col("source_format") == BASIC_JSON)

@@ -12,4 +12,12 @@
 from .resource import SpotifyApi, spotify_api_from_env
 from .results import FOUND, NOT_FOUND, PENDING, LookupStats, TrackLookup
 
-__all__ = ["FOUND", "NOT_FOUND", "PENDING", "LookupStats", "SpotifyApi", "TrackLookup", "spotify_api_from_env"]
+__all__ = [
+    "FOUND",
+    "NOT_FOUND",
+    "PENDING",
+    "LookupStats",
+    "SpotifyApi",
+    "TrackLookup",
+    "spotify_api_from_env",
+]

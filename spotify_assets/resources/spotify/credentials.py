@@ -30,10 +30,13 @@ class RotatingCredentials:
     expire (its 60 s margin) and after a 401 (`invalidate`).
     """
 
-    def __init__(self, pairs: list[tuple[str, str]], *, token_url: str, timeout: float,
-                 session: requests.Session):
+    def __init__(
+        self, pairs: list[tuple[str, str]], *, token_url: str, timeout: float, session: requests.Session
+    ):
         self._managers = [
-            client_credentials(client_id, client_secret, token_url=token_url, session=session, timeout=timeout)
+            client_credentials(
+                client_id, client_secret, token_url=token_url, session=session, timeout=timeout
+            )
             for client_id, client_secret in pairs
         ]
         self._index = 0

@@ -73,11 +73,17 @@ class LookupRun:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.credentials = RotatingCredentials(
-            config.credential_pairs(), token_url=config.token_url,
-            timeout=config.request_timeout_seconds, session=self.session,
+            config.credential_pairs(),
+            token_url=config.token_url,
+            timeout=config.request_timeout_seconds,
+            session=self.session,
         )
-        self.client = api_client(self.credentials, api_url=config.api_url, session=self.session,
-                                 timeout=config.request_timeout_seconds)
+        self.client = api_client(
+            self.credentials,
+            api_url=config.api_url,
+            session=self.session,
+            timeout=config.request_timeout_seconds,
+        )
         self.stats = LookupStats()
         self.rows: dict[str, dict] = {}
         self.batch_refused = not config.batch_endpoint
@@ -106,11 +112,16 @@ class LookupRun:
         self._log_progress(final=True)
         unanswered = self._total - len(self.rows)
         if unanswered and self.stop_reason is None:
-            self.stop_reason = (f"{unanswered} tracks unanswered after {self.config.max_retries} retries "
-                                "(5xx, timeouts or connection errors); they stay pending")
+            self.stop_reason = (
+                f"{unanswered} tracks unanswered after {self.config.max_retries} retries "
+                "(5xx, timeouts or connection errors); they stay pending"
+            )
         return TrackLookup(
-            tracks=answers_frame(self.rows, track_ids), stats=self.stats,
-            stop_reason=self.stop_reason, retryable=self.retryable, retry_after=self.retry_after,
+            tracks=answers_frame(self.rows, track_ids),
+            stats=self.stats,
+            stop_reason=self.stop_reason,
+            retryable=self.retryable,
+            retry_after=self.retry_after,
         )
 
     def _run_pool(self, track_ids: list[str]) -> None:
@@ -120,7 +131,7 @@ class LookupRun:
                 in_flight = {pool.submit(self._lookup_single, track_id) for track_id in track_ids}
                 queued_batches: list[list[str]] = []
             else:
-                batches = [track_ids[i:i + BATCH_SIZE] for i in range(0, len(track_ids), BATCH_SIZE)]
+                batches = [track_ids[i : i + BATCH_SIZE] for i in range(0, len(track_ids), BATCH_SIZE)]
                 in_flight = {pool.submit(self._lookup_batch, batches[0])}  # the probe: a 403 costs once
                 queued_batches = batches[1:]
             last_log = time.monotonic()
@@ -177,8 +188,9 @@ class LookupRun:
         elif answer.kind == "not_found":
             self.rows[track_id] = answer_row(None, datetime.now(UTC))
         elif answer.kind == "forbidden":
-            self._stop("Spotify refused GET /tracks/{id} (403 Forbidden): check the app's access",
-                       retryable=False)
+            self._stop(
+                "Spotify refused GET /tracks/{id} (403 Forbidden): check the app's access", retryable=False
+            )
         return []
 
     def _request(self, call: Callable[[], dict]) -> _Answer:
@@ -196,8 +208,10 @@ class LookupRun:
             if not self.limiter.wait():
                 break
             if not self.budget.take():
-                self._stop(quota_stop_reason("00:00 UTC", f"daily call budget of {self.budget.limit} calls spent"),
-                           retry_after=self.budget.resets_at())
+                self._stop(
+                    quota_stop_reason("00:00 UTC", f"daily call budget of {self.budget.limit} calls spent"),
+                    retry_after=self.budget.resets_at(),
+                )
                 break
             self._count("calls")
             try:
@@ -228,11 +242,14 @@ class LookupRun:
     def _fail_over(self, index: int) -> None:
         """Credential `index` was rejected: use the next one, or stop when none is left."""
         if self.credentials.reject(index):
-            self.logger.warning(f"Spotify credential #{index + 1} rejected by the token endpoint; "
-                                "failing over to the next one")
+            self.logger.warning(
+                f"Spotify credential #{index + 1} rejected by the token endpoint; "
+                "failing over to the next one"
+            )
         if self.credentials.exhausted():
-            self._stop("every configured Spotify credential was rejected by the token endpoint",
-                       retryable=False)
+            self._stop(
+                "every configured Spotify credential was rejected by the token endpoint", retryable=False
+            )
 
     def _honour_retry_after(self, headers, *, reason: str | None) -> bool:
         """Pause every worker for Retry-After if it is within the cap; otherwise stop the lookup.
@@ -244,10 +261,15 @@ class LookupRun:
         retry_after = retry_after_seconds(headers)
         cap = self.config.max_retry_after_seconds
         if reason == QUOTA_EXCEEDED_REASON:
-            resume_at = (datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after is not None
-                         else self.budget.resets_at())
-            self._stop(quota_stop_reason(utc_clock(resume_at), "Spotify answered 429 QUOTA_EXCEEDED"),
-                       retry_after=resume_at)
+            resume_at = (
+                datetime.now(UTC) + timedelta(seconds=retry_after)
+                if retry_after is not None
+                else self.budget.resets_at()
+            )
+            self._stop(
+                quota_stop_reason(utc_clock(resume_at), "Spotify answered 429 QUOTA_EXCEEDED"),
+                retry_after=resume_at,
+            )
             return False
         if retry_after is None:
             retry_after = self.config.retry_backoff_seconds
@@ -263,7 +285,7 @@ class LookupRun:
         """Count a retry and sleep (exponential, jittered) unless stopped; returns the next attempt."""
         self._count("retries")
         if delay is None:
-            base = min(self.config.retry_backoff_seconds * 2 ** attempt, MAX_BACKOFF_SECONDS)
+            base = min(self.config.retry_backoff_seconds * 2**attempt, MAX_BACKOFF_SECONDS)
             delay = base * random.uniform(0.5, 1.5)
         self.logger.debug(f"Spotify retry {attempt + 1}/{self.config.max_retries} after {reason}")
         if delay:
@@ -299,5 +321,3 @@ class LookupRun:
 
 
 # -- pure helpers ------------------------------------------------------------------------------------
-
-

@@ -12,7 +12,7 @@ QUOTA_EXCEEDED_REASON = "QUOTA_EXCEEDED"
 
 
 def quota_stop_reason(clock: str, detail: str) -> str:
-    """"quota exhausted; retry after HH:MM UTC (detail)": the text the CLI and the UI show."""
+    """ "quota exhausted; retry after HH:MM UTC (detail)": the text the CLI and the UI show."""
     return f"quota exhausted; retry after {clock} ({detail})"
 
 

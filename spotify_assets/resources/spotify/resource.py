@@ -88,11 +88,15 @@ def spotify_api_from_env(environ: dict[str, str] | None = None, **overrides: Any
     (the Spotify lookup then materializes everything as pending, with a warning).
     """
     env = os.environ if environ is None else environ
-    settings: dict[str, Any] = {name: dg.EnvVar(variable) for name, variable in ENV_VARS.items() if env.get(variable)}
+    settings: dict[str, Any] = {
+        name: dg.EnvVar(variable) for name, variable in ENV_VARS.items() if env.get(variable)
+    }
     for name, variable in INT_ENV_VARS.items():
         value = env.get(variable)
         if value:
             if not value.strip().isdigit():
-                raise ValueError(f"{variable}={value!r}: expected a whole number of calls per UTC day, e.g. 2000")
+                raise ValueError(
+                    f"{variable}={value!r}: expected a whole number of calls per UTC day, e.g. 2000"
+                )
             settings[name] = dg.EnvVar.int(variable)
     return SpotifyApi(**{**settings, **overrides})

@@ -12,12 +12,14 @@ from ...tables import ALBUM_ART_STATUSES
 
 FOUND, NOT_FOUND, PENDING = ALBUM_ART_STATUSES
 
-ANSWER_SCHEMA = pl.Schema({
-    "track_id": pl.String(),
-    "status": pl.String(),
-    "fetched_at": pl.Datetime("us", "UTC"),
-    "raw_json": pl.String(),  # the track object as the API returned it; null unless found
-})
+ANSWER_SCHEMA = pl.Schema(
+    {
+        "track_id": pl.String(),
+        "status": pl.String(),
+        "fetched_at": pl.Datetime("us", "UTC"),
+        "raw_json": pl.String(),  # the track object as the API returned it; null unless found
+    }
+)
 
 
 @dataclass

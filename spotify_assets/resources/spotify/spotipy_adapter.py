@@ -41,12 +41,16 @@ class CountingCacheHandler(MemoryCacheHandler):
         super().save_token_to_cache(token_info)
 
 
-def client_credentials(client_id: str, client_secret: str, *, token_url: str, session: requests.Session,
-                       timeout: float) -> SpotifyClientCredentials:
+def client_credentials(
+    client_id: str, client_secret: str, *, token_url: str, session: requests.Session, timeout: float
+) -> SpotifyClientCredentials:
     """spotipy's client-credentials flow against `token_url`, caching its token in memory only."""
     manager = SpotifyClientCredentials(
-        client_id=client_id, client_secret=client_secret, requests_session=session,
-        requests_timeout=timeout, cache_handler=CountingCacheHandler(),
+        client_id=client_id,
+        client_secret=client_secret,
+        requests_session=session,
+        requests_timeout=timeout,
+        cache_handler=CountingCacheHandler(),
     )
     manager.OAUTH_TOKEN_URL = token_url
     return manager
@@ -55,8 +59,11 @@ def client_credentials(client_id: str, client_secret: str, *, token_url: str, se
 def api_client(auth_manager, *, api_url: str, session: requests.Session, timeout: float) -> spotipy.Spotify:
     """A spotipy client for `api_url` with every retry of its own off (the caller owns the policy)."""
     client = spotipy.Spotify(
-        auth_manager=auth_manager, requests_session=session, requests_timeout=timeout,
-        retries=0, status_retries=0,
+        auth_manager=auth_manager,
+        requests_session=session,
+        requests_timeout=timeout,
+        retries=0,
+        status_retries=0,
     )
     client.prefix = api_url.rstrip("/") + "/"
     return client
