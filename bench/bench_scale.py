@@ -128,9 +128,17 @@ def main() -> None:
         "--warehouse", default=None, help="SPOTIFY_WAREHOUSE_URL (default: SQLite in the folder)"
     )
     parser.add_argument("--only", choices=PHASES, action="append")
+    parser.add_argument("--small-seed", type=int, default=12, help="another seed = another new file")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="the CLI phases' folder, kept after the run; when it already holds a lake, `cli` is skipped "
+        "and the new file lands on it (e.g. several new files in a row on one 10M history)",
+    )
     args = parser.parse_args()
     phases = args.only or list(PHASES)
-    big, small = history(args.rows), history(args.small, seed=12)
+    big, small = history(args.rows), history(args.small, seed=args.small_seed)
     results: dict = {
         "rows": args.rows,
         "small": args.small,
@@ -162,11 +170,12 @@ def main() -> None:
             results["lake"] = timed([python, "-c", LAKE_ONLY, str(big)], folder, env)
         cli_phases = [phase for phase in ("cli", "new_file", "nothing_new") if phase in phases]
         if cli_phases:
-            folder = root / "cli"
-            folder.mkdir()
+            folder = args.keep or root / "cli"
+            folder.mkdir(exist_ok=True)
             env = base_env | ({"SPOTIFY_WAREHOUSE_URL": args.warehouse} if args.warehouse else {})
             command = [python, "-m", "spotify_assets.cli", "run"]
-            results["cli"] = timed([*command, str(big)], folder, env)
+            if not (folder / "data/lake").exists():
+                results["cli"] = timed([*command, str(big)], folder, env)
             if "new_file" in phases or "nothing_new" in phases:
                 results["new_file"] = timed([*command, str(small)], folder, env)
             if "nothing_new" in phases:
