@@ -215,11 +215,20 @@ def run_both(tmp_path_factory, spark_engine: SparkEngine, batches: list[list[Pat
     polars_platform = Platform.on(tmp_path_factory.mktemp(f"{name}_polars"), timezone=TIMEZONE)
     spark_platform = SparkPlatform.on(tmp_path_factory.mktemp(f"{name}_spark"), timezone=TIMEZONE)
     spark_platform.engine = spark_engine
-    failures = []
+    failures, modes = [], []
     for platform in (polars_platform, spark_platform):
         runs = [run for files in batches for run in platform.run(*files).runs]
         failures.append([(run["job"], run["partition"]) for run in runs if not run["success"]])
+        modes.append(last_model_mode(platform))
+    assert modes[0] == modes[1] == ("incremental" if len(batches) > 1 else "rebuild")
     return lake_tables(polars_platform), lake_tables(spark_platform), failures
+
+
+def last_model_mode(platform: Platform) -> str:
+    """How the last model update ran (rebuild or incremental), from its materialization."""
+    event = platform.instance.get_latest_materialization_event(dg.AssetKey("fact_streams"))
+    assert event is not None and event.asset_materialization is not None
+    return event.asset_materialization.metadata["mode"].value
 
 
 @pytest.fixture(scope="module")
