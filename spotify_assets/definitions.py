@@ -72,12 +72,13 @@ def build_engine(settings: Settings) -> TransformEngine:
 
         from .resources.spark_engine import LOCAL_SPARK_CONFIG, SparkEngine
 
-        return SparkEngine(timezone=settings.timezone, pyspark=LazyPySparkResource(spark_config=LOCAL_SPARK_CONFIG))
+        return SparkEngine(timezone=settings.timezone, overrides_path=settings.track_overrides,
+                           pyspark=LazyPySparkResource(spark_config=LOCAL_SPARK_CONFIG))
     if settings.engine == "databricks":
         from .resources.databricks_engine import DatabricksEngine
 
         return DatabricksEngine(
-            timezone=settings.timezone, lake_uri=settings.lake_uri,
+            timezone=settings.timezone, overrides_path=settings.track_overrides, lake_uri=settings.lake_uri,
             host=dg.EnvVar("DATABRICKS_HOST"), token=dg.EnvVar("DATABRICKS_TOKEN"),
             job_script=dg.EnvVar("SPOTIFY_DATABRICKS_JOB_SCRIPT"), package_wheel=dg.EnvVar("SPOTIFY_DATABRICKS_WHEEL"),
         )

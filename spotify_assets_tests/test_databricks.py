@@ -2,8 +2,11 @@
 
 The fake answers exactly the REST calls dagster-databricks' `PipesDatabricksClient` and the SDK
 make (DBFS mkdirs/put/get-status/read/delete for the Pipes context and messages, jobs runs/submit,
-runs/get, runs/get-output) and plays the remote job: on success it writes the partition's tables
-into the lake and Pipes messages into its DBFS, on failure it reports the task's error.
+runs/get, runs/get-output) and plays the remote job (`databricks_job.py`) with the Polars twins of
+its Spark transforms: on success it writes the step's tables into the lake (a partition's
+clean_plays and rejected_plays; a file's members or fact rows into its staging folder) and Pipes
+messages into its DBFS, on failure it reports the task's error. That the Spark transforms equal
+the Polars ones is `test_spark_parity.py`'s job.
 """
 
 import base64
@@ -18,19 +21,31 @@ import dagster as dg
 import polars as pl
 import pytest
 from dagster_pipes import decode_param
+from polars.testing import assert_frame_equal
 
 from spotify_assets_tests.requirements import need
 
 need("dagster_databricks", "the databricks extra")
 
+from spotify_assets import sample  # noqa: E402
 from spotify_assets.adapters.databricks import DatabricksRunFailed, RecordingWorkspaceClient, run_task  # noqa: E402
-from spotify_assets.io_managers.delta import write_table  # noqa: E402
+from spotify_assets.assets.ingest import file_reads_row  # noqa: E402
+from spotify_assets.databricks_staging import (  # noqa: E402
+    EXCLUDED_PLAYS,
+    FILE_FACTS,
+    FILE_MEMBERS,
+    TRACK_KEYS,
+    staging_folder,
+)
+from spotify_assets.io_managers.delta import LakeTables, scan_table, write_table  # noqa: E402
+from spotify_assets.io_managers.updates import PartitionedUpdate  # noqa: E402
 from spotify_assets.resources.databricks_engine import DatabricksEngine  # noqa: E402
-from spotify_assets.resources.engine import TransformEngine  # noqa: E402
-from spotify_assets.tables import CLEAN_PLAYS, REJECTED_PLAYS  # noqa: E402
+from spotify_assets.resources.engine import PolarsEngine, TransformEngine  # noqa: E402
+from spotify_assets.tables import CLEAN_PLAYS, FILE_READS, REJECTED_PLAYS  # noqa: E402
 from spotify_assets.transforms.clean import clean_plays  # noqa: E402
+from spotify_assets.transforms.model_update import ModelUpdate, PolarsPlays  # noqa: E402
 from spotify_assets.transforms.parse import read_history  # noqa: E402
-from spotify_assets_tests import hostile  # noqa: E402
+from spotify_assets_tests import exports, hostile  # noqa: E402
 
 LANDING_FILE = "hostile-0123456789ab"
 TOKEN = "dapi-test-token"
@@ -51,8 +66,8 @@ class FakeWorkspace:
 
     def run_remote_job(self, task: dict) -> None:
         """What databricks_job.py does in the workspace, played locally with the Polars transforms:
-        write the partition's tables, then the Pipes messages (a failing job reports its exception
-        in its `closed` message, as `open_dagster_pipes` does)."""
+        write the step's tables, then the Pipes messages (a failing job reports its exception in its
+        `closed` message, as `open_dagster_pipes` does)."""
         messages = decode_param(task["new_cluster"]["spark_env_vars"]["DAGSTER_PIPES_MESSAGES"])["path"]
         if self.fail_with:
             closed = {
@@ -66,14 +81,39 @@ class FakeWorkspace:
             }
             self._write_messages(messages, [("closed", closed)])
             return
+        step, *options = task["spark_python_task"]["parameters"]
+        arguments = dict(zip(options[::2], options[1::2], strict=True))
+        assert arguments["--lake"] == str(self.lake)
+        reported = self.steps[step](arguments["--landing-file"], arguments["--timezone"])
+        self._write_messages(messages, [("report_custom_message", {"payload": reported}), ("closed", {})])
+
+    @property
+    def steps(self) -> dict:
+        return {"clean": self.clean, "members": self.members, "facts": self.facts}
+
+    def clean(self, landing_file: str, timezone: str) -> dict:
+        assert landing_file == LANDING_FILE
         raw = read_history(hostile.write_hostile_csv(self.inputs / "hostile.csv"))
         with tempfile.TemporaryDirectory() as scratch:
             result = clean_plays(raw, Path(scratch))
-            write_table(str(self.lake), CLEAN_PLAYS, result.clean, LANDING_FILE)
-        write_table(str(self.lake), REJECTED_PLAYS, result.rejected, LANDING_FILE)
-        self._write_messages(
-            messages, [("report_custom_message", {"payload": {"counts": result.counts}}), ("closed", {})]
-        )
+            write_table(str(self.lake), CLEAN_PLAYS, result.clean, landing_file)
+        write_table(str(self.lake), REJECTED_PLAYS, result.rejected, landing_file)
+        return {"counts": result.counts}
+
+    def counted_plays(self, landing_file: str) -> pl.LazyFrame:
+        excluded = scan_table(staging_folder(str(self.lake), landing_file), EXCLUDED_PLAYS)
+        plays = scan_table(str(self.lake), CLEAN_PLAYS, [landing_file])
+        return plays.join(excluded, on="play_key", how="anti")
+
+    def members(self, landing_file: str, timezone: str) -> dict:
+        frame = PolarsPlays().file_members(self.counted_plays(landing_file))
+        return {"rows": write_table(staging_folder(str(self.lake), landing_file), FILE_MEMBERS, frame)}
+
+    def facts(self, landing_file: str, timezone: str) -> dict:
+        staging = staging_folder(str(self.lake), landing_file)
+        track_keys = scan_table(staging, TRACK_KEYS).collect()
+        frame = PolarsPlays().fact_rows(self.counted_plays(landing_file), track_keys, timezone)
+        return {"rows": write_table(staging, FILE_FACTS, frame)}
 
     def _write_messages(self, folder: str, messages: list[tuple[str, dict]]) -> None:
         lines = [("opened", {}), *messages]
@@ -290,7 +330,7 @@ def test_the_adapter_sees_the_run_the_pipes_client_submits(workspace):
     @dg.asset
     def submitted_directly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = RecordingWorkspaceClient(host=f"http://127.0.0.1:{workspace.port}", token=TOKEN)
-        task = databricks_engine(workspace).submit_task("star_schema", [])
+        task = databricks_engine(workspace).submit_task("members", ["--landing-file", LANDING_FILE])
         with pytest.raises(DatabricksRunFailed) as raised:
             run_task(context, client, task, poll_interval_seconds=0.05, message_poll_seconds=0.05)
         seen.update(run_ids=client.jobs.submitted_run_ids, message=str(raised.value))
@@ -304,3 +344,69 @@ def test_the_adapter_sees_the_run_the_pipes_client_submits(workspace):
     first_line, *task_errors = seen["message"].splitlines()
     assert first_line == "Error running Databricks job: Workload failed, see run output for details"
     assert task_errors == [REMOTE_ERROR, "Traceback (most recent call last): ..."]
+
+
+def ingest_locally(lake: Path, path: Path, key: str) -> None:
+    """One landing file's clean_plays and file_reads in the lake, as the ingest asset writes them."""
+    raw = read_history(path)
+    with tempfile.TemporaryDirectory() as scratch:
+        result = clean_plays(raw, Path(scratch))
+        write_table(str(lake), CLEAN_PLAYS, result.clean, key)
+        write_table(str(lake), FILE_READS, file_reads_row(key, raw, result), key)
+
+
+def written(update: ModelUpdate) -> dict[str, pl.DataFrame]:
+    """Every frame a model update would write, by table (and partition), rows in a fixed order."""
+    tables: dict[str, object] = {**update.tables, "model_members": update.members}
+    frames = {}
+    for name, value in tables.items():
+        parts = value.frames if isinstance(value, PartitionedUpdate) else {"": value}
+        for key, frame in parts.items():
+            if frame is not None:
+                collected = frame.lazy().collect()
+                frames[f"{name}/{key}"] = collected.sort(collected.columns)
+    return frames
+
+
+def test_a_model_update_runs_each_files_per_play_work_remotely(workspace):
+    """The model is planned here; each file's members and fact rows come from one remote run each,
+    and the update is the Polars engine's: basic account data overlapping the extended export makes
+    cross-file duplicates, so some of a file's plays are excluded from its members and facts."""
+    inputs = workspace.inputs
+    overlapping = sample.generate_basic(300, seed=5, days=4000)["music"].to_dicts()
+    basic = exports.write_basic_json(
+        inputs / "StreamingHistory_music_0.json", overlapping + exports.BASIC_MUSIC
+    )
+    files = {
+        "extended-0123456789ab": sample.write_extended_json(inputs / "extended.json", rows=300, seed=5),
+        "basic-0123456789ac": basic,
+    }
+    for key, path in files.items():
+        ingest_locally(workspace.lake, path, key)
+    lake = LakeTables(str(workspace.lake))
+    updates: list[ModelUpdate] = []
+
+    @dg.asset
+    def modelled_remotely(context: dg.AssetExecutionContext, engine: TransformEngine) -> dg.MaterializeResult:
+        updates.append(engine.model_update(lake, context=context))
+        return dg.MaterializeResult()
+
+    assert dg.materialize([modelled_remotely], resources={"engine": databricks_engine(workspace)}).success
+
+    [remote] = updates
+    local = PolarsEngine().model_update(lake)
+    assert remote.mode == local.mode == "rebuild"
+    assert remote.tables["duplicate_plays"].frames["basic-0123456789ac"].height > 0
+    remote_frames, local_frames = written(remote), written(local)
+    assert remote_frames.keys() == local_frames.keys()
+    for name, frame in local_frames.items():
+        try:
+            assert_frame_equal(remote_frames[name], frame)
+        except AssertionError as error:
+            raise AssertionError(f"{name}: {error}") from None
+    steps = [
+        (task["spark_python_task"]["parameters"][0], task["spark_python_task"]["parameters"][-1])
+        for submitted in workspace.submitted
+        for task in submitted["tasks"]
+    ]
+    assert steps == [(step, key) for step in ("members", "facts") for key in sorted(files)]
