@@ -1,5 +1,7 @@
 """Model: the star schema and the cross-file tables, brought up to date incrementally."""
 
+from typing import Any
+
 import dagster as dg
 import polars as pl
 
@@ -44,7 +46,7 @@ def star_schema(
         update = engine.model_update(lake, context=context)
         for warning in update.warnings:
             context.log.warning(warning)
-        summary = {
+        summary: dict[str, Any] = {
             "mode": update.mode,
             "changed_files": len(update.changed_files),
             "rewritten_files": len(update.rewritten_files),
