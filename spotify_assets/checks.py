@@ -213,6 +213,8 @@ def foreign_key_check(spec: TableSpec, tables: Mapping[str, TableSpec] = TABLES)
     references = spec.references(tables)
     blocking = spec.name not in ADVISORY_FOREIGN_KEYS
 
+    where = [PARTITION_COLUMN] if spec.partitioned else []  # the sample names the files to rewrite
+
     def evaluate(run: CheckRun) -> dg.AssetCheckResult:
         table = run.scan(spec)
         queries = [table.select(pl.len())]
@@ -223,11 +225,11 @@ def foreign_key_check(spec: TableSpec, tables: Mapping[str, TableSpec] = TABLES)
                 .unique()
             )
             queries.append(
-                table.select(reference.column)
-                .drop_nulls()
+                table.select(reference.column, *where)
+                .drop_nulls(reference.column)
                 .join(parent, on=reference.column, how="anti")
                 .group_by(reference.column)
-                .len("rows")
+                .agg(pl.len().alias("rows"), *(pl.col(column).unique().sort() for column in where))
                 .sort(["rows", reference.column], descending=True)
             )
             queries.append(table.select(pl.col(reference.column).null_count()))

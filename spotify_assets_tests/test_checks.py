@@ -194,7 +194,9 @@ def test_a_dangling_or_duplicated_fact_row_fails_with_error(platform, tampered):
     references = evaluations["fact_streams:foreign_keys_resolve"]
     assert (references.passed, references.severity) == (False, ERROR)
     assert references.metadata["dangling_track_key_rows"].value == 1
-    assert references.metadata["sample_dangling_track_key"].value == [{"track_key": 424242, "rows": 1}]
+    assert references.metadata["sample_dangling_track_key"].value == [
+        {"track_key": 424242, "rows": 1, "landing_file": [fact["landing_file"][1]]}
+    ]
     assert references.metadata["dangling_artist_key_rows"].value == 0
     long_plays = evaluations["fact_streams:ms_played_in_range"]
     assert (long_plays.passed, long_plays.severity) == (False, WARN)
@@ -255,7 +257,9 @@ def test_a_dangling_album_art_key_fails_with_error_and_a_null_one_too(platform, 
     evaluation = run_checks(platform, tampered, enrich_checks())["album_art:foreign_keys_resolve"]
     assert (evaluation.passed, evaluation.severity) == (False, ERROR)
     assert evaluation.metadata["dangling_album_key_rows"].value == 1
-    assert evaluation.metadata["sample_dangling_album_key"].value == [{"album_key": 424242, "rows": 1}]
+    assert evaluation.metadata["sample_dangling_album_key"].value == [
+        {"album_key": 424242, "rows": 1, "landing_file": [art["landing_file"][0]]}
+    ]
 
     # album_key is declared not-null: a null is not dangling, but it is not allowed either
     write_table(
