@@ -10,7 +10,6 @@ from __future__ import annotations
 from .table_spec import PARTITION_COLUMN as PARTITION_COLUMN
 from .table_spec import POLARS_TYPES as POLARS_TYPES
 from .table_spec import Column, TableSpec, check_foreign_keys
-from .table_spec import ForeignKey as ForeignKey
 
 
 def _col(name: str, type_: str, description: str, **options) -> Column:

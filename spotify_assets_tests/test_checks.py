@@ -3,6 +3,7 @@ tables; bundled in a few steps, each still reports its own result, and a failed 
 what is downstream."""
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -31,7 +32,7 @@ from spotify_assets.io_managers.delta import write_table
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.landing import LandingFolder
 from spotify_assets.settings import Settings
-from spotify_assets.table_spec import Column, TableSpec
+from spotify_assets.table_spec import Column, TableSpec, check_foreign_keys
 from spotify_assets.tables import (
     ALBUM_ART,
     DIM_DATE,
@@ -495,3 +496,20 @@ def test_a_failed_blocking_check_of_the_model_stops_the_publish(platform, tamper
     assert {event.step_key for event in result.all_events if event.is_step_failure} == {"star_schema_checks"}
     ran = {event.step_key for event in result.all_events if event.is_step_success}
     assert "star_schema" in ran and "warehouse_publish" not in ran and "listening_report" not in ran
+
+
+def test_a_foreign_key_that_cannot_hold_is_refused_when_tables_are_declared():
+    child = TableSpec(
+        name="favourite",
+        description="A test table.",
+        columns=(Column("favourite_key", "int64", "key", nullable=False), Column("track", "string", "track")),
+        primary_key=("favourite_key",),
+        foreign_keys={"track": DIM_TRACK.name},
+    )
+    with pytest.raises(ValueError, match=r"favourite\.track -> dim_track: track is not of the type"):
+        check_foreign_keys({**TABLES, child.name: child})
+    with pytest.raises(ValueError, match="no table dim_nothing"):
+        check_foreign_keys({**TABLES, child.name: replace(child, foreign_keys={"track": "dim_nothing"})})
+    with pytest.raises(ValueError, match="no column missing"):
+        check_foreign_keys({**TABLES, child.name: replace(child, foreign_keys={"missing": DIM_TRACK.name})})
+    check_foreign_keys(TABLES)
