@@ -8,7 +8,7 @@ check still stops what lies downstream of its asset; when a bundle's blocking ch
 bundle's step fails, which holds back everything downstream of any table of that step.
 
 Integrity checks (primary keys, foreign keys, per-file accounting) are blocking with severity
-ERROR, except the foreign key of `track_metadata` (see `ADVISORY_FOREIGN_KEYS`). Coverage, range,
+ERROR, except the foreign keys of the enrichment tables (see `ADVISORY_FOREIGN_KEYS`). Coverage, range,
 resolution and freshness checks warn. A per-file table (raw_plays, clean_plays, rejected_plays,
 file_reads: one partition per landing file, its primary key starts with the file) is checked in
 the partition the run wrote when the step runs for one partition, else whole. A check that raises
@@ -52,11 +52,12 @@ RESOLVED_STATUSES = ("matched", "pinned")  # a basic play counts for a Spotify t
 DEFAULT_RESOLVED_SHARE_THRESHOLD = 0.8
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
-# Foreign keys whose orphans are stale answers rather than broken data warn instead of blocking:
-# track_metadata is a lake-only cache of Web API answers, keyed and joined by track id; a row whose
-# track_key left dim_track (after a model rebuild) feeds nothing. album_art is published with a
-# FOREIGN KEY to dim_album, so its orphans would fail the warehouse load: it blocks like the model.
-ADVISORY_FOREIGN_KEYS = frozenset({TRACK_METADATA.name})
+# The enrichment tables' foreign keys warn instead of blocking: their rows are Web API answers kept
+# per landing file, and a model update can leave one behind that no longer matches (a basic play
+# resolved by a later export moves to the track's album, and the album it counted for before leaves
+# dim_album) until spotify_lookup runs for that file again. track_metadata's orphans feed nothing (the
+# model joins answers by track id); album_art's are published, and a MySQL warehouse refuses them.
+ADVISORY_FOREIGN_KEYS = frozenset({ALBUM_ART.name, TRACK_METADATA.name})
 
 # The tables each ingest step writes, one partition per landing file: their bundles check that partition.
 PER_FILE_STEPS: dict[str, tuple[TableSpec, ...]] = {

@@ -143,7 +143,7 @@ def test_integrity_checks_are_blocking_and_coverage_checks_are_not():
     assert (
         blocking["fact_streams:foreign_keys_resolve"] and blocking["file_accounting:every_row_accounted_for"]
     )
-    assert blocking["album_art:foreign_keys_resolve"] and blocking["track_resolution:foreign_keys_resolve"]
+    assert blocking["track_resolution:foreign_keys_resolve"] and blocking["dim_track:foreign_keys_resolve"]
     assert not any(
         blocking[name]
         for name in (
@@ -151,6 +151,7 @@ def test_integrity_checks_are_blocking_and_coverage_checks_are_not():
             "fact_streams:ms_played_in_range",
             "fact_streams:fresher_than_newest_landing_file",
             "track_metadata:foreign_keys_resolve",
+            "album_art:foreign_keys_resolve",
             "track_resolution:basic_plays_resolved",
             "album_art:album_art_coverage",
             "track_metadata:track_metadata_coverage",
@@ -251,12 +252,13 @@ def test_each_check_bundle_checks_the_tables_of_one_step(platform):
         assert producers == {checks_def.node_def.name.removesuffix("_checks")}, checks_def.node_def.name
 
 
-def test_a_dangling_album_art_key_fails_with_error_and_a_null_one_too(platform, tampered):
+def test_a_dangling_album_art_key_warns_and_a_null_one_too(platform, tampered):
+    # an album the model no longer has is a stale answer (test_lake_s3_graph's second drop leaves one)
     art = pl.read_delta(f"{tampered.lake_uri}/album_art")
     dangling = art.head(1).with_columns(pl.lit(424242, pl.Int64).alias("album_key"))
     write_table(tampered.lake_uri, ALBUM_ART, pl.concat([art, dangling]))
     evaluation = run_checks(platform, tampered, enrich_checks())["album_art:foreign_keys_resolve"]
-    assert (evaluation.passed, evaluation.severity) == (False, ERROR)
+    assert (evaluation.passed, evaluation.severity) == (False, WARN)
     assert evaluation.metadata["dangling_album_key_rows"].value == 1
     assert evaluation.metadata["sample_dangling_album_key"].value == [
         {"album_key": 424242, "rows": 1, "landing_file": [art["landing_file"][0]]}
