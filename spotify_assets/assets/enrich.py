@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from ..checks import Check, CheckRun, bundle, table_checks
+from ..check_bundle import Check, CheckRun, bundle
+from ..checks import table_checks
 from ..io_managers.delta import scan_table
 from ..io_managers.location import Lake
 from ..partitions import landing_files

@@ -5,8 +5,8 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from ..checks import basic_play_resolution
 from ..instance_rules import POOLS
+from ..model_checks import basic_play_resolution
 from ..resources.engine import TransformEngine
 from ..resources.lake import LakeResource
 from ..tables import FACT_STREAMS, MODEL_STATE, TRACK_RESOLUTION
