@@ -1,236 +1,211 @@
 """Asset checks on the lake, derived from the table specifications in `tables.py`.
 
-Integrity checks (keys, references, per-file accounting) are blocking with severity ERROR: when
-one fails, nothing downstream of the table is materialized in that run, and declarative
-automation does not publish the warehouse from it. Coverage, range and freshness checks warn.
-A check on a per-file table looks at the whole table (it runs with each file's ingest) and names
-the offending files. Every check reads the lake through the `lake` resource.
+Every table gets `primary_key_unique_not_null` and, when it declares foreign keys,
+`foreign_keys_resolve`; the model's tables also get the checks of `model_checks.py`. The checks of
+the tables one step writes run together in one step right after it (`check_bundle.bundle`):
+`raw_plays_checks`, `cleaned_plays_checks`, `star_schema_checks` (and `spotify_lookup_checks` in
+assets/enrich.py), so a blocking check still stops what lies downstream of its asset, and a failed
+one holds back everything downstream of any table of that step.
+
+Integrity checks (primary keys, foreign keys, per-file accounting) are blocking with severity
+ERROR, except the foreign keys of the enrichment tables (see `ADVISORY_FOREIGN_KEYS`). Coverage,
+range, resolution and freshness checks warn. A per-file table (raw_plays, clean_plays,
+rejected_plays, file_reads: one partition per landing file, its primary key starts with the file)
+is checked in the partition the run wrote when the step runs for one partition, else whole. Every
+check reads the lake through the `lake` resource.
 """
+
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from .resources.lake import LakeResource
-from .resources.landing import HASH_LENGTH, LandingFolder
+from .check_bundle import ERROR, WARN, Check, CheckRun, bundle, sample
+from .model_checks import (
+    DEFAULT_RESOLVED_SHARE_THRESHOLD,
+    basic_plays_resolved,
+    dim_date_coverage,
+    fact_streams_freshness,
+    file_accounting_balances,
+    ms_played_in_range,
+)
+from .model_checks import RESOLVED_STATUSES as RESOLVED_STATUSES
+from .model_checks import basic_play_resolution as basic_play_resolution
 from .tables import (
-    CLEAN_PLAYS, DIM_DATE, DUPLICATE_PLAYS, FACT_STREAMS, FILE_ACCOUNTING, FILE_READS, LAKE_TABLES,
-    PARTITION_COLUMN, RAW_PLAYS, REJECTED_PLAYS, STAR_SCHEMA, TABLES, TableSpec,
+    ALBUM_ART,
+    CLEAN_PLAYS,
+    FILE_READS,
+    LAKE_TABLES,
+    PARTITION_COLUMN,
+    RAW_PLAYS,
+    REJECTED_PLAYS,
+    TABLES,
+    TRACK_METADATA,
+    TableSpec,
 )
 
-SAMPLE_SIZE = 10
-MAX_PLAY_MS = 24 * 60 * 60 * 1000
-ACCOUNTED_VERDICTS = ("clean", "filtered", "duplicate", "rejected")
-ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+# The enrichment tables' foreign keys warn instead of blocking: their rows are Web API answers kept
+# per landing file, and a model update can leave one behind that no longer matches (a basic play
+# resolved by a later export moves to the track's album, and the album it counted for before leaves
+# dim_album) until spotify_lookup runs for that file again. track_metadata's orphans feed nothing (the
+# model joins answers by track id); album_art's are published, and a MySQL warehouse refuses them.
+ADVISORY_FOREIGN_KEYS = frozenset({ALBUM_ART.name, TRACK_METADATA.name})
+
+# The tables each ingest step writes, one partition per landing file: their bundles check that partition.
+PER_FILE_STEPS: dict[str, tuple[TableSpec, ...]] = {
+    "raw_plays_checks": (RAW_PLAYS,),
+    "cleaned_plays_checks": (CLEAN_PLAYS, REJECTED_PLAYS, FILE_READS),
+}
+# Written by spotify_lookup: bundled with its coverage checks in assets/enrich.py.
+ENRICH_TABLES = (ALBUM_ART, TRACK_METADATA)
+PER_FILE_TABLES = frozenset(spec.name for specs in PER_FILE_STEPS.values() for spec in specs)
+# Every other lake table is written by the model step (star_schema).
+MODEL_TABLES = tuple(
+    spec
+    for spec in LAKE_TABLES
+    if spec.name not in PER_FILE_TABLES and spec.name not in {table.name for table in ENRICH_TABLES}
+)
 
 
-def _sample(frame: pl.DataFrame) -> dg.MetadataValue:
-    """Up to SAMPLE_SIZE offending rows, as JSON the UI shows."""
-    return dg.MetadataValue.json(frame.head(SAMPLE_SIZE).to_dicts())
-
-
-def build_primary_key_check(spec: TableSpec) -> dg.AssetChecksDefinition:
+def primary_key_check(spec: TableSpec) -> Check:
     """`<table>`'s primary key is unique and never null."""
     key = list(spec.primary_key)
 
-    @dg.asset_check(
-        asset=dg.AssetKey(spec.name),
-        name="primary_key_unique_not_null",
-        description=f"Every row has a ({', '.join(key)}) and no two rows share one.",
-        blocking=True,
-    )
-    def primary_key_check(lake: LakeResource) -> dg.AssetCheckResult:
+    def evaluate(run: CheckRun) -> dg.AssetCheckResult:
         where = [PARTITION_COLUMN] if spec.partitioned and PARTITION_COLUMN not in key else []
-        table = lake.scan(spec).select(*key, *where)
-        null_keys = table.filter(pl.any_horizontal(pl.col(key).is_null())).collect()
-        duplicates = (
-            table.drop_nulls(key)
-            .group_by(key).agg(pl.len().alias("rows"), *(pl.col(column).unique() for column in where))
-            .filter(pl.col("rows") > 1).sort("rows", descending=True)
-            .collect()
+        table, scope = run.written(spec)
+        keys = table.select(*key, *where)
+        rows, null_keys, duplicates = pl.collect_all(
+            [
+                keys.select(pl.len()),
+                keys.filter(pl.any_horizontal(pl.col(key).is_null())),
+                keys.drop_nulls(key)
+                .group_by(key)
+                .agg(pl.len().alias("rows"), *(pl.col(column).unique() for column in where))
+                .filter(pl.col("rows") > 1)
+                .sort(["rows", *key], descending=True),
+            ]
         )
         return dg.AssetCheckResult(
             passed=null_keys.is_empty() and duplicates.is_empty(),
             severity=ERROR,
             metadata={
-                "rows": table.select(pl.len()).collect().item(),
+                "scope": scope,
+                "rows": rows.item(),
                 "null_keys": null_keys.height,
                 "duplicated_keys": duplicates.height,
-                "sample_duplicates": _sample(duplicates),
-                "sample_null_keys": _sample(null_keys),
+                "sample_duplicates": sample(duplicates),
+                "sample_null_keys": sample(null_keys),
             },
         )
 
-    return primary_key_check
-
-
-def build_foreign_key_check(spec: TableSpec) -> dg.AssetChecksDefinition:
-    """Every foreign key of `<table>` resolves to a row of the table it references."""
-
-    @dg.asset_check(
-        asset=dg.AssetKey(spec.name),
-        name="foreign_keys_resolve",
-        description="Every " + ", ".join(f"{column} is in {table}" for column, table in spec.foreign_keys.items()) + ".",
+    check_spec = dg.AssetCheckSpec(
+        "primary_key_unique_not_null",
+        asset=spec.name,
+        description=f"Every row has a ({', '.join(key)}) and no two rows share one.",
         blocking=True,
-        additional_deps=[dg.AssetKey(table) for table in dict.fromkeys(spec.foreign_keys.values())],
     )
-    def foreign_key_check(lake: LakeResource) -> dg.AssetCheckResult:
-        table = lake.scan(spec)
-        metadata: dict = {"rows": table.select(pl.len()).collect().item()}
-        dangling_total = 0
-        for column, referenced in spec.foreign_keys.items():
-            parent = lake.scan(TABLES[referenced]).select(pl.col(column).unique())
-            dangling = (
-                table.join(parent, on=column, how="anti").group_by(column).len("rows")
-                .sort("rows", descending=True).collect()
+    return Check(check_spec, evaluate)
+
+
+def foreign_key_check(spec: TableSpec, tables: Mapping[str, TableSpec] = TABLES) -> Check:
+    """Every non-null foreign key of `<table>` is the primary key of a row of the table it references,
+    and a not-null foreign key column holds no null."""
+    references = spec.references(tables)
+    blocking = spec.name not in ADVISORY_FOREIGN_KEYS
+
+    where = [PARTITION_COLUMN] if spec.partitioned else []  # the sample names the files to rewrite
+
+    def evaluate(run: CheckRun) -> dg.AssetCheckResult:
+        table = run.scan(spec)
+        queries = [table.select(pl.len())]
+        for reference in references:
+            parent = (
+                run.scan(tables[reference.parent])
+                .select(pl.col(reference.parent_column).alias(reference.column))
+                .unique()
             )
-            rows = int(dangling["rows"].sum()) if dangling.height else 0
-            dangling_total += rows
-            metadata[f"dangling_{column}_rows"] = rows
-            if rows:
-                metadata[f"sample_dangling_{column}"] = _sample(dangling)
-        return dg.AssetCheckResult(passed=dangling_total == 0, severity=ERROR, metadata=metadata)
+            queries.append(
+                table.select(reference.column, *where)
+                .drop_nulls(reference.column)
+                .join(parent, on=reference.column, how="anti")
+                .group_by(reference.column)
+                .agg(pl.len().alias("rows"), *(pl.col(column).unique().sort() for column in where))
+                .sort(["rows", reference.column], descending=True)
+            )
+            queries.append(table.select(pl.col(reference.column).null_count()))
+        rows, *answers = pl.collect_all(queries)
+        metadata: dict[str, Any] = {"rows": rows.item()}
+        broken = 0
+        for reference, dangling, nulls in zip(references, answers[::2], answers[1::2], strict=True):
+            dangling_rows = int(dangling.get_column("rows").sum()) if dangling.height else 0
+            metadata[f"dangling_{reference.column}_rows"] = dangling_rows
+            broken += dangling_rows
+            if dangling_rows:
+                metadata[f"sample_dangling_{reference.column}"] = sample(dangling)
+            if not reference.nullable:
+                null_rows = int(nulls.item())
+                metadata[f"null_{reference.column}_rows"] = null_rows
+                broken += null_rows
+        return dg.AssetCheckResult(
+            passed=broken == 0, severity=ERROR if blocking else WARN, metadata=metadata
+        )
 
-    return foreign_key_check
-
-
-@dg.asset_check(
-    asset=dg.AssetKey(DIM_DATE.name),
-    name="covers_every_fact_date",
-    description="dim_date has every day from the first to the last local date in fact_streams, without gaps.",
-    additional_deps=[dg.AssetKey(FACT_STREAMS.name)],
-)
-def dim_date_coverage(lake: LakeResource) -> dg.AssetCheckResult:
-    fact_dates = lake.scan(FACT_STREAMS).select("date_key").unique()
-    dates = lake.scan(DIM_DATE).select("date_key", "date").collect()
-    uncovered = fact_dates.join(dates.lazy(), on="date_key", how="anti").sort("date_key").collect()
-    expected_days = (
-        (dates["date"].max() - dates["date"].min()).days + 1 if dates.height else 0
+    parents = dict.fromkeys(reference.parent for reference in references)
+    check_spec = dg.AssetCheckSpec(
+        "foreign_keys_resolve",
+        asset=spec.name,
+        description="Every "
+        + "; every ".join(
+            f"{reference.column} is a {reference.parent}.{reference.parent_column}"
+            + (" or null" if reference.nullable else "")
+            for reference in references
+        )
+        + ".",
+        blocking=blocking,
+        additional_deps=[dg.AssetKey(parent) for parent in parents if parent != spec.name],
     )
-    gaps = expected_days - dates["date"].n_unique()
-    return dg.AssetCheckResult(
-        passed=uncovered.is_empty() and gaps == 0,
-        severity=WARN,
-        metadata={
-            "days": dates.height,
-            "fact_dates_missing": uncovered.height,
-            "days_missing_inside_range": gaps,
-            "sample_missing_date_keys": _sample(uncovered),
-        },
+    return Check(check_spec, evaluate)
+
+
+def table_checks(spec: TableSpec) -> list[Check]:
+    """The checks `tables.py` implies for a table: its primary key and, if it has any, its foreign keys."""
+    return [primary_key_check(spec), *([foreign_key_check(spec)] if spec.foreign_keys else [])]
+
+
+def model_checks(*, resolved_share_threshold: float = DEFAULT_RESOLVED_SHARE_THRESHOLD) -> list[Check]:
+    """The checks of the tables the model step writes."""
+    return [
+        *(check for spec in MODEL_TABLES for check in table_checks(spec)),
+        dim_date_coverage,
+        file_accounting_balances,
+        ms_played_in_range,
+        fact_streams_freshness,
+        basic_plays_resolved(resolved_share_threshold),
+    ]
+
+
+def build_lake_checks(
+    *, resolved_share_threshold: float = DEFAULT_RESOLVED_SHARE_THRESHOLD
+) -> list[dg.AssetChecksDefinition]:
+    """The check steps of the ingest and model tables (the enrichment's are in assets/enrich.py)."""
+    ingest = [
+        bundle(
+            name,
+            [check for spec in specs for check in table_checks(spec)],
+            description=f"The checks of {', '.join(spec.name for spec in specs)}, in the landing file "
+            "the run wrote.",
+            per_file=specs,
+        )
+        for name, specs in PER_FILE_STEPS.items()
+    ]
+    model = bundle(
+        "star_schema_checks",
+        model_checks(resolved_share_threshold=resolved_share_threshold),
+        description="The checks of the tables the model step writes: keys, accounting, dates, plays.",
     )
+    return [*ingest, model]
 
 
-def _rows_per_file(lake: LakeResource, spec: TableSpec, name: str) -> pl.LazyFrame:
-    return lake.scan(spec).group_by(PARTITION_COLUMN).agg(pl.len().alias(name))
-
-
-@dg.asset_check(
-    asset=dg.AssetKey(FILE_ACCOUNTING.name),
-    name="every_row_accounted_for",
-    description="For every landing file: clean + filtered + duplicate + rejected = rows_read = its raw_plays rows; "
-                "clean + duplicate_across_files = its clean_plays rows; clean = its fact_streams rows; rejected = "
-                "its rejected_plays rows; duplicate_across_files = its duplicate_plays rows.",
-    blocking=True,
-    additional_deps=[dg.AssetKey(spec.name) for spec in (RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FILE_READS,
-                                                         FACT_STREAMS, DUPLICATE_PLAYS)],
-)
-def file_accounting_balances(lake: LakeResource) -> dg.AssetCheckResult:
-    stored = (
-        lake.scan(FILE_ACCOUNTING)
-        .join(lake.scan(FILE_READS).select(PARTITION_COLUMN), on=PARTITION_COLUMN, how="full", coalesce=True)
-        .join(_rows_per_file(lake, RAW_PLAYS, "raw_plays_rows"), on=PARTITION_COLUMN, how="left")
-        .join(_rows_per_file(lake, CLEAN_PLAYS, "clean_plays_rows"), on=PARTITION_COLUMN, how="left")
-        .join(_rows_per_file(lake, REJECTED_PLAYS, "rejected_plays_rows"), on=PARTITION_COLUMN, how="left")
-        .join(_rows_per_file(lake, FACT_STREAMS, "fact_streams_rows"), on=PARTITION_COLUMN, how="left")
-        .join(_rows_per_file(lake, DUPLICATE_PLAYS, "duplicate_plays_rows"), on=PARTITION_COLUMN, how="left")
-        .with_columns(pl.col("^.*_rows$").fill_null(0))
-    )
-    verdicts = pl.sum_horizontal(ACCOUNTED_VERDICTS)
-    problems = {
-        "verdicts_do_not_add_up": verdicts != pl.col("rows_read"),
-        "rows_read_differs_from_raw_plays": pl.col("rows_read") != pl.col("raw_plays_rows"),
-        "valid_differs_from_clean_plays":
-            pl.col("clean") + pl.col("duplicate_across_files") != pl.col("clean_plays_rows"),
-        "clean_differs_from_fact_streams": pl.col("clean") != pl.col("fact_streams_rows"),
-        "rejected_differs_from_rejected_plays": pl.col("rejected") != pl.col("rejected_plays_rows"),
-        "across_differs_from_duplicate_plays":
-            pl.col("duplicate_across_files") != pl.col("duplicate_plays_rows"),
-    }
-    files = stored.with_columns(
-        verdicts.alias("verdicts"), *(condition.fill_null(True).alias(name) for name, condition in problems.items())
-    ).collect()
-    broken = files.filter(pl.any_horizontal(list(problems)))
-    return dg.AssetCheckResult(
-        passed=broken.is_empty(),
-        severity=ERROR,
-        metadata={
-            "files": files.height,
-            "files_out_of_balance": broken.height,
-            **{name: int(files[name].sum()) for name in problems},
-            "sample_files_out_of_balance": _sample(broken.select(
-                PARTITION_COLUMN, "rows_read", "verdicts", *ACCOUNTED_VERDICTS,
-                "raw_plays_rows", "clean_plays_rows", "rejected_plays_rows", "fact_streams_rows",
-            )),
-        },
-    )
-
-
-@dg.asset_check(
-    asset=dg.AssetKey(FACT_STREAMS.name),
-    name="ms_played_in_range",
-    description=f"Every play lasted between 0 ms and 24 h ({MAX_PLAY_MS:,} ms); longer plays are suspicious.",
-)
-def ms_played_in_range(lake: LakeResource) -> dg.AssetCheckResult:
-    ms_played = pl.col("ms_played")
-    out_of_range = lake.scan(FACT_STREAMS).filter((ms_played < 0) | (ms_played > MAX_PLAY_MS))
-    stats = lake.scan(FACT_STREAMS).select(ms_played.min().alias("min"), ms_played.max().alias("max")).collect()
-    offending = out_of_range.select("play_key", "ms_played", "source_file").sort("ms_played", descending=True)
-    count = out_of_range.select(pl.len()).collect().item()
-    return dg.AssetCheckResult(
-        passed=count == 0,
-        severity=WARN,
-        metadata={
-            "out_of_range_rows": count,
-            "min_ms_played": stats["min"][0],
-            "max_ms_played": stats["max"][0],
-            "sample_out_of_range": _sample(offending.head(SAMPLE_SIZE).collect()),
-        },
-    )
-
-
-@dg.asset_check(
-    asset=dg.AssetKey(FACT_STREAMS.name),
-    name="fresher_than_newest_landing_file",
-    description="fact_streams was last materialized after every landing file with new bytes was dropped "
-                "(a file whose bytes were already ingested under another name does not count).",
-)
-def fact_streams_freshness(
-    context: dg.AssetCheckExecutionContext, lake: LakeResource, landing: LandingFolder
-) -> dg.AssetCheckResult:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(FACT_STREAMS.name))
-    built_at = event.timestamp if event else 0.0
-    files = landing.files()
-    newer = [path for path in files if path.stat().st_mtime > built_at]
-    ingested = set(lake.scan(FILE_ACCOUNTING).select("content_hash").collect()["content_hash"])
-    waiting = sorted(path.name for path in newer if landing.describe(path).digest[:HASH_LENGTH] not in ingested)
-    return dg.AssetCheckResult(
-        passed=not waiting,
-        severity=WARN,
-        metadata={
-            "fact_streams_built_at": dg.MetadataValue.timestamp(built_at) if event else "never",
-            "landing_files": len(files),
-            "files_not_in_fact": len(waiting),
-            "sample_files_not_in_fact": dg.MetadataValue.json(waiting[:SAMPLE_SIZE]),
-        },
-    )
-
-
-primary_key_checks = [build_primary_key_check(spec) for spec in LAKE_TABLES]
-foreign_key_checks = [build_foreign_key_check(spec) for spec in STAR_SCHEMA if spec.foreign_keys]
-lake_checks = [
-    *primary_key_checks,
-    *foreign_key_checks,
-    dim_date_coverage,
-    file_accounting_balances,
-    ms_played_in_range,
-    fact_streams_freshness,
-]
+lake_checks = build_lake_checks()

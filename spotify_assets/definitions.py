@@ -38,29 +38,37 @@ everything_job = dg.define_asset_job(
     "everything", selection=dg.AssetSelection.all(), description="Materialize every asset."
 )
 lake_job = dg.define_asset_job(
-    "lake", selection=dg.AssetSelection.groups(INGEST, MODEL, ENRICH),
-    description="Materialize the lake only (ingest, model, album art) with its checks; no warehouse, no report.",
+    "lake",
+    selection=dg.AssetSelection.groups(INGEST, MODEL, ENRICH),
+    description="Materialize the lake only (ingest, model, album art) with its checks; no warehouse, "
+    "no report.",
 )
 refresh_model_job = dg.define_asset_job(
-    "refresh_model", selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
+    "refresh_model",
+    selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
     description="Rebuild the star schema and everything published from it, from the lake as it is.",
 )
 refresh_album_art_job = dg.define_asset_job(
-    "refresh_album_art", selection=dg.AssetSelection.assets(spotify_lookup),
+    "refresh_album_art",
+    selection=dg.AssetSelection.assets(spotify_lookup),
     description="Spotify lookups of one landing file still due: album covers first, then track metadata.",
 )
 rebuild_model_job = dg.define_asset_job(
-    "rebuild_model", selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
+    "rebuild_model",
+    selection=dg.AssetSelection.groups(MODEL, WAREHOUSE, REPORT),
     config={"ops": {"star_schema": {"config": {"rebuild": True}}}},
     description="Rebuild the star schema from every file's clean_plays (the reference the incremental "
-                "updates equal), and publish it.",
+    "updates equal), and publish it.",
 )
 publish_job = dg.define_asset_job(
-    "publish", selection=dg.AssetSelection.groups(WAREHOUSE, REPORT),
+    "publish",
+    selection=dg.AssetSelection.groups(WAREHOUSE, REPORT),
     description="Publish the lake to the warehouse and write the report, from the lake as it is.",
 )
 ingest_file_job = dg.define_asset_job(
-    "ingest_file", selection=INGEST_SELECTION, tags={INGEST_CONCURRENCY_TAG: "ingest_file"},
+    "ingest_file",
+    selection=INGEST_SELECTION,
+    tags={INGEST_CONCURRENCY_TAG: "ingest_file"},
     description="Read one landing file into raw_plays, clean_plays, rejected_plays and file_accounting.",
 )
 
@@ -72,15 +80,22 @@ def build_engine(settings: Settings) -> TransformEngine:
 
         from .resources.spark_engine import LOCAL_SPARK_CONFIG, SparkEngine
 
-        return SparkEngine(timezone=settings.timezone, overrides_path=settings.track_overrides,
-                           pyspark=LazyPySparkResource(spark_config=LOCAL_SPARK_CONFIG))
+        return SparkEngine(
+            timezone=settings.timezone,
+            overrides_path=settings.track_overrides,
+            pyspark=LazyPySparkResource(spark_config=LOCAL_SPARK_CONFIG),
+        )
     if settings.engine == "databricks":
         from .resources.databricks_engine import DatabricksEngine
 
         return DatabricksEngine(
-            timezone=settings.timezone, overrides_path=settings.track_overrides, lake_uri=settings.lake_uri,
-            host=dg.EnvVar("DATABRICKS_HOST"), token=dg.EnvVar("DATABRICKS_TOKEN"),
-            job_script=dg.EnvVar("SPOTIFY_DATABRICKS_JOB_SCRIPT"), package_wheel=dg.EnvVar("SPOTIFY_DATABRICKS_WHEEL"),
+            timezone=settings.timezone,
+            overrides_path=settings.track_overrides,
+            lake_uri=settings.lake_uri,
+            host=dg.EnvVar("DATABRICKS_HOST"),
+            token=dg.EnvVar("DATABRICKS_TOKEN"),
+            job_script=dg.EnvVar("SPOTIFY_DATABRICKS_JOB_SCRIPT"),
+            package_wheel=dg.EnvVar("SPOTIFY_DATABRICKS_WHEEL"),
         )
     return PolarsEngine(timezone=settings.timezone, overrides_path=settings.track_overrides)
 
@@ -92,18 +107,20 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
     url = dg.EnvVar("SPOTIFY_WAREHOUSE_URL") if from_env else settings.warehouse_url
     warehouse = Warehouse(url=url, listen_rule=settings.listen_rule)
     # where the lake is and how to reach it, chosen once: credentials stay EnvVars (names, not values)
-    lake = {"lake_uri": settings.lake_uri, "storage_options": storage_config(settings),
-            "client_options": client_config(settings)}
+    storage, client = storage_config(settings), client_config(settings)
     return {
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
-        "lake_io_manager": DeltaLakeIOManager(**lake),
-        "lake": LakeResource(**lake),
+        "lake_io_manager": DeltaLakeIOManager(
+            lake_uri=settings.lake_uri, storage_options=storage, client_options=client
+        ),
+        "lake": LakeResource(lake_uri=settings.lake_uri, storage_options=storage, client_options=client),
         "landing": LandingFolder(path=settings.landing_dir, csv_date_order=settings.csv_date_order),
         "engine": build_engine(settings),
         "spotify": spotify_api_from_env(retry_quota_stops=not interactive),
-        "report_folder": ReportFolder(path=settings.report_dir, timezone=settings.timezone,
-                                      listen_rule=settings.listen_rule),
+        "report_folder": ReportFolder(
+            path=settings.report_dir, timezone=settings.timezone, listen_rule=settings.listen_rule
+        ),
     }
 
 
@@ -115,8 +132,16 @@ def build_definitions(settings: Settings, *, interactive: bool = False) -> dg.De
             [raw_plays, cleaned_plays, star_schema, spotify_lookup, *warehouse_assets, listening_report]
         ),
         asset_checks=[*lake_checks, *enrich_checks(), *warehouse_checks],
-        jobs=[everything_job, lake_job, ingest_file_job, refresh_model_job, rebuild_model_job, publish_job,
-              refresh_album_art_job, maintain_lake_job],
+        jobs=[
+            everything_job,
+            lake_job,
+            ingest_file_job,
+            refresh_model_job,
+            rebuild_model_job,
+            publish_job,
+            refresh_album_art_job,
+            maintain_lake_job,
+        ],
         schedules=[refresh_album_art_schedule, maintenance_schedule(maintain_lake_job, settings.timezone)],
         sensors=[landing_sensor, automation_sensor],
         resources=build_resources(settings, interactive=interactive),

@@ -8,12 +8,13 @@ first, and a quota stop stores both tables consistently. The asset decides what 
 quota).
 """
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
+from ..check_bundle import Check, CheckRun, bundle
+from ..checks import table_checks
 from ..io_managers.delta import scan_table
 from ..io_managers.location import Lake
 from ..partitions import landing_files
@@ -46,27 +47,39 @@ SPOTIFY_LOOKUP_RETRY_POLICY = dg.RetryPolicy(
 
 def _out(spec, description: str) -> dg.AssetOut:
     return dg.AssetOut(
-        description=description, io_manager_key=LAKE_IO_MANAGER, metadata=table_metadata(spec),
-        kinds={"spotify", "delta"}, owners=OWNERS, group_name=ENRICH,
+        description=description,
+        io_manager_key=LAKE_IO_MANAGER,
+        metadata=table_metadata(spec),
+        kinds={"spotify", "delta"},
+        owners=OWNERS,
+        group_name=ENRICH,
     )
 
 
-def build_spotify_lookup(*, retry_policy: dg.RetryPolicy = SPOTIFY_LOOKUP_RETRY_POLICY) -> dg.AssetsDefinition:
+def build_spotify_lookup(
+    *, retry_policy: dg.RetryPolicy = SPOTIFY_LOOKUP_RETRY_POLICY
+) -> dg.AssetsDefinition:
     """The spotify_lookup step with `retry_policy` (tests use a short one: in-process runs sleep it)."""
 
     @dg.multi_asset(
         name="spotify_lookup",
         partitions_def=landing_files,
         outs={
-            ALBUM_ART.name: _out(ALBUM_ART, (
-                "One row per music album introduced by the partition's landing file: its cover art "
-                "(found, not_found or pending) from the Spotify Web API."
-            )),
-            TRACK_METADATA.name: _out(TRACK_METADATA, (
-                "One row per Spotify track id whose earliest play is in the partition's landing file: "
-                "what GET /v1/tracks/{id} answered (raw JSON kept, ISRC, duration, release date, artist "
-                "ids, cover) and its lookup status."
-            )),
+            ALBUM_ART.name: _out(
+                ALBUM_ART,
+                (
+                    "One row per music album introduced by the partition's landing file: its cover art "
+                    "(found, not_found or pending) from the Spotify Web API."
+                ),
+            ),
+            TRACK_METADATA.name: _out(
+                TRACK_METADATA,
+                (
+                    "One row per Spotify track id whose earliest play is in the partition's landing file: "
+                    "what GET /v1/tracks/{id} answered (raw JSON kept, ISRC, duration, release date, artist "
+                    "ids, cover) and its lookup status."
+                ),
+            ),
         },
         ins={name: dg.AssetIn(name) for name in (DIM_ALBUM.name, DIM_TRACK.name, FACT_STREAMS.name)},
         pool=SPOTIFY_API_POOL,
@@ -74,8 +87,12 @@ def build_spotify_lookup(*, retry_policy: dg.RetryPolicy = SPOTIFY_LOOKUP_RETRY_
         can_subset=False,
     )
     def spotify_lookup(
-        context: dg.AssetExecutionContext, dim_album: pl.LazyFrame, dim_track: pl.LazyFrame,
-        fact_streams: pl.LazyFrame, lake: LakeResource, spotify: SpotifyApi,
+        context: dg.AssetExecutionContext,
+        dim_album: pl.LazyFrame,
+        dim_track: pl.LazyFrame,
+        fact_streams: pl.LazyFrame,
+        lake: LakeResource,
+        spotify: SpotifyApi,
     ):
         """Looks up what the partition owns and has no answer for: one call per album without a
         cover, then its other tracks most-played first. `found` is never asked again, `not_found` (a
@@ -94,17 +111,24 @@ def build_spotify_lookup(*, retry_policy: dg.RetryPolicy = SPOTIFY_LOOKUP_RETRY_
         albums = album_states(dim_album, lake.scan(ALBUM_ART)).collect()
         to_ask = ids_to_ask(tracks, members, albums, partition=partition, now=now, not_found_retry_days=days)
         owned = tracks.filter(pl.col("owner") == partition).height
-        context.log.info(f"{partition}: {owned} tracks owned, {owned - len(to_ask)} answered, "
-                         f"{len(to_ask)} to look up")
+        context.log.info(
+            f"{partition}: {owned} tracks owned, {owned - len(to_ask)} answered, {len(to_ask)} to look up"
+        )
 
         lookup = spotify.fetch_tracks(track_ids=to_ask, logger=context.log)
         track_rows = partition_tracks(tracks, stored_tracks, lookup.tracks, partition=partition)
         after = track_states(
             tracks.lazy().select("track_id", "track_key", "plays", "first_landing_file"),
-            pl.concat([
-                stored_tracks.filter(pl.col(PARTITION_COLUMN) != partition).select(TRACK_METADATA.column_names),
-                TRACK_METADATA.conform(track_rows.lazy().with_columns(pl.lit(partition).alias(PARTITION_COLUMN))),
-            ]),
+            pl.concat(
+                [
+                    stored_tracks.filter(pl.col(PARTITION_COLUMN) != partition).select(
+                        TRACK_METADATA.column_names
+                    ),
+                    TRACK_METADATA.conform(
+                        track_rows.lazy().with_columns(pl.lit(partition).alias(PARTITION_COLUMN))
+                    ),
+                ]
+            ),
         ).collect()
         album_rows = partition_albums(albums, after, members, partition=partition)
 
@@ -166,69 +190,109 @@ def pending_lookups(lake_uri: Lake, *, not_found_retry_days: int = 30, now: date
     looked up, or not_found older than `not_found_retry_days`)}. When the quota allows the next try is
     in the failed step's `retry_after_utc` metadata.
     """
+
     def scan(spec) -> pl.LazyFrame:
         return scan_table(lake_uri, spec)
 
-    tracks = track_states(music_tracks(scan(DIM_TRACK), scan(FACT_STREAMS), scan(DIM_ALBUM)),
-                          scan(TRACK_METADATA)).collect()
+    tracks = track_states(
+        music_tracks(scan(DIM_TRACK), scan(FACT_STREAMS), scan(DIM_ALBUM)), scan(TRACK_METADATA)
+    ).collect()
     members = album_members(scan(DIM_TRACK), scan(FACT_STREAMS)).collect()
     albums = album_states(scan(DIM_ALBUM), scan(ALBUM_ART)).collect()
-    return pending_summary(tracks, members, albums, now=now or datetime.now(UTC),
-                           not_found_retry_days=not_found_retry_days)
-
-
-def enrich_checks(*, coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD) -> list[dg.AssetChecksDefinition]:
-    """The enrichment checks for Definitions (both WARN under `coverage_threshold`):
-    `album_art_coverage` (albums with a cover) and `track_metadata_coverage` (music plays whose
-    track is enriched)."""
-
-    @dg.asset_check(
-        asset=ALBUM_ART.name,
-        name="album_art_coverage",
-        description=f"Share of looked-up albums with a cover image; warns under {coverage_threshold:.0%}.",
+    return pending_summary(
+        tracks, members, albums, now=now or datetime.now(UTC), not_found_retry_days=not_found_retry_days
     )
-    def album_art_coverage(lake: LakeResource) -> dg.AssetCheckResult:
-        art = lake.scan(ALBUM_ART).select("status", "image_url_large").collect()
-        with_art = art.filter((pl.col("status") == FOUND) & pl.col("image_url_large").is_not_null()).height
-        coverage = with_art / art.height if art.height else 1.0
+
+
+def _album_art_coverage(threshold: float) -> Check:
+    def evaluate(run: CheckRun) -> dg.AssetCheckResult:
+        art = run.scan(ALBUM_ART).select("status", "image_url_large")
+        found = pl.col("status") == FOUND
+        counts = (
+            art.select(
+                pl.len().alias("albums"),
+                (found & pl.col("image_url_large").is_not_null()).sum().alias("with_art"),
+                (pl.col("status") == PENDING).sum().alias("pending"),
+            )
+            .collect()
+            .row(0, named=True)
+        )
+        albums, with_art = int(counts["albums"]), int(counts["with_art"] or 0)
+        coverage = with_art / albums if albums else 1.0
         return dg.AssetCheckResult(
-            passed=coverage >= coverage_threshold,
+            passed=coverage >= threshold,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "coverage": round(coverage, 4),
-                "threshold": coverage_threshold,
-                "albums": art.height,
+                "threshold": threshold,
+                "albums": albums,
                 "with_art": with_art,
-                "pending": art.filter(pl.col("status") == PENDING).height,
+                "pending": int(counts["pending"] or 0),
             },
         )
 
-    @dg.asset_check(
-        asset=TRACK_METADATA.name,
-        name="track_metadata_coverage",
-        description=(f"Share of music plays (with a track id) whose track has metadata; warns under "
-                     f"{coverage_threshold:.0%}."),
+    spec = dg.AssetCheckSpec(
+        "album_art_coverage",
+        asset=ALBUM_ART.name,
+        description=f"Share of looked-up albums with a cover image; warns under {threshold:.0%}.",
     )
-    def track_metadata_coverage(lake: LakeResource) -> dg.AssetCheckResult:
-        tracks = music_tracks(lake.scan(DIM_TRACK), lake.scan(FACT_STREAMS), lake.scan(DIM_ALBUM))
-        status = lake.scan(TRACK_METADATA).select("track_id", "status")
-        plays = tracks.join(status, on="track_id", how="left").select(
-            pl.col("plays").sum().alias("plays"),
-            pl.col("plays").filter(pl.col("status") == FOUND).sum().alias("enriched"),
-            (pl.col("status").is_null() | (pl.col("status") == PENDING)).sum().alias("tracks_pending"),
-        ).collect().row(0, named=True)
-        total, enriched = plays["plays"] or 0, plays["enriched"] or 0
+    return Check(spec, evaluate)
+
+
+def _track_metadata_coverage(threshold: float) -> Check:
+    def evaluate(run: CheckRun) -> dg.AssetCheckResult:
+        tracks = music_tracks(run.scan(DIM_TRACK), run.scan(FACT_STREAMS), run.scan(DIM_ALBUM))
+        status = run.scan(TRACK_METADATA).select("track_id", "status")
+        plays = (
+            tracks.join(status, on="track_id", how="left")
+            .select(
+                pl.col("plays").sum().alias("plays"),
+                pl.col("plays").filter(pl.col("status") == FOUND).sum().alias("enriched"),
+                (pl.col("status").is_null() | (pl.col("status") == PENDING)).sum().alias("tracks_pending"),
+            )
+            .collect()
+            .row(0, named=True)
+        )
+        total, enriched = int(plays["plays"] or 0), int(plays["enriched"] or 0)
         coverage = enriched / total if total else 1.0
         return dg.AssetCheckResult(
-            passed=coverage >= coverage_threshold,
+            passed=coverage >= threshold,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "coverage": round(coverage, 4),
-                "threshold": coverage_threshold,
+                "threshold": threshold,
                 "music_plays": total,
                 "enriched_plays": enriched,
                 "tracks_pending": plays["tracks_pending"],
             },
         )
 
-    return [album_art_coverage, track_metadata_coverage]
+    spec = dg.AssetCheckSpec(
+        "track_metadata_coverage",
+        asset=TRACK_METADATA.name,
+        description=f"Share of music plays (with a track id) whose track has metadata; warns under "
+        f"{threshold:.0%}.",
+        additional_deps=[DIM_TRACK.name, FACT_STREAMS.name, DIM_ALBUM.name],
+    )
+    return Check(spec, evaluate)
+
+
+def enrich_checks(
+    *, coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD
+) -> list[dg.AssetChecksDefinition]:
+    """The checks of the tables spotify_lookup writes, in one step (`spotify_lookup_checks`): the
+    primary and foreign keys of album_art and track_metadata (checks.table_checks), and
+    `album_art_coverage` (albums with a cover) and `track_metadata_coverage` (music plays whose
+    track is enriched), both WARN under `coverage_threshold`."""
+    return [
+        bundle(
+            "spotify_lookup_checks",
+            [
+                *table_checks(ALBUM_ART),
+                _album_art_coverage(coverage_threshold),
+                *table_checks(TRACK_METADATA),
+                _track_metadata_coverage(coverage_threshold),
+            ],
+            description="The checks of album_art and track_metadata: keys and coverage.",
+        )
+    ]

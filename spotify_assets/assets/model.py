@@ -1,12 +1,16 @@
 """Model: the star schema and the cross-file tables, brought up to date incrementally."""
 
+from typing import Any
+
 import dagster as dg
+import polars as pl
 
 from ..instance_rules import POOLS
+from ..model_checks import basic_play_resolution
 from ..resources.engine import TransformEngine
 from ..resources.lake import LakeResource
-from ..tables import MODEL_STATE
-from ..transforms.model_update import OUTPUT_ORDER
+from ..tables import FACT_STREAMS, MODEL_STATE, TRACK_RESOLUTION
+from ..transforms.model_update import OUTPUT_ORDER, ModelUpdate
 from .common import MODEL, lake_out
 
 MODEL_POOL = POOLS[1]  # spotify_model: one model update at a time, also where no lake lock exists
@@ -42,18 +46,38 @@ def star_schema(
         update = engine.model_update(lake, context=context)
         for warning in update.warnings:
             context.log.warning(warning)
-        summary: dict[str, str | int] = {
+        summary: dict[str, Any] = {
             "mode": update.mode,
             "changed_files": len(update.changed_files),
             "rewritten_files": len(update.rewritten_files),
         }
         context.log.info(f"model update: {summary}")
+        resolution = _basic_play_resolution(update, lake)
+        context.log.info(f"basic plays resolved: {resolution}")
         # every output is yielded, None when its table is unchanged (nothing is written), so what runs
         # downstream for this run's landing file (its album art) runs whoever updated the model
         for spec, frame, is_output in update.steps():
             if is_output:
+                extra = _resolution_metadata(spec.name, resolution)
                 yield dg.Output(
-                    frame, output_name=spec.name, metadata={**summary, "written": frame is not None}
+                    frame, output_name=spec.name, metadata={**summary, **extra, "written": frame is not None}
                 )
             elif frame is not None:
                 lake.write(spec, frame)
+
+
+def _basic_play_resolution(update: ModelUpdate, lake: LakeResource) -> dict:
+    """The share of basic plays resolved to a track id, from the new track_resolution or the stored one."""
+    frame = update.tables.get(TRACK_RESOLUTION.name)
+    resolution = frame if isinstance(frame, pl.DataFrame) else lake.scan(TRACK_RESOLUTION)
+    return basic_play_resolution(resolution)
+
+
+def _resolution_metadata(output: str, resolution: dict) -> dict:
+    """track_resolution carries every count of `basic_play_resolution`, fact_streams the share."""
+    if output == TRACK_RESOLUTION.name:
+        return resolution
+    if output == FACT_STREAMS.name:
+        share = resolution["resolved_share"]
+        return {"basic_plays": resolution["basic_plays"], "basic_plays_resolved_share": share}
+    return {}
