@@ -46,10 +46,10 @@ from .tables import (
 )
 
 # The enrichment tables' foreign keys warn instead of blocking: their rows are Web API answers kept
-# per landing file, and a model update can leave one behind that no longer matches (a basic play
-# resolved by a later export moves to the track's album, and the album it counted for before leaves
-# dim_album) until spotify_lookup runs for that file again. track_metadata's orphans feed nothing (the
-# model joins answers by track id); album_art's are published, and a MySQL warehouse refuses them.
+# per landing file, written by spotify_lookup for that file only, so a row can only be corrected by
+# that file's next lookup. (The one known way to orphan a row, the "unknown album" of tracks known by
+# name that leaves dim_album once a later export resolves them, is closed: such albums get no album_art
+# row, lookup_plan.album_states.) A MySQL warehouse refuses an album_art orphan at publish.
 ADVISORY_FOREIGN_KEYS = frozenset({ALBUM_ART.name, TRACK_METADATA.name})
 
 # The tables each ingest step writes, one partition per landing file: their bundles check that partition.

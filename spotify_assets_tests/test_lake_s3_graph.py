@@ -129,6 +129,16 @@ def test_the_second_drop_changed_earlier_verdicts(runs):
     assert first["fact_streams"].filter(basic).height > second["fact_streams"].filter(basic).height
 
 
+@pytest.mark.parametrize("step", ["first drop", "second drop", "re-ingest"])
+def test_album_art_never_points_at_an_album_the_model_dropped(runs, step):
+    """The second drop resolves basic plays away from their artists' "unknown album": an album known
+    only by name has no album_art row, so none is left behind (a MySQL warehouse refuses orphans)."""
+    _, tables = runs["steps"]["local"][step]
+    assert tables["album_art"].height > 0
+    orphans = tables["album_art"].join(tables["dim_album"], on="album_key", how="anti")
+    assert orphans.is_empty(), orphans.select("album_key", "landing_file", "status").to_dicts()
+
+
 def test_the_lake_is_on_the_object_store_partitioned_by_landing_file(runs, s3):
     objects = s3.objects(BUCKET, "lake/fact_streams/")
     assert any(key.endswith(".parquet") and "/landing_file=" in key for key in objects)

@@ -107,10 +107,15 @@ def track_states(tracks: pl.LazyFrame, track_metadata: pl.LazyFrame) -> pl.LazyF
 
 
 def album_states(dim_album: pl.LazyFrame, album_art: pl.LazyFrame) -> pl.LazyFrame:
-    """Music albums with their stored album_art row (null when never written) and owner partition."""
-    music = dim_album.filter(pl.col("content_type") == MUSIC_CONTENT_TYPE).select(
-        "album_key", "first_landing_file"
-    )
+    """Music albums with their stored album_art row (null when never written) and owner partition.
+
+    Only albums with a Spotify track id can have art: the "unknown album" of tracks known only by
+    name (basic account data) is left out. Such an album disappears from dim_album when a later
+    export resolves its plays, and a row for it would be left behind in album_art (an orphan the
+    MySQL warehouse refuses)."""
+    music = dim_album.filter(
+        (pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("sample_track_id").is_not_null()
+    ).select("album_key", "first_landing_file")
     stored = album_art.select(
         "album_key", PARTITION_COLUMN, "status", "fetched_at", "album_id", *IMAGE_COLUMNS
     )
