@@ -75,17 +75,26 @@ def primary_key_check(spec: TableSpec) -> Check:
     def evaluate(run: CheckRun) -> dg.AssetCheckResult:
         where = [PARTITION_COLUMN] if spec.partitioned and PARTITION_COLUMN not in key else []
         table, scope = run.written(spec)
-        keys = table.select(*key, *where)
-        rows, null_keys, duplicates = pl.collect_all(
+        keys = table.select(*key)
+        distinct = pl.col(key[0]).n_unique() if len(key) == 1 else pl.struct(key).n_unique()
+        rows, null_keys, counts = pl.collect_all(
             [
                 keys.select(pl.len()),
                 keys.filter(pl.any_horizontal(pl.col(key).is_null())),
-                keys.drop_nulls(key)
-                .group_by(key)
-                .agg(pl.len().alias("rows"), *(pl.col(column).unique() for column in where))
-                .filter(pl.col("rows") > 1)
-                .sort(["rows", *key], descending=True),
+                keys.drop_nulls(key).select(pl.len().alias("keys"), distinct.alias("distinct")),
             ]
+        )
+        # the key columns alone decide; only a table with duplicates is grouped for the sample
+        duplicates = (
+            pl.DataFrame()
+            if counts["keys"].item() == counts["distinct"].item()
+            else table.select(*key, *where)
+            .drop_nulls(key)
+            .group_by(key)
+            .agg(pl.len().alias("rows"), *(pl.col(column).unique() for column in where))
+            .filter(pl.col("rows") > 1)
+            .sort(["rows", *key], descending=True)
+            .collect()
         )
         return dg.AssetCheckResult(
             passed=null_keys.is_empty() and duplicates.is_empty(),
