@@ -85,7 +85,8 @@ def imports(path: Path) -> Iterator[tuple[int, str, bool]]:
             continue
         for name in names:
             module = name.split(".")[0]
-            if module not in sys.stdlib_module_names and module not in FIRST_PARTY:
+            sibling = (path.parent / f"{module}.py").exists()  # a script importing its neighbour (bench/)
+            if module not in sys.stdlib_module_names and module not in FIRST_PARTY and not sibling:
                 yield node.lineno, module, id(node) in top_level
 
 
