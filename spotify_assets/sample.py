@@ -43,21 +43,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from .transforms.parse import MAVEN_COLUMNS
+
 CATALOG_DIR = Path(__file__).parent / "catalog"
 
-MAVEN_COLUMNS = (
-    "spotify_track_uri",
-    "ts",
-    "platform",
-    "ms_played",
-    "track_name",
-    "artist_name",
-    "album_name",
-    "reason_start",
-    "reason_end",
-    "shuffle",
-    "skipped",
-)
 EXTENDED_COLUMNS = (
     "ts",
     "platform",
