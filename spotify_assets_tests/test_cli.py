@@ -4,6 +4,7 @@ it leaves in the landing folder, the lake and the warehouse."""
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -312,7 +313,8 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
     [line] = _failed_lines(stopped.stdout)
     assert line.startswith("FAILED history.csv (spotify_lookup): spotify_lookup history-")
     assert "quota exhausted; retry after " in line
-    retry_after = line.split("retry after ")[1][:9]
+    # "HH:MM UTC", or "YYYY-MM-DD HH:MM UTC" when the quota resets on another day (after 21:00 UTC here)
+    retry_after = re.search(r"retry after ((?:\d{4}-\d\d-\d\d )?\d\d:\d\d UTC)", line).group(1)
     [note] = [line for line in stopped.stdout.splitlines() if line.startswith("Spotify lookups:")]
     assert note.endswith(
         f"still pending; Spotify's quota allows the next try after {retry_after}: run again then"
