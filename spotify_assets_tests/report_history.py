@@ -17,6 +17,21 @@ from spotify_assets.assets.report import REPORT_INPUTS
 from spotify_assets.tables import TABLES
 from spotify_assets.transforms.model import dim_date
 
+# the report's sections (element ids), in page order: what the page and browser tests expect
+SECTIONS = (
+    "totals",
+    "months",
+    "heatmap",
+    "top-artists",
+    "top-albums",
+    "top-tracks",
+    "top-recordings",
+    "decades",
+    "skips",
+    "discovery",
+    "podcasts",
+    "audiobooks",
+)
 ARTIST_A = 'Ωmega <b>&"Quotes"</b> | pipe'
 ARTIST_B = "坂本龍一 🎹"
 SHOW, BOOK = "Talk & Co", "Book <One>"

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import boto3
@@ -146,3 +148,14 @@ def start_s3_server() -> S3Server:
     key = iam.create_access_key(UserName=USER)["AccessKey"]
     iam.put_user_policy(UserName=USER, PolicyName="s3", PolicyDocument=json.dumps(ALLOW_S3))
     return S3Server(url[0], key["AccessKeyId"], key["SecretAccessKey"], process, output)
+
+
+@contextmanager
+def s3_with_bucket(bucket: str) -> Iterator[S3Server]:
+    """A started server holding the empty bucket `bucket`, stopped on exit (a module fixture's body)."""
+    server = start_s3_server()
+    try:
+        server.create_bucket(bucket)
+        yield server
+    finally:
+        server.stop()

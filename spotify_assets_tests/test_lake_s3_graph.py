@@ -23,7 +23,7 @@ from . import histories
 from .graph import Platform
 from .hostile import write_hostile_csv
 from .lake_harness import differences
-from .s3_server import start_s3_server
+from .s3_server import s3_with_bucket
 
 BUCKET = "spotify-lake"
 TIMELINE = histories.plays(240, seed=5)
@@ -76,10 +76,8 @@ def play(platform: Platform, drops: dict[str, list[Path]]) -> dict:
 
 @pytest.fixture(scope="module")
 def s3():
-    server = start_s3_server()
-    server.create_bucket(BUCKET)
-    yield server
-    server.stop()
+    with s3_with_bucket(BUCKET) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

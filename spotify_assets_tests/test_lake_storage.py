@@ -27,7 +27,7 @@ from spotify_assets.io_managers.updates import PartitionedUpdate
 from spotify_assets.settings import Settings
 from spotify_assets.tables import PARTITION_COLUMN, Column, TableSpec
 
-from .s3_server import start_s3_server
+from .s3_server import s3_with_bucket
 
 PLAYS = TableSpec(
     name="plays",
@@ -61,10 +61,8 @@ def plays(partition: str, *numbers: int) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def s3():
-    server = start_s3_server()
-    server.create_bucket("lake-tests")
-    yield server
-    server.stop()
+    with s3_with_bucket("lake-tests") as server:
+        yield server
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -26,7 +26,7 @@ from spotify_assets.tables import PARTITION_COLUMN, RAW_PLAYS, TABLES
 
 from . import histories
 from .lake_harness import Lake
-from .s3_server import start_s3_server
+from .s3_server import s3_with_bucket
 
 BUCKET = "maintenance"
 TIMELINE = histories.plays(160, seed=11)
@@ -43,10 +43,8 @@ SHORT_RETENTION = {
 
 @pytest.fixture(scope="module")
 def s3():
-    server = start_s3_server()
-    server.create_bucket(BUCKET)
-    yield server
-    server.stop()
+    with s3_with_bucket(BUCKET) as server:
+        yield server
 
 
 class Storage:

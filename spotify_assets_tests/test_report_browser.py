@@ -24,25 +24,12 @@ from spotify_assets.transforms.report import listening_figures
 
 from .fake_spotify import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FakeSpotify, spotify_id
 from .graph import Platform
+from .report_history import SECTIONS
 from .requirements import need_command
 
 pytestmark = pytest.mark.e2e
 
 TIMEZONE = "Europe/Berlin"
-SECTIONS = (
-    "totals",
-    "months",
-    "heatmap",
-    "top-artists",
-    "top-albums",
-    "top-tracks",
-    "top-recordings",
-    "decades",
-    "skips",
-    "discovery",
-    "podcasts",
-    "audiobooks",
-)
 LOCAL_COVERS, REMOTE_COVERS = 3, 5  # of the top albums: covers on disk (they load), on the web (they fail)
 COVER_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300" viewBox="0 0 300 300">
 <rect width="300" height="300" fill="{color}"/><circle cx="150" cy="150" r="90" fill="#181818"/>
