@@ -29,7 +29,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,11 +44,13 @@ from spotify_assets.tables import (
     DIM_DATE,
     DIM_PLATFORM,
     DIM_REASON,
+    DIM_RECORDING,
     DIM_TRACK,
     FACT_STREAMS,
     WAREHOUSE_TABLES,
 )
 from spotify_assets_tests.mariadb_server import mariadb_server
+from spotify_assets_tests.warehouse_data import date_rows
 
 DIMENSION_SIZES = {"artist": 2_000, "album": 5_000, "track": 20_000, "platform": 12, "reason": 30}
 FACT = replace(FACT_STREAMS, partitioned=True)  # as the model will write it
@@ -73,27 +75,35 @@ def dimensions(extra_tracks: int = 0) -> dict[str, pl.DataFrame]:
     )
     track_count = DIMENSION_SIZES["track"] + extra_tracks
     track_index = pl.int_range(track_count, eager=True)
-    tracks = pl.DataFrame({"track_key": keys(track_count, 3)}).with_columns(
-        track_id=pl.format("T{}", pl.int_range(pl.len())),
-        track_uri=pl.lit("spotify:track:x"),
-        track_name=pl.format("Track {} — 中文", pl.int_range(pl.len())),
-        content_type=pl.lit("track"),
-        artist_key=artists["artist_key"].gather(track_index % DIMENSION_SIZES["artist"]),
-        album_key=albums["album_key"].gather(track_index % DIMENSION_SIZES["album"]),
+    tracks = (
+        pl.DataFrame({"track_key": keys(track_count, 3)})
+        .with_columns(
+            track_id=pl.format("T{}", pl.int_range(pl.len())),
+            track_uri=pl.lit("spotify:track:x"),
+            track_name=pl.format("Track {} — 中文", pl.int_range(pl.len())),
+            content_type=pl.lit("track"),
+            artist_key=artists["artist_key"].gather(track_index % DIMENSION_SIZES["artist"]),
+            album_key=albums["album_key"].gather(track_index % DIMENSION_SIZES["album"]),
+        )
+        # no ISRC known: each track is its own recording
+        .with_columns(recording_key=pl.col("track_key"))
     )
-    days = pl.date_range(datetime(2012, 1, 1), datetime(2025, 12, 31), eager=True)
-    dates = pl.DataFrame({"date": days}).with_columns(
-        date_key=pl.col("date").dt.strftime("%Y%m%d").cast(pl.Int32),
-        year=pl.col("date").dt.year(),
-        quarter=pl.col("date").dt.quarter(),
-        month=pl.col("date").dt.month(),
-        month_name=pl.col("date").dt.strftime("%B"),
-        day=pl.col("date").dt.day(),
-        weekday=pl.col("date").dt.weekday(),
-        weekday_name=pl.col("date").dt.strftime("%A"),
-        iso_week=pl.col("date").dt.week(),
-        is_weekend=pl.col("date").dt.weekday() >= 6,
+    # not looked up yet: the Web API's columns are null
+    tracks = tracks.with_columns(
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in DIM_TRACK.polars_schema().items()
+        if name not in tracks.columns
     )
+    recordings = tracks.select(
+        "recording_key",
+        pl.lit(None, pl.String).alias("isrc"),
+        pl.col("track_name").alias("recording_name"),
+        "artist_key",
+        pl.col("track_key").alias("sample_track_key"),
+        pl.lit(1, pl.Int64).alias("track_ids"),
+        "content_type",
+    )
+    dates = date_rows(date(2012, 1, 1), date(2025, 12, 31))
     platforms = pl.DataFrame({"platform_key": keys(DIMENSION_SIZES["platform"], 4)}).with_columns(
         platform=pl.format("platform {}", pl.int_range(pl.len())), platform_family=pl.lit("android")
     )
@@ -103,6 +113,7 @@ def dimensions(extra_tracks: int = 0) -> dict[str, pl.DataFrame]:
     return {
         "dim_artist": artists,
         "dim_album": albums,
+        "dim_recording": recordings,
         "dim_track": tracks,
         "dim_date": dates,
         "dim_platform": platforms,
@@ -139,6 +150,7 @@ def fact_frame(
             incognito_mode=pl.col("index") % 11 == 0,
             content_type=pl.lit("track"),
             source_file=pl.lit("Spotify Extended Streaming History/Streaming_History_Audio_2019-2021_3.json"),
+            source_format=pl.lit("extended_json"),
         )
         .with_columns(
             date_key=pl.col("ts_utc").dt.strftime("%Y%m%d").cast(pl.Int32),
@@ -151,7 +163,7 @@ def fact_frame(
 
 def write_lake(lake_uri: str, rows: int, files: int) -> dict[str, pl.DataFrame]:
     dims = dimensions()
-    for spec in (DIM_ARTIST, DIM_ALBUM, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON):
+    for spec in (DIM_ARTIST, DIM_ALBUM, DIM_RECORDING, DIM_TRACK, DIM_DATE, DIM_PLATFORM, DIM_REASON):
         write_table(lake_uri, spec, dims[spec.name])
     per_file = -(-rows // files)
     for number in range(files):
@@ -169,6 +181,7 @@ def write_lake(lake_uri: str, rows: int, files: int) -> dict[str, pl.DataFrame]:
 def add_new_file(lake_uri: str, rows: int, new_rows: int) -> None:
     """A new landing file whose plays include 10 tracks never heard before."""
     dims = dimensions(extra_tracks=10)
+    write_table(lake_uri, DIM_RECORDING, dims["dim_recording"])
     write_table(lake_uri, DIM_TRACK, dims["dim_track"])
     write_table(
         lake_uri,
