@@ -107,8 +107,9 @@ def bundle(
     def run_checks(context: dg.AssetCheckExecutionContext) -> Iterable[dg.AssetCheckResult]:
         run = CheckRun(context, context.resources.lake, scoped)
         selected = context.selected_asset_check_keys
-        for check in checks:
-            if check.spec.key in selected:
-                yield _evaluate(check, run)
+        # shared: a model update in another run does not rewrite the tables halfway through the checks
+        with run.lake.read_lock():
+            results = [_evaluate(check, run) for check in checks if check.spec.key in selected]
+        yield from results
 
     return run_checks

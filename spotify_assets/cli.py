@@ -66,6 +66,17 @@ def _dagster_home() -> Path:
     return home
 
 
+def open_instance(home: Path):
+    """The Dagster instance of `home`. Two first runs at once would both create its SQLite tables
+    (`table … already exists`): the first one creates them under a lock the others wait for."""
+    import dagster as dg
+
+    from .io_managers.locks import file_lock
+
+    with file_lock(str(home), "instance"):
+        return dg.DagsterInstance.get()
+
+
 def _run(args: argparse.Namespace) -> int:
     from . import intake, runner, summary
     from .io_managers.location import lake_location
@@ -141,8 +152,6 @@ def _execute(
     args, settings, lake, landing, taken, ingested: set[str], home: Path, now: datetime, credentials: bool
 ) -> dict:
     """The Dagster runs of this invocation (none when nothing is new or stale)."""
-    import dagster as dg
-
     from . import runner
     from .definitions import build_definitions
     from .progress import Progress
@@ -160,7 +169,7 @@ def _execute(
     progress = Progress(sys.stderr, tty=sys.stderr.isatty(), labels=_labels(names), also=write_log)
     if not args.verbose:
         progress.start()
-    with dg.DagsterInstance.get() as instance:
+    with open_instance(home) as instance:
         if args.whole_process:
             gc.freeze()  # the imported code lives as long as the process: no collection walks it again
             gc.enable()

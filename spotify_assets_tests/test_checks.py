@@ -39,6 +39,7 @@ from spotify_assets.tables import (
     DIM_TRACK,
     FACT_STREAMS,
     FILE_ACCOUNTING,
+    FILE_READS,
     LAKE_TABLES,
     STAR_SCHEMA,
     TABLES,
@@ -228,10 +229,30 @@ def test_an_unbalanced_file_accounting_fails_with_error(platform, tampered):
     evaluation = run_checks(platform, tampered)["file_accounting:every_row_accounted_for"]
     assert (evaluation.passed, evaluation.severity) == (False, ERROR)
     assert evaluation.metadata["files_out_of_balance"].value == 1
+    assert evaluation.metadata["files_awaiting_model"].value == 0
     assert evaluation.metadata["verdicts_do_not_add_up"].value == 1
     assert evaluation.metadata["clean_differs_from_fact_streams"].value == 1
     assert evaluation.metadata["valid_differs_from_clean_plays"].value == 1
     assert evaluation.metadata["sample_files_out_of_balance"].value[0]["landing_file"] == partition
+
+
+def test_a_file_ingested_after_the_model_update_waits_for_the_next_one(platform, tampered):
+    """Another run's ingest that committed after this run's model update is not out of balance yet."""
+    accounting = pl.read_delta(f"{tampered.lake_uri}/file_accounting")
+    reads = pl.read_delta(f"{tampered.lake_uri}/file_reads")
+    partition = accounting["landing_file"][0]
+    newer = pl.when(pl.col("landing_file") == partition).then(pl.lit("a-newer-ingest"))
+    write_table(
+        tampered.lake_uri,
+        FILE_READS,
+        reads.with_columns(newer.otherwise(pl.col("ingest_id")).alias("ingest_id")),
+    )
+    bumped = pl.when(pl.col("landing_file") == partition).then(pl.col("clean") + 1).otherwise(pl.col("clean"))
+    write_table(tampered.lake_uri, FILE_ACCOUNTING, accounting.with_columns(bumped.alias("clean")))
+    evaluation = run_checks(platform, tampered, lake_checks)["file_accounting:every_row_accounted_for"]
+    assert evaluation.passed
+    assert evaluation.metadata["files_awaiting_model"].value == 1
+    assert evaluation.metadata["files"].value == accounting.height - 1
 
 
 def test_a_new_landing_file_makes_the_fact_stale(platform, tampered, tmp_path):

@@ -67,3 +67,30 @@ def test_two_runs_at_once_on_overlapping_files_equal_one_at_a_time(tmp_path):
     assert accounting["excerpt.csv"]["duplicate_across_files"] == 0
     assert accounting["export.csv"]["duplicate_across_files"] == accounting["excerpt.csv"]["clean"] > 2_000
     assert fact.height == sum(row["clean"] for row in accounting.values())
+
+
+OPEN_INSTANCE = """
+import sys
+from pathlib import Path
+from spotify_assets.cli import open_instance
+with open_instance(Path(sys.argv[1])) as instance:
+    instance.get_runs(limit=1)
+"""
+
+
+def test_first_runs_at_once_share_one_new_dagster_instance(tmp_path):
+    """Without the lock about two in three such pairs failed with `table … already exists`."""
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    opens = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_INSTANCE, str(tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=300)[0] for process in opens]
+    assert [process.returncode for process in opens] == [0] * 4, outputs
