@@ -43,9 +43,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .transforms.parse import MAVEN_COLUMNS
+from ..transforms.parse import MAVEN_COLUMNS
 
-CATALOG_DIR = Path(__file__).parent / "catalog"
+CATALOG_DIR = Path(__file__).parent.parent / "catalog"  # spotify_assets/catalog
 
 EXTENDED_COLUMNS = (
     "ts",
