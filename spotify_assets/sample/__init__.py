@@ -1,9 +1,11 @@
 """Realistic synthetic Spotify listening histories, in every format the platform ingests.
 
-listener.py   the listener model and every writer (to be split by format)
+listener.py   the listener model and the Extended and basic writers (to be split by format)
+formats.py    the Maven CSV writer; SAMPLE_FORMATS / write_sample, every format by name
 """
 
 from ..transforms.parse import MAVEN_COLUMNS
+from .formats import SAMPLE_FORMATS, write_maven_csv, write_sample
 from .listener import (
     ACCOUNT_DATA_FOLDER,
     AFTER_ERROR_SHARE,
@@ -19,7 +21,6 @@ from .listener import (
     EXTENDED_COLUMNS,
     MEAN_SESSION_PLAYS,
     QUARTER_DAYS,
-    SAMPLE_FORMATS,
     SKIP_REASONS,
     ZIP_FOLDER,
     generate_basic,
@@ -30,8 +31,6 @@ from .listener import (
     write_basic_json,
     write_extended_json,
     write_extended_zip,
-    write_maven_csv,
-    write_sample,
 )
 
 __all__ = [
