@@ -10,13 +10,8 @@ from pathlib import Path
 
 import polars as pl
 
-from .listener import (
-    generate_plays,
-    write_account_data_zip,
-    write_basic_json,
-    write_extended_json,
-    write_extended_zip,
-)
+from .basic import write_account_data_zip, write_basic_json
+from .listener import generate_plays, write_extended_json, write_extended_zip
 
 
 def write_maven_csv(path: str | Path, rows: int, seed: int = 0) -> Path:

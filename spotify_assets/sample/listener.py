@@ -34,7 +34,6 @@ Output is deterministic for a given ``(rows, seed)``.
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from datetime import date
 from functools import cache
@@ -74,10 +73,6 @@ EXTENDED_COLUMNS = (
 )
 SKIP_REASONS = ("fwdbtn", "backbtn", "nextbtn")
 ZIP_FOLDER = "Spotify Extended Streaming History"
-ACCOUNT_DATA_FOLDER = "Spotify Account Data"
-BASIC_KINDS = ("music", "podcast", "audiobook")
-BASIC_DAYS = 365  # the basic export holds about the last year
-BASIC_FILE_RECORDS = 10_000  # records per StreamingHistory_<kind>_<n>.json
 
 DEFAULT_START = date(2017, 1, 1)
 DEFAULT_END = date(2024, 12, 31)
@@ -156,7 +151,7 @@ _COUNTRY_SHARE = np.array([0.93, 0.03, 0.02, 0.01, 0.01])
 
 
 @cache
-def _catalog_csv(name: str) -> pl.DataFrame:
+def catalog_csv(name: str) -> pl.DataFrame:
     """A catalog table, names kept as text (a track called ``1999`` stays a string)."""
     frame = pl.read_csv(CATALOG_DIR / f"{name}.csv", infer_schema=False)
     numbers = {
@@ -170,7 +165,7 @@ def _catalog_csv(name: str) -> pl.DataFrame:
 
 def load_catalog(name: str) -> pl.DataFrame:
     """One bundled catalog table: ``tracks``, ``platforms``, ``reasons``, ``episodes`` or ``audiobooks``."""
-    return _catalog_csv(name).clone()
+    return catalog_csv(name).clone()
 
 
 def _draw(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
@@ -213,7 +208,7 @@ def _year_fraction(ms: np.ndarray, start: date, end: date) -> np.ndarray:
 
 def _platforms(rng: np.random.Generator, fraction: np.ndarray) -> np.ndarray:
     """Platform index per session; shares move from ``share_start`` to ``share_end`` over the history."""
-    table = _catalog_csv("platforms")
+    table = catalog_csv("platforms")
     lo, hi = table["share_start"].to_numpy(), table["share_end"].to_numpy()
     cdf = np.cumsum(lo[None, :] + (hi - lo)[None, :] * fraction[:, None], axis=1)
     u = rng.random(len(fraction)) * cdf[:, -1]
@@ -221,7 +216,7 @@ def _platforms(rng: np.random.Generator, fraction: np.ndarray) -> np.ndarray:
 
 
 def _reason_table(role: str) -> tuple[list[str], np.ndarray]:
-    table = _catalog_csv("reasons").filter(pl.col("role") == role)
+    table = catalog_csv("reasons").filter(pl.col("role") == role)
     return table["reason"].to_list(), table["weight"].to_numpy()
 
 
@@ -289,7 +284,7 @@ def _plays_arrays(
 
     Rows come session by session, not in time order; ``-1`` marks an empty reason.
     """
-    tracks = _catalog_csv("tracks")
+    tracks = catalog_csv("tracks")
     lengths = _session_lengths(rng, n_plays)
     n_sessions = len(lengths)
     session = np.repeat(np.arange(n_sessions), lengths)
@@ -383,8 +378,8 @@ def generate_plays(
 
 
 def _plays_frame(vocabulary: list[str], arrays: dict[str, np.ndarray]) -> pl.DataFrame:
-    tracks = _catalog_csv("tracks")
-    platforms = _catalog_csv("platforms")["platform"].to_list()
+    tracks = catalog_csv("tracks")
+    platforms = catalog_csv("platforms")["platform"].to_list()
     picked = tracks.select("track_id", "track_name", "artist_name", "album_name")[arrays["track"]]
     return pl.DataFrame(
         {
@@ -414,7 +409,7 @@ def _empty_plays() -> pl.DataFrame:
 
 def _spoken_plays(rng: np.random.Generator, kind: str, n: int, start: date, end: date) -> pl.DataFrame:
     """Podcast-episode (``kind="episodes"``) or audiobook-chapter plays in Extended-history columns."""
-    table = _catalog_csv(kind)
+    table = catalog_csv(kind)
     group = "show_name" if kind == "episodes" else "audiobook_title"
     groups = table[group].rle_id().to_numpy()
     n_groups = int(groups[-1]) + 1
@@ -429,7 +424,7 @@ def _spoken_plays(rng: np.random.Generator, kind: str, n: int, start: date, end:
     ts_ms = _session_starts(rng, n, start, end) + ms
     picked = table[item]
     platform = _codes_to_text(
-        _platforms(rng, _year_fraction(ts_ms, start, end)), _catalog_csv("platforms")["platform"].to_list()
+        _platforms(rng, _year_fraction(ts_ms, start, end)), catalog_csv("platforms")["platform"].to_list()
     )
     how_started = _draw(rng, np.array([0.5, 0.3, 0.2]), n)
     how_ended = np.where(whole, 0, 1 + _draw(rng, np.array([0.7, 0.2, 0.1]), n))
@@ -539,7 +534,7 @@ def _extended_context(records: pl.DataFrame, rng: np.random.Generator) -> pl.Dat
     )
 
 
-def _json_array(records: pl.DataFrame) -> bytes:
+def json_array(records: pl.DataFrame) -> bytes:
     """A JSON array with one record per line, every field present (nulls written as ``null``)."""
     buffer = io.BytesIO()
     records.write_ndjson(buffer)
@@ -560,7 +555,7 @@ def write_extended_json(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_json_array(generate_extended(rows, seed, episodes=episodes, audiobooks=audiobooks)))
+    path.write_bytes(json_array(generate_extended(rows, seed, episodes=episodes, audiobooks=audiobooks)))
     return path
 
 
@@ -585,166 +580,16 @@ def write_extended_zip(path: str | Path, rows: int, seed: int = 0, files: int = 
     video = generate_extended(0, seed + 1, episodes=max(3, rows // 2000), audiobooks=0)
     per_file = -(-records.height // files)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr(f"{ZIP_FOLDER}/ReadMeFirst_ExtendedStreamingHistory.pdf", _PDF_PLACEHOLDER)
+        archive.writestr(f"{ZIP_FOLDER}/ReadMeFirst_ExtendedStreamingHistory.pdf", PDF_PLACEHOLDER)
         for n in range(files):
             chunk = records.slice(n * per_file, per_file)
             years = _years(chunk) if chunk.height else "empty"
-            archive.writestr(f"{ZIP_FOLDER}/Streaming_History_Audio_{years}_{n}.json", _json_array(chunk))
-        archive.writestr(f"{ZIP_FOLDER}/Streaming_History_Video_{_years(video)}.json", _json_array(video))
+            archive.writestr(f"{ZIP_FOLDER}/Streaming_History_Audio_{years}_{n}.json", json_array(chunk))
+        archive.writestr(f"{ZIP_FOLDER}/Streaming_History_Video_{_years(video)}.json", json_array(video))
     return path
 
 
-_PDF_PLACEHOLDER = (
+PDF_PLACEHOLDER = (
     b"%PDF-1.4\n% Placeholder for Spotify's ReadMeFirst document: not listening history.\n"
     b"1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 )
-
-
-# --------------------------------------------------------------------------- basic account data
-
-
-def generate_basic(
-    rows: int,
-    seed: int = 0,
-    *,
-    episodes: int | None = None,
-    audiobooks: int | None = None,
-    days: int = BASIC_DAYS,
-) -> dict[str, pl.DataFrame]:
-    """The basic "Account data" records of the last ``days`` days of ``generate_extended(rows, seed,
-    episodes=..., audiobooks=...)``, one frame per kind (``music``, ``podcast``, ``audiobook``) in the
-    export's fields: ``endTime`` (UTC, the minute the play ended, ``YYYY-MM-DD HH:MM``), names,
-    ``msPlayed``; no ids, album, platform or reasons. Plays of 0 ms are kept, as Spotify does."""
-    extended = generate_extended(rows, seed, episodes=episodes, audiobooks=audiobooks)
-    ended = pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="ms")
-    recent = extended.filter(ended > ended.max() - pl.duration(days=days)) if extended.height else extended
-    end_time = ended.dt.strftime("%Y-%m-%d %H:%M").alias("endTime")
-    ms_played = pl.col("ms_played").alias("msPlayed")
-    authors = _catalog_csv("audiobooks").select("audiobook_title", "author_name").unique()
-    return {
-        "music": recent.filter(pl.col("spotify_track_uri").is_not_null()).select(
-            end_time,
-            pl.col("master_metadata_album_artist_name").alias("artistName"),
-            pl.col("master_metadata_track_name").alias("trackName"),
-            ms_played,
-        ),
-        "podcast": recent.filter(pl.col("spotify_episode_uri").is_not_null()).select(
-            end_time,
-            pl.col("episode_show_name").alias("podcastName"),
-            pl.col("episode_name").alias("episodeName"),
-            ms_played,
-        ),
-        "audiobook": recent.filter(pl.col("audiobook_uri").is_not_null())
-        .join(authors, on="audiobook_title", how="left", maintain_order="left")
-        .select(
-            end_time,
-            pl.col("audiobook_title").alias("audiobookName"),
-            pl.col("audiobook_chapter_title").alias("chapterName"),
-            pl.col("author_name").alias("authorName"),
-            ms_played,
-        ),
-    }
-
-
-def write_basic_json(
-    path: str | Path, rows: int, seed: int = 0, kind: str = "music", *, days: int = BASIC_DAYS
-) -> Path:
-    """Write one basic history file (``StreamingHistory_<kind>_<n>.json``-style JSON array) holding
-    every ``kind`` record of ``generate_basic(rows, seed, days=days)``; return the path."""
-    if kind not in BASIC_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(BASIC_KINDS)}, got {kind!r}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_json_array(generate_basic(rows, seed, days=days)[kind]))
-    return path
-
-
-def write_account_data_zip(path: str | Path, rows: int, seed: int = 0, *, days: int = BASIC_DAYS) -> Path:
-    """Write ``my_spotify_data.zip`` as Spotify mails the basic export; return the path.
-
-    Members, all under ``Spotify Account Data/``: ``StreamingHistory_music_<n>.json``,
-    ``StreamingHistory_podcast_<n>.json`` and ``StreamingHistory_audiobook_<n>.json`` (at most
-    BASIC_FILE_RECORDS records each, at least one file per kind) from ``generate_basic(rows, seed,
-    days=days)``, beside members that are not listening history: ``Userdata.json``,
-    ``Playlist1.json``, ``SearchQueries.json``, ``Marquee.json`` (an array with ``artistName`` but no
-    plays) and ``Read_Me_First.pdf``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    records = generate_basic(rows, seed, days=days)
-    music = records["music"]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr(f"{ACCOUNT_DATA_FOLDER}/Read_Me_First.pdf", _PDF_PLACEHOLDER)
-        for name, content in _account_data_extras(music).items():
-            archive.writestr(f"{ACCOUNT_DATA_FOLDER}/{name}", content)
-        for kind, frame in records.items():
-            for n in range(max(1, -(-frame.height // BASIC_FILE_RECORDS))):
-                chunk = frame.slice(n * BASIC_FILE_RECORDS, BASIC_FILE_RECORDS)
-                member = f"{ACCOUNT_DATA_FOLDER}/StreamingHistory_{kind}_{n}.json"
-                archive.writestr(member, _json_array(chunk))
-    return path
-
-
-def _account_data_extras(music: pl.DataFrame) -> dict[str, bytes]:
-    """The account-data members that are not listening history (made-up account, no real person)."""
-    artists = music["artistName"].unique(maintain_order=True).head(5).to_list()
-    tracks = music.select("artistName", "trackName").unique(maintain_order=True).head(3).rows()
-    return {
-        "Userdata.json": json.dumps(
-            {
-                "username": "sample-listener",
-                "email": "listener@example.com",
-                "country": "US",
-                "createdFromFacebook": False,
-                "birthdate": "1990-01-01",
-                "gender": "neutral",
-            },
-            indent=2,
-        ).encode(),
-        "Playlist1.json": json.dumps(
-            {
-                "playlists": [
-                    {
-                        "name": "Sample favourites",
-                        "lastModifiedDate": "2024-06-01",
-                        "items": [
-                            {
-                                "track": {
-                                    "trackName": track,
-                                    "artistName": artist,
-                                    "albumName": "",
-                                    "trackUri": "",
-                                },
-                                "episode": None,
-                                "localTrack": None,
-                                "addedDate": "2024-06-01",
-                            }
-                            for artist, track in tracks
-                        ],
-                        "description": None,
-                        "numberOfFollowers": 0,
-                    }
-                ]
-            },
-            indent=2,
-            ensure_ascii=False,
-        ).encode(),
-        "SearchQueries.json": json.dumps(
-            [
-                {
-                    "platform": "ANDROID",
-                    "searchTime": "2024-06-01T10:00:00.000Z[UTC]",
-                    "searchQuery": artist.lower(),
-                    "searchInteractionURIs": [],
-                }
-                for artist in artists
-            ],
-            indent=2,
-            ensure_ascii=False,
-        ).encode(),
-        "Marquee.json": json.dumps(
-            [{"artistName": artist, "segment": "Previously Active Listeners"} for artist in artists],
-            indent=2,
-            ensure_ascii=False,
-        ).encode(),
-    }
