@@ -1,7 +1,8 @@
 """Realistic synthetic Spotify listening histories, in every format the platform ingests.
 
-listener.py   the listener model and the Extended Streaming History writer (to be split)
-basic.py      the basic account-data export: StreamingHistory_<kind>_<n>.json, my_spotify_data.zip
+listener.py   the listener model: the bundled catalog, sessions, taste, reasons -> generate_plays
+extended.py   the Extended Streaming History export: generate_extended, its JSON file and ZIP
+basic.py      the basic account-data export: generate_basic, StreamingHistory_<kind>_<n>.json, the ZIP
 formats.py    the Maven CSV writer; SAMPLE_FORMATS / write_sample, every format by name
 """
 
@@ -15,25 +16,27 @@ from .basic import (
     write_account_data_zip,
     write_basic_json,
 )
+from .extended import (
+    AUDIOBOOK_SHARE,
+    EPISODE_SHARE,
+    EXTENDED_COLUMNS,
+    ZIP_FOLDER,
+    generate_extended,
+    write_extended_json,
+    write_extended_zip,
+)
 from .formats import SAMPLE_FORMATS, write_maven_csv, write_sample
 from .listener import (
     AFTER_ERROR_SHARE,
-    AUDIOBOOK_SHARE,
     CATALOG_DIR,
     DEFAULT_END,
     DEFAULT_START,
     DUPLICATE_SHARE,
-    EPISODE_SHARE,
-    EXTENDED_COLUMNS,
     MEAN_SESSION_PLAYS,
     QUARTER_DAYS,
     SKIP_REASONS,
-    ZIP_FOLDER,
-    generate_extended,
     generate_plays,
     load_catalog,
-    write_extended_json,
-    write_extended_zip,
 )
 
 __all__ = [

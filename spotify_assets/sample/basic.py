@@ -15,7 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from .listener import PDF_PLACEHOLDER, catalog_csv, generate_extended, json_array
+from .extended import PDF_PLACEHOLDER, generate_extended, json_array
+from .listener import catalog_csv
 
 ACCOUNT_DATA_FOLDER = "Spotify Account Data"
 BASIC_KINDS = ("music", "podcast", "audiobook")

@@ -11,7 +11,8 @@ from pathlib import Path
 import polars as pl
 
 from .basic import write_account_data_zip, write_basic_json
-from .listener import generate_plays, write_extended_json, write_extended_zip
+from .extended import write_extended_json, write_extended_zip
+from .listener import generate_plays
 
 
 def write_maven_csv(path: str | Path, rows: int, seed: int = 0) -> Path:
