@@ -238,7 +238,7 @@ def test_basic_json_and_account_zip_read_back_through_the_parser(tmp_path: Path,
     raw = read_history(tmp_path / "StreamingHistory_music_0.json").collect()
     assert raw["track_name"].to_list() == [record["trackName"] for record in music]
 
-    monkeypatch.setattr(sample, "BASIC_FILE_RECORDS", 400)  # music takes two files
+    monkeypatch.setattr(sample.basic, "BASIC_FILE_RECORDS", 400)  # music takes two files
     basic = sample.generate_basic(4_000, seed=6)
     assert 400 < basic["music"].height <= 800 and basic["podcast"].height <= 400
     read = read_history_file(sample.write_account_data_zip(tmp_path / "my_spotify_data.zip", 4_000, seed=6))
