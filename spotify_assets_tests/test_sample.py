@@ -193,6 +193,16 @@ def test_zip_is_laid_out_like_spotify_mails_it(tmp_path: Path) -> None:
     assert [r["ts"] for r in records] == sorted(r["ts"] for r in records)
 
 
+def test_the_same_zip_twice_is_the_same_bytes(tmp_path: Path) -> None:
+    """Members carry a fixed time stamp, not the clock (the same `(rows, seed)`, the same file)."""
+    for write in (sample.write_extended_zip, sample.write_account_data_zip):
+        first = write(tmp_path / "first.zip", 500, seed=3)
+        assert write(tmp_path / "second.zip", 500, seed=3).read_bytes() == first.read_bytes()
+        with zipfile.ZipFile(first) as archive:
+            stamps = {(info.date_time, info.compress_type) for info in archive.infolist()}
+        assert stamps == {(sample.MEMBER_TIME, zipfile.ZIP_DEFLATED)}
+
+
 def test_rejects_nonsense_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         sample.generate_plays(-1)

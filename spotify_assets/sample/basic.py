@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .extended import PDF_PLACEHOLDER, generate_extended, json_array
+from .extended import PDF_PLACEHOLDER, add_member, generate_extended, json_array
 from .listener import catalog_csv
 
 ACCOUNT_DATA_FOLDER = "Spotify Account Data"
@@ -95,14 +95,14 @@ def write_account_data_zip(path: str | Path, rows: int, seed: int = 0, *, days: 
     records = generate_basic(rows, seed, days=days)
     music = records["music"]
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr(f"{ACCOUNT_DATA_FOLDER}/Read_Me_First.pdf", PDF_PLACEHOLDER)
+        add_member(archive, f"{ACCOUNT_DATA_FOLDER}/Read_Me_First.pdf", PDF_PLACEHOLDER)
         for name, content in _account_data_extras(music).items():
-            archive.writestr(f"{ACCOUNT_DATA_FOLDER}/{name}", content)
+            add_member(archive, f"{ACCOUNT_DATA_FOLDER}/{name}", content)
         for kind, frame in records.items():
             for n in range(max(1, -(-frame.height // BASIC_FILE_RECORDS))):
                 chunk = frame.slice(n * BASIC_FILE_RECORDS, BASIC_FILE_RECORDS)
                 member = f"{ACCOUNT_DATA_FOLDER}/StreamingHistory_{kind}_{n}.json"
-                archive.writestr(member, json_array(chunk))
+                add_member(archive, member, json_array(chunk))
     return path
 
 

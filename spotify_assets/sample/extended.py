@@ -234,13 +234,24 @@ def write_extended_zip(path: str | Path, rows: int, seed: int = 0, files: int = 
     video = generate_extended(0, seed + 1, episodes=max(3, rows // 2000), audiobooks=0)
     per_file = -(-records.height // files)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr(f"{ZIP_FOLDER}/ReadMeFirst_ExtendedStreamingHistory.pdf", PDF_PLACEHOLDER)
+        add_member(archive, f"{ZIP_FOLDER}/ReadMeFirst_ExtendedStreamingHistory.pdf", PDF_PLACEHOLDER)
         for n in range(files):
             chunk = records.slice(n * per_file, per_file)
             years = _years(chunk) if chunk.height else "empty"
-            archive.writestr(f"{ZIP_FOLDER}/Streaming_History_Audio_{years}_{n}.json", json_array(chunk))
-        archive.writestr(f"{ZIP_FOLDER}/Streaming_History_Video_{_years(video)}.json", json_array(video))
+            add_member(archive, f"{ZIP_FOLDER}/Streaming_History_Audio_{years}_{n}.json", json_array(chunk))
+        add_member(archive, f"{ZIP_FOLDER}/Streaming_History_Video_{_years(video)}.json", json_array(video))
     return path
+
+
+MEMBER_TIME = (2025, 1, 1, 0, 0, 0)  # every member's time stamp: the same (rows, seed), the same bytes
+
+
+def add_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """`data` as the member `name`, deflated, stamped MEMBER_TIME (not the clock)."""
+    info = zipfile.ZipInfo(name, date_time=MEMBER_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16  # what writestr gives a member named by a string
+    archive.writestr(info, data, compresslevel=1)
 
 
 PDF_PLACEHOLDER = (
