@@ -195,3 +195,24 @@ def test_extended_records_keep_their_fields_and_no_author(tmp_path):
     raw = read_history(path).collect()
     assert raw["author_name"].null_count() == raw.height
     assert raw["date_order"].null_count() == raw.height
+
+
+def test_a_history_member_cut_short_refuses_the_whole_zip(tmp_path):
+    """Skipping it like Userdata.json would lose its plays without a word."""
+    path = tmp_path / "my_spotify_data.zip"
+    whole = exports.basic_json(exports.BASIC_MUSIC)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{exports.ACCOUNT_DATA_FOLDER}/StreamingHistory_music_0.json", whole)
+        archive.writestr(
+            f"{exports.ACCOUNT_DATA_FOLDER}/StreamingHistory_music_1.json", whole[: len(whole) // 2]
+        )
+        archive.writestr(
+            f"{exports.ACCOUNT_DATA_FOLDER}/Userdata.json", exports.ACCOUNT_DATA_OTHERS["Userdata.json"]
+        )
+    with pytest.raises(NotAHistoryFile) as error:
+        read_history(path)
+    message = str(error.value)
+    assert message.startswith(
+        f"my_spotify_data.zip/{exports.ACCOUNT_DATA_FOLDER}/StreamingHistory_music_1.json: "
+    )
+    assert "not valid JSON" in message and "the ZIP is not read" in message and "\n" not in message

@@ -3,7 +3,8 @@
 Every member is sniffed like a loose file (`detect.read_member`): play histories of any format are
 read; members that are not histories (`Userdata.json`, `Playlist1.json`, the ReadMe PDF, images,
 a ZIP inside the ZIP ...) are skipped and listed in the result. A ZIP without any history member is
-refused naming what it holds.
+refused naming what it holds, and so is a ZIP with a member that starts like a history but cannot be
+read (a JSON cut short): skipping it would lose its plays without a word.
 
 Memory stays bounded whatever the archive declares: before anything is unpacked, every member's
 declared size is checked against MAX_MEMBER_BYTES and their sum against MAX_ARCHIVE_BYTES; a
@@ -31,7 +32,7 @@ from .common import (
     short_reason,
     size_text,
 )
-from .detect import head_of, read_member
+from .detect import head_of, looks_like_history, read_member
 
 CHUNK_BYTES = 1 << 20
 LISTED_MEMBERS = 6
@@ -79,12 +80,18 @@ def read_zip(path: Path, name: str, date_order: str | None) -> HistoryRead:
         for number, info in enumerate(members):
             member_name = f"{name}/{info.filename}"
             unpacked = unpack(archive, info, Path(folder) / f"member-{number}", member_name)
+            head = head_of(unpacked)
             try:
-                frames.append(read_member(unpacked, member_name, head_of(unpacked), date_order).collect())
+                frames.append(read_member(unpacked, member_name, head, date_order).collect())
                 read.append(info.filename)
             except DateOrderUnknown:
                 raise
             except NotAHistoryFile as error:
+                if looks_like_history(head, member_name):  # a damaged history: its plays would be lost
+                    raise NotAHistoryFile(
+                        f"{error}; the ZIP is not read (its other members neither): download the export "
+                        "again, or unpack it and ingest its files, leaving out or fixing that one"
+                    ) from error
                 skipped.append((info.filename, short_reason(error, member_name)))
             finally:
                 unpacked.unlink()
