@@ -1,5 +1,7 @@
 """Cleaning: every row is clean, filtered, duplicate or rejected with a reason that names it."""
 
+import json
+
 import polars as pl
 
 from spotify_assets.tables import CLEAN_PLAYS, REJECT_REASONS
@@ -90,6 +92,39 @@ def test_the_same_play_in_two_files_has_one_key(tmp_path):
     json_ = clean_plays(read_history(write_hostile_json(tmp_path / "e.json")), tmp_path).clean.collect()
     shared = csv.join(json_, on="play_key")
     assert shared.select("source_line", "source_line_right").rows() == [(2, 5)]
+
+
+def test_a_null_skipped_in_the_json_matches_the_csv_copy_of_the_play(tmp_path):
+    """Extended exports leave `skipped` null on some plays; their CSV copy says TRUE or FALSE."""
+    record = {
+        "ts": "2019-09-20T14:40:30Z",
+        "platform": "android",
+        "ms_played": 4465,
+        "master_metadata_track_name": "Mythical Monsters",
+        "master_metadata_album_artist_name": "Tales",
+        "master_metadata_album_album_name": "Vol 1",
+        "spotify_track_uri": "spotify:track:3ZzlzIJ5iH3WXCP6bX8Vp5",
+        "reason_start": "trackdone",
+        "reason_end": "fwdbtn",
+        "shuffle": False,
+        "skipped": None,
+    }
+    json_path = tmp_path / "Streaming_History_Audio_2019_0.json"
+    json_path.write_text(json.dumps([record]), encoding="utf-8")
+    csv_path = tmp_path / "spotify_history.csv"
+    csv_path.write_text(
+        "spotify_track_uri,ts,platform,ms_played,track_name,artist_name,album_name,reason_start,reason_end,"
+        "shuffle,skipped\n"
+        "3ZzlzIJ5iH3WXCP6bX8Vp5,2019-09-20 14:40:30,android,4465,Mythical Monsters,Tales,Vol 1,trackdone,"
+        "fwdbtn,FALSE,TRUE\n",
+        encoding="utf-8",
+    )
+    keys = [
+        clean_plays(read_history(path), tmp_path).clean.collect()["play_key"]
+        for path in (json_path, csv_path)
+    ]
+    assert keys[0].len() == keys[1].len() == 1
+    assert keys[0][0] == keys[1][0]
 
 
 def test_names_keep_their_white_space_and_only_keys_normalize(tmp_path):

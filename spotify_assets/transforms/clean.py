@@ -10,8 +10,9 @@ equal to a play earlier in the same file is a duplicate; the rest are the file's
 
 Two rows are the same play when they have the same `play_key`:
 - with a Spotify id (Extended history, Maven CSV): end time, content type and id, ms_played,
-  platform, start/end reason, shuffle and skipped. Names are not compared, as a CSV and a JSON
-  export of one play name it the same way through the id;
+  platform, start/end reason and shuffle. Names are not compared, as a CSV and a JSON export of one
+  play name it the same way through the id; neither is `skipped`, which an Extended export may
+  leave null where the CSV copy of the play says TRUE;
 - basic account data (no id, minute precision): end time, normalized artist and title, ms_played.
 
 Display names are kept as the export wrote them (leading and trailing white space included; a CSV
@@ -230,7 +231,6 @@ def play_key(typed: dict[str, pl.Expr]) -> pl.Expr:
         typed["reason_start"],
         typed["reason_end"],
         typed["shuffle"].cast(pl.String),
-        typed["skipped"].cast(pl.String),
     )
     by_names = stable_key(
         pl.lit(BASIC_JSON),

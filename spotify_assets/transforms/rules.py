@@ -13,7 +13,7 @@ import re
 
 from ..tables import REJECT_REASONS, SOURCE_FORMATS
 
-RULES_VERSION = "2"  # bump when a cleaning rule changes: every file's ingest fingerprint changes with it
+RULES_VERSION = "3"  # bump when a cleaning rule changes: every file's ingest fingerprint changes with it
 MIN_MS_PLAYED = 500
 BOOLEAN_FIELDS = ("shuffle", "skipped", "offline", "incognito_mode")
 SPOTIFY_URI = r"^(?:spotify:([a-z]+):)?([0-9A-Za-z]{22})$"

@@ -316,7 +316,6 @@ def with_play_key(typed: DataFrame) -> DataFrame:
         F.col("reason_start"),
         F.col("reason_end"),
         F.col("shuffle").cast("string"),
-        F.col("skipped").cast("string"),
     )
     by_names = stable_key(
         F.lit(BASIC_JSON),
