@@ -82,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     from .io_managers.location import lake_location
     from .resources.landing import LandingFolder
     from .settings import Settings, mask_url, spotify_credentials_configured
+    from .transforms.overrides import overrides_digest
     from .up_to_date import UpToDate
 
     settings = Settings.from_env()
@@ -114,6 +115,7 @@ def _run(args: argparse.Namespace) -> int:
             "report": settings.report_dir,
             "engine": settings.engine,
             "timezone": settings.timezone,
+            "overrides": overrides_digest(settings.track_overrides),
         },
     )
     recorded = None if taken.files or taken.quarantined else marker.holds(settings.lake_uri)

@@ -229,9 +229,12 @@ def run_files(
         if any(QUOTA_STOP in failure for failure in run(ALBUM_ART_JOB, key)["failures"]):
             break  # the quota is spent: the others stay pending for the next run
     per_file = _mark_per_file_failures(defs, report.runs)
-    # Web API answers the model has not taken in yet (a lookup ran after the model): its catalogue
-    answers = [dg_key(MODEL_STEP_TABLE)] if per_file and catalogue_outdated(lake) else []
-    stale = [] if not per_file else stale_assets(defs, instance, answers)
+    # the model also runs for Web API answers it has not taken in yet (a lookup ran after it) and
+    # for changed settings (time zone, overrides file): neither is a new materialization upstream
+    outdated = per_file and (catalogue_outdated(lake) or model_settings_outdated(defs, lake))
+    stale = (
+        [] if not per_file else stale_assets(defs, instance, [dg_key(MODEL_STEP_TABLE)] if outdated else [])
+    )
     if stale:
         run(MODEL_JOB, asset_selection=stale)
         _mark_per_file_failures(defs, report.runs[-1:])
@@ -250,6 +253,15 @@ def catalogue_outdated(lake: Lake) -> bool:
     from .transforms.model_update import catalogue_outdated as outdated
 
     return outdated(LakeTables(lake))
+
+
+def model_settings_outdated(defs: dg.Definitions, lake: Lake) -> bool:
+    """The model was built under other settings than the engine's now (time zone, overrides file)."""
+    from .io_managers.delta import LakeTables
+    from .transforms.model_update import settings_outdated
+
+    engine = (defs.resources or {})["engine"]
+    return settings_outdated(LakeTables(lake), engine.model_settings())
 
 
 def pending_lookups(lake: Lake, not_found_retry_days: int = 30) -> dict:

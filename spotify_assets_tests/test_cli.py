@@ -413,3 +413,36 @@ def test_a_cached_hash_is_recomputed_when_the_file_changes_even_with_its_old_mti
     with zipfile.ZipFile(archive, "w") as handle:
         handle.writestr("x.json", "[]")
     assert reloaded.digest(archive) == HashCache(None).digest(archive)
+
+
+def test_a_changed_time_zone_or_overrides_file_rebuilds_the_model_on_the_next_plain_run(tmp_path):
+    """Neither is a new file: the model still runs, and the run after it has nothing to do."""
+    sample.write_basic_json(tmp_path / "data/landing/StreamingHistory_music_0.json", rows=200, seed=4)
+    assert _run(["run"], tmp_path, SPOTIFY_TIMEZONE="Europe/Berlin").returncode == 0
+    lake = tmp_path / "data/lake"
+
+    def hours(zone: str) -> tuple[list[int], list[int]]:
+        fact = pl.read_delta(str(lake / "fact_streams")).sort("play_key")
+        local = fact["ts_utc"].dt.convert_time_zone(zone)
+        return fact["hour"].to_list(), local.dt.hour().cast(pl.Int64).to_list()
+
+    stored, berlin = hours("Europe/Berlin")
+    assert stored == berlin
+    summary = json.loads(_run(["run", "--json"], tmp_path, SPOTIFY_TIMEZONE="America/New_York").stdout)
+    assert [(run["job"], run["success"]) for run in summary["runs"]] == [("refresh_model", True)]
+    stored, new_york = hours("America/New_York")
+    assert stored == new_york != berlin
+
+    pair = pl.read_delta(str(lake / "track_resolution")).sort("plays", descending=True).row(0, named=True)
+    assert pair["status"] == "unmatched"
+    (tmp_path / "data/track_overrides.csv").write_text(
+        "artist_name,track_name,track_id\n"
+        f'"{pair["artist_name"]}","{pair["track_name"]}",https://open.spotify.com/track/0VjIjW4GlUZAMYd2vXMi3b?si=a\n',
+        encoding="utf-8",
+    )
+    summary = json.loads(_run(["run", "--json"], tmp_path, SPOTIFY_TIMEZONE="America/New_York").stdout)
+    assert [(run["job"], run["success"]) for run in summary["runs"]] == [("refresh_model", True)]
+    pinned = pl.read_delta(str(lake / "track_resolution")).filter(pl.col("name_key") == pair["name_key"])
+    assert pinned.select("status", "track_id").row(0) == ("pinned", "0VjIjW4GlUZAMYd2vXMi3b")
+    idle = json.loads(_run(["run", "--json"], tmp_path, SPOTIFY_TIMEZONE="America/New_York").stdout)
+    assert idle["runs"] == []

@@ -182,6 +182,15 @@ def _needs_rebuild(
     return not state["complete"].all() or (state["settings_key"] != settings.key).any()
 
 
+def settings_outdated(lake: LakeReader, settings: ModelSettings) -> bool:
+    """The stored model was built under other settings (model version, time zone, overrides) or
+    its last update was interrupted: the next model update rebuilds it."""
+    if not lake.exists(MODEL_STATE):
+        return False
+    state = collect(lake.scan(MODEL_STATE).select("settings_key", "complete"))
+    return state.height > 0 and ((state["settings_key"] != settings.key).any() or not state["complete"].all())
+
+
 def catalogue_outdated(lake: LakeReader) -> bool:
     """The Web API answered something (track_metadata) the dimensions do not carry yet."""
     if not lake.exists(MODEL_STATE):

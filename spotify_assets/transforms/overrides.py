@@ -32,12 +32,26 @@ class Overrides:
     warnings: tuple[str, ...] = ()
 
 
+def _content(path: str | None) -> bytes | None:
+    return Path(path).read_bytes() if path and Path(path).is_file() else None
+
+
+def _digest(data: bytes | None) -> str:
+    return "none" if data is None else hashlib.sha256(data).hexdigest()[:16]
+
+
+def overrides_digest(path: str | None) -> str:
+    """What identifies the overrides file's content (`none` when unset or absent), as the model's
+    settings key has it."""
+    return _digest(_content(path))
+
+
 def load_overrides(path: str | None, log: logging.Logger | None = None) -> Overrides:
     """The overrides at `path` (none when unset or absent)."""
-    if not path or not Path(path).is_file():
-        return Overrides(pins=pl.DataFrame(schema=SCHEMA), digest="none")
-    data = Path(path).read_bytes()
-    digest = hashlib.sha256(data).hexdigest()[:16]
+    data = _content(path)
+    digest = _digest(data)
+    if path is None or data is None:
+        return Overrides(pins=pl.DataFrame(schema=SCHEMA), digest=digest)
     name = Path(path).name
     try:
         rows = pl.read_csv(data, infer_schema=False, encoding="utf8-lossy").rename(str.strip)
