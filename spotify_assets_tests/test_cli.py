@@ -446,3 +446,14 @@ def test_a_changed_time_zone_or_overrides_file_rebuilds_the_model_on_the_next_pl
     assert pinned.select("status", "track_id").row(0) == ("pinned", "0VjIjW4GlUZAMYd2vXMi3b")
     idle = json.loads(_run(["run", "--json"], tmp_path, SPOTIFY_TIMEZONE="America/New_York").stdout)
     assert idle["runs"] == []
+
+
+def test_a_file_without_records_keeps_its_name_in_the_accounting(tmp_path):
+    (tmp_path / "StreamingHistory_music_1.json").write_text("[]", encoding="utf-8")
+    result = _run(["run", "StreamingHistory_music_1.json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    accounting = pl.read_delta(str(tmp_path / "data/lake/file_accounting"))
+    assert accounting.select("file_name", "rows_read").rows() == [("StreamingHistory_music_1.json", 0)]
+    with sqlite3.connect(tmp_path / "data/warehouse.sqlite") as connection:
+        names = connection.execute("select file_name from file_accounting").fetchall()
+    assert names == [("StreamingHistory_music_1.json",)]

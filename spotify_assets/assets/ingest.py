@@ -56,7 +56,12 @@ def raw_plays(context: dg.AssetExecutionContext, landing: LandingFolder) -> dg.O
     partitions_def=landing_files,
     group_name=INGEST,
 )
-def cleaned_plays(context: dg.AssetExecutionContext, raw_plays: pl.LazyFrame, engine: TransformEngine):
+def cleaned_plays(
+    context: dg.AssetExecutionContext,
+    raw_plays: pl.LazyFrame,
+    engine: TransformEngine,
+    landing: LandingFolder,
+):
     """Splits one file's raw rows into its clean plays, its rejected rows and what its ingest read.
 
     clean_plays: one row per distinct valid play of at least 500 ms in the file (repeats inside the
@@ -77,7 +82,7 @@ def cleaned_plays(context: dg.AssetExecutionContext, raw_plays: pl.LazyFrame, en
                 f"... and {result.rejected.height - REJECTS_LOGGED} more rejected rows in rejected_plays"
             )
         context.log.info(f"{key}: " + ", ".join(f"{name} {value}" for name, value in counts.items()))
-        reads = file_reads_row(key, raw_plays, result)
+        reads = file_reads_row(key, raw_plays, result, landing)
         counts_metadata = {name: dg.MetadataValue.int(value) for name, value in counts.items()}
         yield dg.Output(result.clean, output_name="clean_plays", metadata=counts_metadata)
         yield dg.Output(
@@ -90,19 +95,30 @@ def cleaned_plays(context: dg.AssetExecutionContext, raw_plays: pl.LazyFrame, en
         raise dg.Failure(description=all_rejected_message(reads["file_name"][0], result.rejected))
 
 
-def file_reads_row(key: str, raw: pl.LazyFrame, result: CleanResult) -> pl.DataFrame:
+def file_reads_row(
+    key: str, raw: pl.LazyFrame, result: CleanResult, landing: LandingFolder | None = None
+) -> pl.DataFrame:
     """The file_reads row of landing file `key`: what was read and kept."""
     formats = raw.select(pl.col("source_format").unique().sort()).collect()["source_format"]
     first = raw.select("source_file").head(1).collect()["source_file"]
     return pl.DataFrame(
         {
-            "file_name": [first[0].split("/")[0] if len(first) else key],
+            "file_name": [first[0].split("/")[0] if len(first) else _name_in(landing, key)],
             "content_hash": [hash_of_key(key)],
             "source_format": [file_format(formats.to_list())],
             **{name: [value] for name, value in result.counts.items()},
             "ingest_id": [ingest_fingerprint(result)],
         }
     )
+
+
+def _name_in(landing: LandingFolder | None, key: str) -> str:
+    """The name of a file without records (no row names it): as it lies in the landing folder, or
+    the partition key when it is gone from there."""
+    try:
+        return landing.find(key).name if landing is not None else key
+    except FileNotFoundError:
+        return key
 
 
 def ingest_fingerprint(result: CleanResult) -> str:
