@@ -16,6 +16,7 @@ from .settings import mask_url
 
 RETRY_AFTER = re.compile(r"retry after ((?:\d{4}-\d\d-\d\d )?\d{1,2}:\d\d UTC)")  # quota.quota_stop_reason
 SKIPPED_NAMES_SHOWN = 8
+NAME_WIDTH = 40  # the file column of the per-file table
 
 
 def build(settings, lake, taken, outcome: dict, credentials: bool, lookups: dict) -> dict:
@@ -112,16 +113,25 @@ def _file_summary(registrations, accounting: list[dict], runs: list[dict]) -> li
     ]
 
 
+def _label(name: str, suffix: str) -> str:
+    """`name` and its `suffix` in NAME_WIDTH characters: the name is shortened, never the suffix."""
+    room = NAME_WIDTH - len(suffix)
+    return (name if len(name) <= room else name[: room - 1] + "…") + suffix
+
+
 def text(summary: dict) -> str:
     """The summary as a person reads it."""
     lines = ["", "Tables in the lake (rows):"]
     lines += [f"  {name:<16} {rows:>12,}" for name, rows in summary["tables"].items()]
-    lines += ["", f"  {'file':<40} {'read':>9} {'clean':>9} {'filtered':>9} {'duplicate':>9} {'rejected':>9}"]
+    lines += [
+        "",
+        f"  {'file':<{NAME_WIDTH}} {'read':>9} {'clean':>9} {'filtered':>9} {'duplicate':>9} {'rejected':>9}",
+    ]
     for row in summary["files"]:
-        name = Path(row["file"]).name + (" (same bytes)" if row["registration"] == "same_bytes" else "")
-        name = f"{name[:33]} FAILED" if row["failed"] else name
+        suffix = " (same bytes)" if row["registration"] == "same_bytes" else ""
+        name = _label(Path(row["file"]).name, suffix + (" FAILED" if row["failed"] else ""))
         lines.append(
-            f"  {name[:40]:<40} "
+            f"  {name:<{NAME_WIDTH}} "
             + " ".join(
                 f"{row.get(k, 0):>9,}" for k in ("rows_read", "clean", "filtered", "duplicate", "rejected")
             )

@@ -457,3 +457,30 @@ def test_a_file_without_records_keeps_its_name_in_the_accounting(tmp_path):
     with sqlite3.connect(tmp_path / "data/warehouse.sqlite") as connection:
         names = connection.execute("select file_name from file_accounting").fetchall()
     assert names == [("StreamingHistory_music_1.json",)]
+
+
+def test_a_long_file_name_is_shortened_but_never_its_same_bytes_or_failed_label():
+    from spotify_assets import summary as summaries
+
+    long_name = "StreamingHistory_music_0 (1) copy from my old laptop.json"
+    rows = [
+        {"file": long_name, "registration": "same_bytes", "failed": False, "rows_read": 362, "clean": 352},
+        {"file": long_name, "registration": "new", "failed": True, "rows_read": 5, "rejected": 5},
+    ]
+    summary = {
+        "tables": {},
+        "files": rows,
+        "nothing_new": False,
+        "skipped": [],
+        "failures": [],
+        "album_art": {"pending": 0, "tracks_pending": 0},
+        "lake": "data/lake",
+        "warehouse": "sqlite:///data/warehouse.sqlite",
+        "report": None,
+        "log": None,
+    }
+    lines = [line for line in summaries.text(summary).splitlines() if line.startswith("  StreamingHistory")]
+    names = [line[2 : 2 + summaries.NAME_WIDTH] for line in lines]
+    assert names[0].endswith("… (same bytes)") and names[1].endswith("… FAILED")
+    assert all(name.startswith("StreamingHistory_music_0 (") for name in names)
+    assert all(line[2 + summaries.NAME_WIDTH] == " " for line in lines)  # the numbers stay in their columns
