@@ -132,7 +132,7 @@ def _broken(run: CheckRun) -> dg.AssetCheckResult:
     raise RuntimeError("the lake is gone")
 
 
-def test_bundled_checks_report_each_result_and_a_failed_blocking_one_stops_downstream():
+def test_bundled_checks_report_each_result_and_a_failed_blocking_one_stops_downstream(tmp_path):
     @dg.asset
     def upstream() -> int:
         return 1
@@ -161,7 +161,7 @@ def test_bundled_checks_report_each_result_and_a_failed_blocking_one_stops_downs
     for passed in (True, False):
         result = dg.materialize(
             [upstream, downstream, checks(passed)],
-            resources={"lake": LakeResource(lake_uri="unused")},
+            resources={"lake": LakeResource(lake_uri=str(tmp_path / "lake"))},
             raise_on_error=False,
         )
         evaluations = evaluations_of(result)
