@@ -3,7 +3,7 @@
 A `TableSpec` names a table's columns, logical types, primary key, foreign keys and indexes.
 The Delta IO manager casts to `polars_schema()` before it writes, the warehouse derives its DDL
 from the same spec, the asset checks test its keys, and the UI shows its column schema. The
-declarations of the platform's tables are in `tables.py`.
+declarations of the platform's tables are in `table_defs/`, indexed by `tables.py`.
 """
 
 from __future__ import annotations

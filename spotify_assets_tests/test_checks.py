@@ -1,9 +1,9 @@
-"""The lake checks: they pass on a graph built from real files and fail, with metadata, on tampered
-tables; bundled in a few steps, each still reports its own result, and a failed blocking one stops
-what is downstream."""
+"""The lake checks on real lakes: they pass on a graph built from real files and fail, with
+metadata, on tampered tables; a per-file check looks at the partition of its run, and a failed
+blocking check of the model stops the publish. (Which checks exist and how they are bundled into
+steps: test_checks_bundled.py.)"""
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -12,15 +12,7 @@ import pytest
 
 from spotify_assets import sample
 from spotify_assets.assets.enrich import enrich_checks
-from spotify_assets.checks import (
-    RESOLVED_STATUSES,
-    Check,
-    CheckRun,
-    build_lake_checks,
-    bundle,
-    foreign_key_check,
-    lake_checks,
-)
+from spotify_assets.checks import RESOLVED_STATUSES, build_lake_checks, lake_checks
 from spotify_assets.definitions import (
     build_definitions,
     build_resources,
@@ -29,10 +21,7 @@ from spotify_assets.definitions import (
     star_schema,
 )
 from spotify_assets.io_managers.delta import write_table
-from spotify_assets.resources.lake import LakeResource
-from spotify_assets.resources.landing import LandingFolder
 from spotify_assets.settings import Settings
-from spotify_assets.table_spec import Column, TableSpec, check_foreign_keys
 from spotify_assets.tables import (
     ALBUM_ART,
     DIM_DATE,
@@ -46,18 +35,11 @@ from spotify_assets.tables import (
 )
 
 from . import histories
+from .check_runs import ALL_LAKE_CHECKS, CHECK_NAMES, ERROR, WARN, evaluations_of, run_bundle
 from .graph import Platform
 from .lake_harness import Lake
 
-ALL_LAKE_CHECKS = [*lake_checks, *enrich_checks()]
-CHECK_NAMES = {
-    f"{spec.asset_key.to_user_string()}:{spec.name}"
-    for checks_def in ALL_LAKE_CHECKS
-    for spec in checks_def.check_specs
-}
 BASIC_FILE = "StreamingHistory_music_0.json"
-
-ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +51,6 @@ def platform(tmp_path_factory):
     sample.write_basic_json(platform.landing.root / BASIC_FILE, rows=400, seed=13)
     assert platform.run().success
     return platform
-
-
-def evaluations_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
-    return {
-        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}": evaluation
-        for evaluation in result.get_asset_check_evaluations()
-    }
 
 
 def run_checks(
@@ -120,66 +95,6 @@ def test_every_check_passes_on_a_good_graph(platform):
     assert evaluations["fact_streams:foreign_keys_resolve"].metadata["dangling_track_key_rows"].value == 0
     assert evaluations["dim_track:foreign_keys_resolve"].metadata["dangling_recording_key_rows"].value == 0
     assert evaluations["album_art:foreign_keys_resolve"].metadata["dangling_album_key_rows"].value == 0
-
-
-def test_every_foreign_key_of_tables_py_has_its_check():
-    for spec in LAKE_TABLES:
-        if spec.foreign_keys:
-            assert f"{spec.name}:foreign_keys_resolve" in CHECK_NAMES
-    assert {
-        "album_art:foreign_keys_resolve",
-        "track_metadata:foreign_keys_resolve",
-        "track_resolution:foreign_keys_resolve",
-        "dim_track:foreign_keys_resolve",
-    } <= CHECK_NAMES
-
-
-def test_integrity_checks_are_blocking_and_coverage_checks_are_not():
-    blocking = {
-        f"{spec.asset_key.to_user_string()}:{spec.name}": spec.blocking
-        for checks_def in ALL_LAKE_CHECKS
-        for spec in checks_def.check_specs
-    }
-    assert all(blocking[f"{spec.name}:primary_key_unique_not_null"] for spec in LAKE_TABLES)
-    assert (
-        blocking["fact_streams:foreign_keys_resolve"] and blocking["file_accounting:every_row_accounted_for"]
-    )
-    assert blocking["track_resolution:foreign_keys_resolve"] and blocking["dim_track:foreign_keys_resolve"]
-    assert not any(
-        blocking[name]
-        for name in (
-            "dim_date:covers_every_fact_date",
-            "fact_streams:ms_played_in_range",
-            "fact_streams:fresher_than_newest_landing_file",
-            "track_metadata:foreign_keys_resolve",
-            "album_art:foreign_keys_resolve",
-            "track_resolution:basic_plays_resolved",
-            "album_art:album_art_coverage",
-            "track_metadata:track_metadata_coverage",
-        )
-    )
-
-
-def test_the_everything_job_runs_the_checks_in_one_step_per_producing_step(platform):
-    job = platform.defs.resolve_job_def("everything")
-    steps = {node.name for node in job.nodes}
-    assert steps == {
-        "raw_plays",
-        "cleaned_plays",
-        "star_schema",
-        "spotify_lookup",
-        "warehouse_publish",
-        "listening_report",
-        "raw_plays_checks",
-        "cleaned_plays_checks",
-        "star_schema_checks",
-        "spotify_lookup_checks",
-        "warehouse_reconcile_with_lake",
-    }
-    checks = {
-        f"{key.asset_key.to_user_string()}:{key.name}" for key in job.asset_layer.asset_graph.asset_check_keys
-    }
-    assert checks >= CHECK_NAMES
 
 
 def test_a_dangling_or_duplicated_fact_row_fails_with_error(platform, tampered):
@@ -265,14 +180,6 @@ def test_a_new_landing_file_makes_the_fact_stale(platform, tampered, tmp_path):
     assert evaluation.metadata["sample_files_not_in_fact"].value == ["new_export.csv"]
 
 
-def test_each_check_bundle_checks_the_tables_of_one_step(platform):
-    defs = platform.defs
-    graph = defs.resolve_asset_graph()
-    for checks_def in [*lake_checks, *enrich_checks()]:
-        producers = {graph.get(spec.asset_key).assets_def.node_def.name for spec in checks_def.check_specs}
-        assert producers == {checks_def.node_def.name.removesuffix("_checks")}, checks_def.node_def.name
-
-
 def test_a_dangling_album_art_key_warns_and_a_null_one_too(platform, tampered):
     # an album the model no longer has is a stale answer (test_lake_s3_graph's second drop leaves one)
     art = pl.read_delta(f"{tampered.lake_uri}/album_art")
@@ -306,56 +213,6 @@ def test_a_dangling_recording_key_fails_dim_track(platform, tampered):
     assert (evaluation.passed, evaluation.severity) == (False, ERROR)
     assert evaluation.metadata["dangling_recording_key_rows"].value == 1
     assert evaluation.metadata["dangling_album_key_rows"].value == 0
-
-
-def run_bundle(
-    checks_def: dg.AssetChecksDefinition, lake_uri: str, *, partition: str | None = None
-) -> dg.ExecuteInProcessResult:
-    """One check step against the lake at `lake_uri` (and an empty landing folder), in a run of
-    `partition` as the ingest runs are (a run of checks alone cannot name a partition key)."""
-    landing = Path(lake_uri).parent / "landing"
-    landing.mkdir(parents=True, exist_ok=True)
-    defs = dg.Definitions(
-        asset_checks=[checks_def],
-        jobs=[dg.define_asset_job("checks", selection=dg.AssetSelection.checks(checks_def))],
-        resources={"lake": LakeResource(lake_uri=lake_uri), "landing": LandingFolder(path=str(landing))},
-    )
-    tags = {"dagster/partition": partition} if partition else None
-    return defs.resolve_job_def("checks").execute_in_process(raise_on_error=False, tags=tags)
-
-
-def test_a_nullable_foreign_key_passes_on_nulls_and_references_the_parents_primary_key(tmp_path):
-    # a foreign key whose column is named otherwise than the primary key it references
-    child = TableSpec(
-        name="favourite",
-        description="A test table.",
-        columns=(
-            Column("favourite_key", "int64", "key", nullable=False),
-            Column("sample_track_key", "int64", "track"),
-        ),
-        primary_key=("favourite_key",),
-        foreign_keys={"sample_track_key": DIM_TRACK.name},
-    )
-    lake = str(tmp_path / "lake")
-    tracks = DIM_TRACK.conform(
-        pl.DataFrame({name: [None, None] for name in DIM_TRACK.column_names}).with_columns(
-            track_key=pl.Series([1, 2]), track_name=pl.Series(["a", "b"])
-        )
-    ).collect()
-    write_table(lake, DIM_TRACK, tracks)
-    write_table(lake, child, pl.DataFrame({"favourite_key": [10, 11, 12], "sample_track_key": [1, None, 2]}))
-    check = foreign_key_check(child, {**TABLES, child.name: child})
-    assert check.spec.description == "Every sample_track_key is a dim_track.track_key or null."
-    result = run_bundle(bundle("favourite_checks", [check], description="test"), lake)
-    evaluation = evaluations_of(result)["favourite:foreign_keys_resolve"]
-    assert evaluation.passed and evaluation.metadata["dangling_sample_track_key_rows"].value == 0
-    assert "null_sample_track_key_rows" not in evaluation.metadata
-
-    write_table(lake, child, pl.DataFrame({"favourite_key": [10, 11], "sample_track_key": [3, None]}))
-    evaluation = evaluations_of(run_bundle(bundle("favourite_checks", [check], description="test"), lake))[
-        "favourite:foreign_keys_resolve"
-    ]
-    assert not evaluation.passed and evaluation.metadata["dangling_sample_track_key_rows"].value == 1
 
 
 def resolution_share(resolution: pl.DataFrame) -> float:
@@ -447,58 +304,6 @@ def test_a_per_file_check_looks_at_the_partition_of_its_run(platform, tampered):
         assert evaluation.metadata["rows"].value == raw.filter(landing_file=partition).height + (not passes)
 
 
-def _broken(run: CheckRun) -> dg.AssetCheckResult:
-    raise RuntimeError("the lake is gone")
-
-
-def test_bundled_checks_report_each_result_and_a_failed_blocking_one_stops_downstream():
-    @dg.asset
-    def upstream() -> int:
-        return 1
-
-    @dg.asset(deps=[upstream])
-    def downstream() -> int:
-        return 2
-
-    def checks(passed: bool) -> dg.AssetChecksDefinition:
-        def verdict(run: CheckRun) -> dg.AssetCheckResult:
-            return dg.AssetCheckResult(passed=passed, severity=ERROR, metadata={"rows": 3})
-
-        def warning(run: CheckRun) -> dg.AssetCheckResult:
-            return dg.AssetCheckResult(passed=False, severity=WARN)
-
-        return bundle(
-            "upstream_checks",
-            [
-                Check(dg.AssetCheckSpec("keys", asset="upstream", blocking=True), verdict),
-                Check(dg.AssetCheckSpec("range", asset="upstream"), warning),
-                Check(dg.AssetCheckSpec("broken", asset="upstream"), _broken),
-            ],
-            description="test",
-        )
-
-    for passed in (True, False):
-        result = dg.materialize(
-            [upstream, downstream, checks(passed)],
-            resources={"lake": LakeResource(lake_uri="unused")},
-            raise_on_error=False,
-        )
-        evaluations = evaluations_of(result)
-        assert set(evaluations) == {"upstream:keys", "upstream:range", "upstream:broken"}
-        assert (evaluations["upstream:keys"].passed, evaluations["upstream:keys"].metadata["rows"].value) == (
-            passed,
-            3,
-        )
-        assert (evaluations["upstream:range"].passed, evaluations["upstream:range"].severity) == (False, WARN)
-        assert evaluations["upstream:broken"].metadata["error"].value == "RuntimeError: the lake is gone"
-        assert evaluations["upstream:broken"].severity == WARN
-        materialized = {
-            event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
-        }
-        assert materialized == ({"upstream", "downstream"} if passed else {"upstream"})
-        assert result.success == passed
-
-
 def test_a_failed_blocking_check_of_the_model_stops_the_publish(platform, tampered):
     fact = pl.read_delta(f"{tampered.lake_uri}/fact_streams")
     bad = fact.head(1).with_columns(
@@ -519,20 +324,3 @@ def test_a_failed_blocking_check_of_the_model_stops_the_publish(platform, tamper
     assert {event.step_key for event in result.all_events if event.is_step_failure} == {"star_schema_checks"}
     ran = {event.step_key for event in result.all_events if event.is_step_success}
     assert "star_schema" in ran and "warehouse_publish" not in ran and "listening_report" not in ran
-
-
-def test_a_foreign_key_that_cannot_hold_is_refused_when_tables_are_declared():
-    child = TableSpec(
-        name="favourite",
-        description="A test table.",
-        columns=(Column("favourite_key", "int64", "key", nullable=False), Column("track", "string", "track")),
-        primary_key=("favourite_key",),
-        foreign_keys={"track": DIM_TRACK.name},
-    )
-    with pytest.raises(ValueError, match=r"favourite\.track -> dim_track: track is not of the type"):
-        check_foreign_keys({**TABLES, child.name: child})
-    with pytest.raises(ValueError, match="no table dim_nothing"):
-        check_foreign_keys({**TABLES, child.name: replace(child, foreign_keys={"track": "dim_nothing"})})
-    with pytest.raises(ValueError, match="no column missing"):
-        check_foreign_keys({**TABLES, child.name: replace(child, foreign_keys={"missing": DIM_TRACK.name})})
-    check_foreign_keys(TABLES)
