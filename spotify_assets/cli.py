@@ -168,7 +168,7 @@ def _execute(
             log.append(EventLogFile(home / "logs", now=now))
         log[0].write(entry)
 
-    progress = Progress(sys.stderr, tty=sys.stderr.isatty(), labels=_labels(names), also=write_log)
+    progress = Progress(sys.stderr, tty=sys.stderr.isatty(), labels=_labels(names, ingested), also=write_log)
     if not args.verbose:
         progress.start()
     with open_instance(home) as instance:
@@ -196,11 +196,15 @@ def _execute(
     return {"report": report, "log": str(log[0].path) if log else None, "refused": refused, "names": names}
 
 
-def _labels(names: dict[str, str]):
-    """How progress names a run: its file, or what it brings up to date."""
+def _labels(names: dict[str, str], ingested: set[str]):
+    """How progress names a run: its file ([n/N] among the files with bytes not ingested yet, each
+    bytes once: a copy runs no ingest of its own), or what it brings up to date."""
+    from .resources.landing import hash_of_key
     from .runner import ALBUM_ART_JOB, MODEL_JOB
 
-    order = {key: index for index, key in enumerate(dict.fromkeys(names), start=1)}
+    done = {hash_of_key(key) for key in ingested}
+    new = dict.fromkeys(digest for digest in map(hash_of_key, names) if digest not in done)
+    order = {digest: index for index, digest in enumerate(new, start=1)}
 
     def label(job_name: str, partition: str | None) -> str:
         if job_name == MODEL_JOB:
@@ -208,7 +212,8 @@ def _labels(names: dict[str, str]):
         name = names.get(partition or "", partition or job_name)
         if job_name == ALBUM_ART_JOB:
             return f"album art for {name}"
-        return f"[{order[partition]}/{len(order)}] {name}" if partition in order else name
+        digest = hash_of_key(partition) if partition else None
+        return f"[{order[digest]}/{len(order)}] {name}" if digest in order else name
 
     return label
 

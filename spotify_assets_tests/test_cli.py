@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -484,3 +485,12 @@ def test_a_long_file_name_is_shortened_but_never_its_same_bytes_or_failed_label(
     assert names[0].endswith("… (same bytes)") and names[1].endswith("… FAILED")
     assert all(name.startswith("StreamingHistory_music_0 (") for name in names)
     assert all(line[2 + summaries.NAME_WIDTH] == " " for line in lines)  # the numbers stay in their columns
+
+
+def test_progress_counts_a_copy_of_the_same_bytes_once(tmp_path):
+    original = sample.write_basic_json(tmp_path / "StreamingHistory_music_0.json", rows=100, seed=6)
+    shutil.copy(original, tmp_path / "StreamingHistory_music_0 (1).json")
+    result = _run(["run", original.name, "StreamingHistory_music_0 (1).json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    numbered = set(re.findall(r"\[(\d+)/(\d+)\]", result.stderr))
+    assert numbered == {("1", "1")}, result.stderr
