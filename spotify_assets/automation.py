@@ -58,16 +58,23 @@ def once_per_file_after_model() -> dg.AutomationCondition:
 
 
 def model_when_files_or_answers_change() -> dg.AutomationCondition:
-    """The model follows new files eagerly, and takes in new Web API answers (`track_metadata`,
-    downstream of it) once they land: a catalogue-only update, the fact is not rewritten."""
+    """The model follows new files eagerly, takes in new Web API answers (`track_metadata`,
+    downstream of it) once they land (a catalogue-only update, the fact is not rewritten), and
+    rebuilds when its settings changed: its code version is the model's settings key (model
+    version, time zone, overrides file), so a code location loaded with other settings runs it."""
     # typed as a condition on assets or checks: `since_last_handled` is declared for those only
     matches: dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey] = AutomationCondition.asset_matches(
         TRACK_METADATA.name, AutomationCondition.newly_updated()
     )
     answers = matches.since_last_handled()
+    settings = AutomationCondition.code_version_changed()
     return (
         eager_through_failed_files()
-        | (answers & ~AutomationCondition.in_progress() & ~AutomationCondition.any_deps_in_progress())
+        | (
+            (answers | settings)
+            & ~AutomationCondition.in_progress()
+            & ~AutomationCondition.any_deps_in_progress()
+        )
     ).with_label("model_when_files_or_answers_change")
 
 
@@ -89,14 +96,15 @@ def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
     return publish_when_checks_pass()
 
 
-def with_automation(assets: Iterable[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """`assets` with the automation condition of their stage on every asset they produce."""
-    return [
-        assets_def.map_asset_specs(
-            lambda spec: spec.replace_attributes(automation_condition=condition_for(spec))
-        )
-        for assets_def in assets
-    ]
+def with_automation(assets: Iterable[dg.AssetsDefinition], model_version: str) -> list[dg.AssetsDefinition]:
+    """`assets` with the automation condition of their stage on every asset they produce, and the
+    model's settings key (`ModelSettings.key`) as the code version of the model's tables."""
+
+    def automated(spec: dg.AssetSpec) -> dg.AssetSpec:
+        spec = spec.replace_attributes(automation_condition=condition_for(spec))
+        return spec.replace_attributes(code_version=model_version) if spec.group_name == MODEL else spec
+
+    return [assets_def.map_asset_specs(automated) for assets_def in assets]
 
 
 automation_sensor = dg.AutomationConditionSensorDefinition(

@@ -127,9 +127,11 @@ def build_resources(settings: Settings, *, interactive: bool = False) -> dict:
 def build_definitions(settings: Settings, *, interactive: bool = False) -> dg.Definitions:
     """The platform for one profile: the UI loads `defs`; `spotify-assets run` builds it interactive."""
     maintain_lake_job = maintenance_job(settings.lake_retention_hours)
+    resources = build_resources(settings, interactive=interactive)
     return dg.Definitions(
         assets=with_automation(
-            [raw_plays, cleaned_plays, star_schema, spotify_lookup, *warehouse_assets, listening_report]
+            [raw_plays, cleaned_plays, star_schema, spotify_lookup, *warehouse_assets, listening_report],
+            model_version=resources["engine"].model_settings().key,
         ),
         asset_checks=[*lake_checks, *enrich_checks(), *warehouse_checks],
         jobs=[
@@ -144,7 +146,7 @@ def build_definitions(settings: Settings, *, interactive: bool = False) -> dg.De
         ],
         schedules=[refresh_album_art_schedule, maintenance_schedule(maintain_lake_job, settings.timezone)],
         sensors=[landing_sensor, automation_sensor],
-        resources=build_resources(settings, interactive=interactive),
+        resources=resources,
         executor=dg.in_process_executor,
     )
 

@@ -1,5 +1,6 @@
 """The landing sensor, tick by tick, on a real (ephemeral) Dagster instance and a temporary landing folder."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import dagster as dg
 import pytest
 
 from spotify_assets import instance_rules, runner, sample, sensors
+from spotify_assets.definitions import build_definitions
 from spotify_assets.partitions import landing_files
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.landing import QUARANTINE_DIR, content_hash
@@ -240,3 +242,21 @@ def test_large_files_are_sniffed_from_their_head_only(tmp_path, monkeypatch):
         record = '{"endTime": "2024-03-01 17:04", "artistName": "A", "trackName": "T", "msPlayed": 1}'
         handle.writestr("Spotify Account Data/StreamingHistory_music_0.json", f"[{record}]" + " " * 2000)
     assert why_not_a_history(archive) is None
+
+
+def test_a_code_location_loaded_with_another_time_zone_rebuilds_the_model(platform):
+    """The model's code version is its settings key: `dagster dev` restarted with another
+    SPOTIFY_TIMEZONE (or overrides file) requests the model once, with no new file."""
+    fact = dg.AssetKey("fact_streams")
+
+    def evaluate(timezone: str, cursor=None):
+        settings = dataclasses.replace(platform.settings, timezone=timezone)
+        return dg.evaluate_automation_conditions(
+            defs=build_definitions(settings), instance=platform.instance, cursor=cursor
+        )
+
+    first = evaluate("Europe/Berlin")
+    again = evaluate("Europe/Berlin", first.cursor)
+    moved = evaluate("America/New_York", again.cursor)
+    after = evaluate("America/New_York", moved.cursor)
+    assert [result.get_num_requested(fact) for result in (first, again, moved, after)] == [0, 0, 1, 0]
