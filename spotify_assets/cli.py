@@ -81,11 +81,17 @@ def _run(args: argparse.Namespace) -> int:
     from . import intake, runner, summary
     from .io_managers.location import lake_location
     from .resources.landing import LandingFolder
+    from .resources.spotify import spotify_api_from_env
     from .settings import Settings, mask_url, spotify_credentials_configured
     from .transforms.overrides import overrides_digest
     from .up_to_date import UpToDate
 
-    settings = Settings.from_env()
+    try:  # a setting that cannot work is one line, before anything is read or written
+        settings = Settings.from_env()
+        spotify_api_from_env()
+    except ValueError as error:
+        print(f"spotify-assets: {error}", file=sys.stderr)
+        return 2
     landing = LandingFolder(path=settings.landing_dir, csv_date_order=settings.csv_date_order)
     missing = [str(path) for path in args.files if not path.exists()]
     if missing:

@@ -84,6 +84,11 @@ class Settings:
                 "8 July) or mdy (month first: 7/8/2013 is 8 July)"
             )
         parse_listen_rule(self.listen_rule)
+        if urlsplit(self.warehouse_url).scheme.split("+")[0] not in WAREHOUSE_SCHEMES:
+            raise ValueError(
+                f"SPOTIFY_WAREHOUSE_URL={mask_url(self.warehouse_url)!r}: expected sqlite:///PATH (a file) "
+                "or mysql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
@@ -102,6 +107,9 @@ class Settings:
             )
         if self.lake_retention_hours < 0:
             raise ValueError(f"SPOTIFY_LAKE_RETENTION_HOURS={self.lake_retention_hours}: expected hours >= 0")
+
+
+WAREHOUSE_SCHEMES = ("sqlite", "mysql", "mariadb")  # the dialects of resources/warehouse
 
 
 def _flag(env, name: str) -> bool:

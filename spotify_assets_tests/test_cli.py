@@ -345,6 +345,25 @@ def test_run_refuses_missing_files(tmp_path):
     assert "no such file: nowhere.csv" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("SPOTIFY_LISTEN_RULE=abc", "SPOTIFY_LISTEN_RULE='abc': expected a number of seconds"),
+        ("SPOTIFY_TIMEZONE=Mars/Olympus", "SPOTIFY_TIMEZONE='Mars/Olympus' is not an IANA time zone"),
+        ("SPOTIFY_WAREHOUSE_URL=postgres://me:secret@db/x", "SPOTIFY_WAREHOUSE_URL='postgres://me:***@db/x'"),
+        ("SPOTIFY_DAILY_CALL_BUDGET=lots", "SPOTIFY_DAILY_CALL_BUDGET='lots': expected a whole number"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_one_line_before_anything_is_written(tmp_path, setting, message):
+    sample.write_maven_csv(tmp_path / "history.csv", rows=50, seed=3)
+    name, value = setting.split("=", 1)
+    result = _run(["run", "history.csv"], tmp_path, **{name: value})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"spotify-assets: {result.stderr.split(': ', 1)[1].strip()}"]
+    assert message in result.stderr and "secret" not in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
 def test_progress_shows_file_step_rows_rate_and_time_left_from_a_runs_events():
     @dg.asset
     def cleaned_plays(context: dg.AssetExecutionContext) -> None:
