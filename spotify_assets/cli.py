@@ -122,9 +122,12 @@ def _run(args: argparse.Namespace) -> int:
             "engine": settings.engine,
             "timezone": settings.timezone,
             "overrides": overrides_digest(settings.track_overrides),
+            "listen_rule": settings.listen_rule,
         },
     )
-    recorded = None if taken.files or taken.quarantined else marker.holds(settings.lake_uri)
+    refresh = _outputs_to_refresh(settings, marker.changed_settings())
+    quiet = not (taken.files or taken.quarantined or refresh)
+    recorded = marker.holds(settings.lake_uri) if quiet else None
     lookups = recorded.get("lookups") if recorded else None
     if lookups is not None and credentials:  # not_found answers come due with time: ask the lake
         lookups = runner.pending_lookups(lake)
@@ -133,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     if idle and lookups is not None:
         outcome = {"report": runner.RunReport(), "log": None, "refused": [], "names": {}}
     else:
-        outcome = _execute(args, settings, lake, landing, taken, ingested, home, now, credentials)
+        outcome = _execute(args, settings, lake, landing, taken, ingested, home, now, credentials, refresh)
         lookups = runner.pending_lookups(lake)
     outcome["no_history"] = _no_history(args.files, taken)
     result = summary.build(settings, lake, taken, outcome, credentials, lookups)
@@ -144,6 +147,25 @@ def _run(args: argparse.Namespace) -> int:
         )
     print(json.dumps(result, indent=2, default=str) if args.json else summary.text(result))
     return 0 if result["success"] else 1
+
+
+def _outputs_to_refresh(settings, changed: set[str] | None) -> set[str]:
+    """What must be published or written again although no table upstream changed: the warehouse
+    when it is new, gone (an SQLite file deleted) or its URL or listen rule changed (a publish
+    with nothing to change writes nothing); the report when its file is gone or what it shows
+    changed. `changed` None (no earlier up-to-date run): Dagster's own record decides, as always."""
+    from .assets.report import REPORT_FILE_NAME
+    from .resources.warehouse.sqlite import sqlite_file
+
+    refresh = set()
+    database = sqlite_file(settings.warehouse_url)
+    changed = changed or set()
+    if changed & {"warehouse", "listen_rule"} or (database and not database.exists()):
+        refresh.add("warehouse")
+    report_gone = not (Path(settings.report_dir) / REPORT_FILE_NAME).exists()
+    if report_gone or changed & {"report", "listen_rule"}:
+        refresh.add("report")
+    return refresh
 
 
 def _no_history(files: list[Path], taken) -> str | None:
@@ -157,7 +179,16 @@ def _no_history(files: list[Path], taken) -> str | None:
 
 
 def _execute(
-    args, settings, lake, landing, taken, ingested: set[str], home: Path, now: datetime, credentials: bool
+    args,
+    settings,
+    lake,
+    landing,
+    taken,
+    ingested: set[str],
+    home: Path,
+    now: datetime,
+    credentials: bool,
+    refresh: set[str],
 ) -> dict:
     """The Dagster runs of this invocation (none when nothing is new or stale)."""
     from . import runner
@@ -192,6 +223,7 @@ def _execute(
                 files=taken.files,
                 ingested=ingested,
                 retry_pending_album_art=credentials,
+                refresh_outputs=refresh,
                 watcher=(lambda *run: write_log) if args.verbose else progress.watcher,
             )
         finally:

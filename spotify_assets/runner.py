@@ -197,6 +197,7 @@ def run_files(
     files: list[LandingFile] | None = None,
     ingested: set[str] | None = None,
     retry_pending_album_art: bool = False,
+    refresh_outputs: Iterable[str] = (),
     watcher: RunWatcher | None = None,
 ) -> RunReport:
     """Register `paths` (or `files`, already described) and bring every table up to date with them
@@ -232,9 +233,8 @@ def run_files(
     # the model also runs for Web API answers it has not taken in yet (a lookup ran after it) and
     # for changed settings (time zone, overrides file): neither is a new materialization upstream
     outdated = per_file and (catalogue_outdated(lake) or model_settings_outdated(defs, lake))
-    stale = (
-        [] if not per_file else stale_assets(defs, instance, [dg_key(MODEL_STEP_TABLE)] if outdated else [])
-    )
+    also = [*([dg_key(MODEL_STEP_TABLE)] if outdated else []), *output_keys(defs, refresh_outputs)]
+    stale = [] if not per_file else stale_assets(defs, instance, also)
     if stale:
         run(MODEL_JOB, asset_selection=stale)
         _mark_per_file_failures(defs, report.runs[-1:])
@@ -253,6 +253,14 @@ def catalogue_outdated(lake: Lake) -> bool:
     from .transforms.model_update import catalogue_outdated as outdated
 
     return outdated(LakeTables(lake))
+
+
+def output_keys(defs: dg.Definitions, outputs: Iterable[str]) -> list[dg.AssetKey]:
+    """The assets of the named outputs: `warehouse` (every table and view it publishes), `report`."""
+    from .assets.common import REPORT, WAREHOUSE
+
+    groups = {{"warehouse": WAREHOUSE, "report": REPORT}[name] for name in outputs}
+    return [spec.key for spec in defs.resolve_all_asset_specs() if spec.group_name in groups]
 
 
 def model_settings_outdated(defs: dg.Definitions, lake: Lake) -> bool:

@@ -65,6 +65,16 @@ class UpToDate:
             return None
         return state.get("recorded", {})
 
+    def changed_settings(self) -> set[str] | None:
+        """The settings that differ from the last up-to-date invocation's; None when there was none
+        (a first run, or the last one failed)."""
+        try:
+            state = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        before = state.get("settings", {})
+        return {name for name in {*before, *self.settings} if before.get(name) != self.settings.get(name)}
+
     def record(self, lake_uri: str, *, up_to_date: bool, recorded: dict) -> None:
         """Remember the lake as up to date now with `recorded`, or forget it (after a failure)."""
         fingerprint = lake_fingerprint(lake_uri)

@@ -513,3 +513,29 @@ def test_progress_counts_a_copy_of_the_same_bytes_once(tmp_path):
     assert result.returncode == 0, result.stderr
     numbered = set(re.findall(r"\[(\d+)/(\d+)\]", result.stderr))
     assert numbered == {("1", "1")}, result.stderr
+
+
+def test_a_lost_warehouse_or_a_new_listen_rule_is_published_again_without_a_new_file(tmp_path):
+    sample.write_maven_csv(tmp_path / "data/landing/history.csv", rows=400, seed=8)
+    assert _run(["run"], tmp_path).returncode == 0
+    database = tmp_path / "data/warehouse.sqlite"
+    database.unlink()
+    (tmp_path / "data/reports/listening_report.html").unlink()
+
+    again = json.loads(_run(["run", "--json"], tmp_path).stdout)
+    assert again["success"] and [run["job"] for run in again["runs"]] == ["refresh_model"]
+    assert (tmp_path / "data/reports/listening_report.html").exists()
+    with sqlite3.connect(database) as connection:
+        published = connection.execute("select count(*) from fact_streams").fetchone()[0]
+    assert published == again["tables"]["fact_streams"] > 0
+
+    ruled = json.loads(_run(["run", "--json"], tmp_path, SPOTIFY_LISTEN_RULE="120s").stdout)
+    assert ruled["success"] and [run["job"] for run in ruled["runs"]] == ["refresh_model"]
+    with sqlite3.connect(database) as connection:
+        listens, long_plays = connection.execute(
+            "select sum(is_listen), sum(ms_played >= 120000) from v_streams"
+        ).fetchone()
+    assert listens == long_plays > 0
+    assert "SPOTIFY_LISTEN_RULE=120s" in (tmp_path / "data/reports/listening_report.html").read_text()
+    idle = json.loads(_run(["run", "--json"], tmp_path, SPOTIFY_LISTEN_RULE="120s").stdout)
+    assert idle["runs"] == []

@@ -56,6 +56,14 @@ SQLITE_TYPES = {
 }
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite warehouse URL (relative to the working directory), else None."""
+    parts = urlsplit(url)
+    if parts.scheme.split("+")[0] != "sqlite":
+        return None
+    return Path(unquote(parts.path)[1:] or "warehouse.sqlite")
+
+
 def _adbc_message(error: Exception) -> str:
     """The SQLite part of an ADBC error (it prefixes a status and appends the statement)."""
     text = str(error).split("\nquery was:")[0]
@@ -77,7 +85,7 @@ class SqliteDialect(Dialect):
 
     def __init__(self, options) -> None:
         super().__init__(options)
-        self.path = Path(unquote(urlsplit(options.url).path)[1:] or "warehouse.sqlite")
+        self.path = sqlite_file(options.url) or Path("warehouse.sqlite")
         self._reader: sqlite3.Connection | None = None
         self._writer: Any = None
         self._cursor: Any = None
