@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import os
 import shutil
 import sys
@@ -200,14 +201,18 @@ def _execute(
     names = {landing_file.key: landing_file.path.name for landing_file in taken.files}
     log: list[EventLogFile] = []
 
-    def write_log(entry) -> None:
+    def log_file() -> EventLogFile:
         if not log:
             log.append(EventLogFile(home / "logs", now=now))
-        log[0].write(entry)
+        return log[0]
+
+    def write_log(entry) -> None:
+        log_file().write(entry)
 
     progress = Progress(sys.stderr, tty=sys.stderr.isatty(), labels=_labels(names, ingested), also=write_log)
     if not args.verbose:
         progress.start()
+        _libraries_log_to(lambda text: log_file().note(text))
     with open_instance(home) as instance:
         if args.whole_process:
             gc.freeze()  # the imported code lives as long as the process: no collection walks it again
@@ -232,6 +237,30 @@ def _execute(
                 log[0].close()
     refused = _quarantine_refused(report, landing, now)
     return {"report": report, "log": str(log[0].path) if log else None, "refused": refused, "names": names}
+
+
+LIBRARY_LOGGERS = ("spotipy", "urllib3")  # they log every HTTP error they see, e.g. each 404 or 429
+
+
+class _NoteHandler(logging.Handler):
+    def __init__(self, note) -> None:
+        super().__init__(logging.INFO)
+        self.note = note
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.note(f"{record.name} {record.levelname}: {record.getMessage()}")
+
+
+def _libraries_log_to(note) -> None:
+    """The HTTP libraries' own log lines go to the log file, not the terminal (where Python would
+    print them, having no handler): the terminal shows one line per failure."""
+    handler = _NoteHandler(note)
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        for earlier in [h for h in library.handlers if isinstance(h, _NoteHandler)]:
+            library.removeHandler(earlier)  # an earlier in-process call's, with its log file closed
+        library.addHandler(handler)
+        library.propagate = False
 
 
 def _labels(names: dict[str, str], ingested: set[str]):

@@ -311,6 +311,10 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
     stopped = _run(["run"], tmp_path, **env)
 
     assert stopped.returncode == 1
+    # spotipy logs each 429 it sees: into the log file, not onto the terminal
+    assert "HTTP Error" not in stopped.stderr and "HTTP Error" not in stopped.stdout
+    [log_path] = re.findall(r"^Log: +(\S+)$", stopped.stdout, re.M)
+    assert "spotipy.client ERROR: HTTP Error" in Path(log_path).read_text(encoding="utf-8")
     [line] = _failed_lines(stopped.stdout)
     assert line.startswith("FAILED history.csv (spotify_lookup): spotify_lookup history-")
     assert "quota exhausted; retry after " in line
