@@ -335,5 +335,10 @@ def test_settings_come_from_environment_variables_and_secrets_stay_env_vars(monk
     assert resolved.daily_call_budget == 2000
     assert resolved.call_ledger_path == "/var/lib/spotify-assets/calls.json"
     assert not spotify_api_from_env({}).has_credentials()
+    # without a ledger of its own the budget is counted in the Dagster home, across runs
+    assert spotify_api_from_env({"DAGSTER_HOME": "/srv/home"}).call_ledger_path == (
+        "/srv/home/spotify_call_ledger.json"
+    )
+    assert spotify_api_from_env({}).call_ledger_path is None
     with pytest.raises(ValueError, match=r"^SPOTIFY_DAILY_CALL_BUDGET='2k': expected a whole number"):
         spotify_api_from_env({"SPOTIFY_DAILY_CALL_BUDGET": "2k"})

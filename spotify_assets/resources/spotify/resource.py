@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -29,6 +30,7 @@ ENV_VARS = {
     "call_ledger_path": "SPOTIFY_CALL_LEDGER",
 }
 INT_ENV_VARS = {"daily_call_budget": "SPOTIFY_DAILY_CALL_BUDGET"}
+DEFAULT_CALL_LEDGER = "spotify_call_ledger.json"  # under DAGSTER_HOME when SPOTIFY_CALL_LEDGER is unset
 
 
 class SpotifyApi(dg.ConfigurableResource):
@@ -99,4 +101,7 @@ def spotify_api_from_env(environ: dict[str, str] | None = None, **overrides: Any
                     f"{variable}={value!r}: expected a whole number of calls per UTC day, e.g. 2000"
                 )
             settings[name] = dg.EnvVar.int(variable)
+    if "call_ledger_path" not in settings and env.get("DAGSTER_HOME"):
+        # the daily budget counts every run of this Dagster home, not each process on its own
+        settings["call_ledger_path"] = str(Path(env["DAGSTER_HOME"]) / DEFAULT_CALL_LEDGER)
     return SpotifyApi(**{**settings, **overrides})
