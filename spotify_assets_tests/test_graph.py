@@ -183,6 +183,17 @@ def test_report_figures_agree_with_the_warehouse_views(platform):
             "SELECT artist_key, plays, listens, minutes_played FROM v_top_artists WHERE artist_key NOT IN "
             "(SELECT artist_key FROM fact_streams WHERE content_type <> 'track')"
         ).fetchall()
+        # the view's own music filter and order give the report's list
+        music_order = connection.execute(
+            "SELECT listens, minutes_played FROM v_top_artists WHERE content_type = 'track' "
+            "ORDER BY listen_rank LIMIT 20"
+        ).fetchall()
+        recording_types = dict(
+            connection.execute("SELECT recording_key, content_type FROM v_top_recordings").fetchall()
+        )
+    assert music_order == figures.top_artists.select("listens", "minutes").rows()
+    assert {recording_types[row[0]] for row in recordings} == {"track"}
+    assert len(recording_types) > len(recordings)  # episodes and chapters are recordings too, typed
     report_months = figures.months.filter(pl.col("plays") > 0).sort("month_key")
     assert months == report_months.select("month_key", "plays", "minutes").rows()
     report_cells = figures.weekday_hour.filter(pl.col("plays") > 0).sort("weekday", "hour")

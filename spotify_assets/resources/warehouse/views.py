@@ -11,6 +11,10 @@ from __future__ import annotations
 from ...transforms.listens import ListenRule, parse_listen_rule
 
 MINUTES = "ROUND(SUM(f.ms_played) / 60000.0, 1)"
+# an artist's content type: `track`, `episode` or `audiobook` when all its plays are one, else `mixed`
+ONE_CONTENT_TYPE = (
+    "CASE WHEN MIN(f.content_type) = MAX(f.content_type) THEN MIN(f.content_type) ELSE 'mixed' END"
+)
 
 
 def bi_views(rule: ListenRule) -> dict[str, str]:
@@ -42,7 +46,9 @@ GROUP BY d.year, d.month, d.month_name""",
         "v_top_artists": f"""
 SELECT RANK() OVER (ORDER BY SUM(f.ms_played) DESC) AS artist_rank,
        a.artist_key, a.artist_name, COUNT(*) AS plays, {listens} AS listens, {MINUTES} AS minutes_played,
-       MIN(f.ts_utc) AS first_played_utc, MAX(f.ts_utc) AS last_played_utc
+       MIN(f.ts_utc) AS first_played_utc, MAX(f.ts_utc) AS last_played_utc,
+       {ONE_CONTENT_TYPE} AS content_type,
+       RANK() OVER (ORDER BY {listens} DESC, SUM(f.ms_played) DESC) AS listen_rank
 FROM fact_streams f
 JOIN dim_artist a ON a.artist_key = f.artist_key
 LEFT JOIN dim_track t ON t.track_key = f.track_key
@@ -50,12 +56,12 @@ GROUP BY a.artist_key, a.artist_name""",
         "v_top_recordings": f"""
 SELECT RANK() OVER (ORDER BY {listens} DESC, SUM(f.ms_played) DESC) AS recording_rank,
        rec.recording_key, rec.recording_name, a.artist_name, rec.isrc, rec.track_ids,
-       COUNT(*) AS plays, {listens} AS listens, {MINUTES} AS minutes_played
+       COUNT(*) AS plays, {listens} AS listens, {MINUTES} AS minutes_played, rec.content_type
 FROM fact_streams f
 JOIN dim_track t ON t.track_key = f.track_key
 JOIN dim_recording rec ON rec.recording_key = t.recording_key
 LEFT JOIN dim_artist a ON a.artist_key = rec.artist_key
-GROUP BY rec.recording_key, rec.recording_name, a.artist_name, rec.isrc, rec.track_ids""",
+GROUP BY rec.recording_key, rec.recording_name, a.artist_name, rec.isrc, rec.track_ids, rec.content_type""",
         "v_listening_by_weekday_hour": f"""
 SELECT d.weekday, d.weekday_name, f.hour AS local_hour,
        COUNT(*) AS plays, {MINUTES} AS minutes_played
@@ -70,9 +76,11 @@ BI_VIEWS: dict[str, str] = bi_views(parse_listen_rule(None))  # the views' names
 VIEW_DESCRIPTIONS: dict[str, str] = {
     "v_streams": "One row per play: the fact joined to every dimension, with readable column names.",
     "v_minutes_by_month": "One row per calendar month (local time): plays and minutes played.",
-    "v_top_artists": "One row per artist, ranked by minutes played, with its plays and listens.",
+    "v_top_artists": "One row per artist (or podcast show, audiobook author: see content_type), ranked "
+    "by minutes played (artist_rank) and by listens, then minutes (listen_rank: the report's order for "
+    "music, where content_type = 'track'), with its plays and listens.",
     "v_top_recordings": "One row per recording (the track ids of one ISRC merged), ranked by listens "
-    "(SPOTIFY_LISTEN_RULE), then minutes played.",
+    "(SPOTIFY_LISTEN_RULE), then minutes played; content_type 'track' for music.",
     "v_listening_by_weekday_hour": "One row per weekday and local hour: plays and minutes played.",
 }
 
