@@ -256,6 +256,21 @@ def test_hanging_response_times_out_and_stays_pending(fake):
     assert statuses(lookup) == {"found": 3, "pending": 1}
     assert lookup.stats.retries == 2
     assert lookup.stop_reason.startswith("1 tracks unanswered after 1 retries") and lookup.retryable
+    assert "(retries after: timeouts or connection errors 2)" in lookup.stop_reason
+
+
+def test_giving_up_after_short_429s_names_them_as_the_cause(fake):
+    track = next(iter(fake.catalog))
+    fake.script(*[ScriptedResponse(429, retry_after_seconds=0)] * 3)
+
+    lookup = client_for(fake, batch_endpoint=False, max_retries=2).fetch_tracks(
+        track_ids=[track], logger=LOGGER
+    )
+
+    assert statuses(lookup) == {"pending": 1}
+    assert lookup.stop_reason == (
+        "1 tracks unanswered after 2 retries (retries after: 429 rate limits 3); they stay pending"
+    )
 
 
 def test_slow_answer_past_the_timeout_is_retried(fake):

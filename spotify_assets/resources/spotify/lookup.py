@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -56,6 +57,19 @@ _FORBIDDEN = _Answer("forbidden")
 _GAVE_UP = _Answer("gave_up")
 
 
+def retry_cause(reason: str) -> str:
+    """The kind of trouble behind a retry, as the give-up message counts it."""
+    if reason.startswith("429"):
+        return "429 rate limits"
+    if reason.startswith("HTTP 5"):
+        return "5xx answers"
+    if reason.startswith("401"):
+        return "expired tokens"
+    if reason.startswith("token endpoint"):
+        return "token endpoint errors"
+    return "timeouts or connection errors"
+
+
 class LookupRun:
     """One lookup: worker threads, shared limiter, budget, counters and stop flag."""
 
@@ -88,6 +102,7 @@ class LookupRun:
         self.rows: dict[str, dict] = {}
         self.batch_refused = not config.batch_endpoint
         self._stats_lock = threading.Lock()
+        self._retry_causes: Counter[str] = Counter()  # why calls were retried, for the give-up message
         self._started = 0.0
         self._total = 0
 
@@ -112,9 +127,10 @@ class LookupRun:
         self._log_progress(final=True)
         unanswered = self._total - len(self.rows)
         if unanswered and self.stop_reason is None:
+            causes = ", ".join(f"{cause} {count:,}" for cause, count in self._retry_causes.most_common())
             self.stop_reason = (
                 f"{unanswered} tracks unanswered after {self.config.max_retries} retries "
-                "(5xx, timeouts or connection errors); they stay pending"
+                f"(retries after: {causes or 'none'}); they stay pending"
             )
         return TrackLookup(
             tracks=answers_frame(self.rows, track_ids),
@@ -284,6 +300,8 @@ class LookupRun:
     def _back_off(self, attempt: int, reason: str, *, delay: float | None = None) -> int:
         """Count a retry and sleep (exponential, jittered) unless stopped; returns the next attempt."""
         self._count("retries")
+        with self._stats_lock:
+            self._retry_causes[retry_cause(reason)] += 1
         if delay is None:
             base = min(self.config.retry_backoff_seconds * 2**attempt, MAX_BACKOFF_SECONDS)
             delay = base * random.uniform(0.5, 1.5)
