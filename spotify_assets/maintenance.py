@@ -44,7 +44,7 @@ from .io_managers.delta import open_table, table_exists
 from .io_managers.location import Lake, LakeLocation
 from .io_managers.locks import file_lock
 from .resources.lake import LakeResource
-from .settings import DEFAULT_LAKE_RETENTION_HOURS
+from .settings import DEFAULT_LAKE_RETENTION_HOURS, lake_retention_hours
 from .tables import TABLES
 
 MAINTENANCE_CRON = "0 4 * * 0"  # Sundays, 04:00 in SPOTIFY_TIMEZONE
@@ -103,17 +103,23 @@ def maintain_table(
 
 
 class MaintenanceConfig(dg.Config):
-    retention_hours: int = DEFAULT_LAKE_RETENTION_HOURS
+    # None: SPOTIFY_LAKE_RETENTION_HOURS, also when run config sets only enforce_retention_duration
+    # (run config replaces the job's default config whole)
+    retention_hours: int | None = None
     enforce_retention_duration: bool = True
+
+    def hours(self) -> int:
+        return self.retention_hours if self.retention_hours is not None else lake_retention_hours()
 
 
 def check_retention(config: MaintenanceConfig) -> None:
     """One clear line before anything is touched (delta-rs would refuse table by table)."""
-    if config.retention_hours < 0:
-        raise dg.Failure(f"retention_hours={config.retention_hours}: expected hours >= 0")
-    if config.enforce_retention_duration and config.retention_hours < DELTA_DEFAULT_RETENTION_HOURS:
+    hours = config.hours()
+    if hours < 0:
+        raise dg.Failure(f"retention_hours={hours}: expected hours >= 0")
+    if config.enforce_retention_duration and hours < DELTA_DEFAULT_RETENTION_HOURS:
         raise dg.Failure(
-            f"retention_hours={config.retention_hours} is shorter than Delta's minimum of "
+            f"retention_hours={hours} is shorter than Delta's minimum of "
             f"{DELTA_DEFAULT_RETENTION_HOURS} h: raise SPOTIFY_LAKE_RETENTION_HOURS, or run maintain_lake "
             "with enforce_retention_duration: false if nothing reads older versions of the lake"
         )
@@ -134,12 +140,13 @@ def maintain_lake_tables(
             result = maintain_table(
                 location,
                 name,
-                retention_hours=config.retention_hours,
+                retention_hours=config.hours(),
                 enforce_retention_duration=config.enforce_retention_duration,
             )
             context.log.info(
                 f"{name}: {result.files_before} -> {result.files_after} live files, "
-                f"{result.files_vacuumed} vacuumed ({time.perf_counter() - started:.1f} s)"
+                f"{result.files_vacuumed} vacuumed (retention {config.hours()} h, "
+                f"{time.perf_counter() - started:.1f} s)"
             )
             results.append(asdict(result))
     summary = pl.DataFrame(results, schema=list(TableMaintenance.__dataclass_fields__), orient="row")
@@ -150,7 +157,7 @@ def maintain_lake_tables(
             "files_vacuumed": int(summary["files_vacuumed"].sum()) if results else 0,
             "files_compacted": int(summary["files_compacted"].sum()) if results else 0,
             "live_files_after": int(summary["files_after"].sum()) if results else 0,
-            "retention_hours": config.retention_hours,
+            "retention_hours": config.hours(),
             "per_table": dg.MetadataValue.md(_markdown(summary)),
         },
     )

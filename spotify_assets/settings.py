@@ -68,7 +68,7 @@ class Settings:
             lake_region=env.get("SPOTIFY_LAKE_REGION") or None,
             lake_allow_http=_flag(env, "SPOTIFY_LAKE_ALLOW_HTTP"),
             lake_credential_vars=tuple(name for name in LAKE_CREDENTIAL_VARS if env.get(name)),
-            lake_retention_hours=_hours(env, "SPOTIFY_LAKE_RETENTION_HOURS", DEFAULT_LAKE_RETENTION_HOURS),
+            lake_retention_hours=lake_retention_hours(env),
         )
         settings.validate()
         return settings
@@ -117,6 +117,12 @@ def _flag(env, name: str) -> bool:
     if value not in TRUE_WORDS + FALSE_WORDS:
         raise ValueError(f"{name}={env.get(name)!r}: expected true or false")
     return value in TRUE_WORDS
+
+
+def lake_retention_hours(environ=None) -> int:
+    """SPOTIFY_LAKE_RETENTION_HOURS (168 when unset)."""
+    env = os.environ if environ is None else environ
+    return _hours(env, "SPOTIFY_LAKE_RETENTION_HOURS", DEFAULT_LAKE_RETENTION_HOURS)
 
 
 def _hours(env, name: str, default: int) -> int:

@@ -163,6 +163,21 @@ def test_the_default_retention_keeps_recent_files_and_delta_guards_a_short_one(s
     assert storage.data_files() == kept
 
 
+def test_turning_the_guard_off_keeps_the_retention_setting(storage, monkeypatch):
+    """Run config replaces the job's default config whole: a config that only turns the guard off
+    still vacuums by SPOTIFY_LAKE_RETENTION_HOURS (it fell back to 168 h and vacuumed nothing)."""
+    monkeypatch.setenv("SPOTIFY_LAKE_RETENTION_HOURS", "0")
+    before = storage.snapshot()
+    result = storage.maintain(
+        {"ops": {"maintain_lake_tables": {"config": {"enforce_retention_duration": False}}}}
+    )
+    assert result.success
+    metadata = output_metadata(result)
+    assert metadata["retention_hours"].value == 0 and metadata["files_vacuumed"].value > 0
+    after = storage.snapshot()
+    assert all(after[name].equals(frame) for name, frame in before.items())
+
+
 def test_maintenance_waits_for_the_lake_lock(tmp_path):
     """While a model update holds the exclusive lock, the job does not touch the lake."""
     storage = Storage("local", tmp_path, None)
