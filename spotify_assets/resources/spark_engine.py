@@ -29,6 +29,7 @@ from .engine import TransformEngine
 LOCAL_SPARK_CONFIG = {
     "spark.master": "local[*]",
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",  # no stage progress bars through the CLI's progress line
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "4g",
     **spark_clean.SESSION_CONFIG,
