@@ -343,6 +343,28 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
     assert _files_under(tmp_path / "data/lake/fact_streams") == fact_log  # only album art was redone
 
 
+def test_a_quota_stop_in_the_last_files_run_starts_no_lookup_for_the_others(tmp_path, fake_spotify):
+    histories = [
+        sample.write_maven_csv(tmp_path / f"history_{n}.csv", rows=200, seed=20 + n) for n in range(2)
+    ]
+    for history in histories:
+        track_ids = pl.read_csv(history)["spotify_track_uri"].str.replace("spotify:track:", "").unique()
+        fake_spotify.catalog.update({track: spotify_id(f"{track}-album") for track in track_ids})
+    fake_spotify.exhaust_quota_after(2, retry_after_seconds=3 * 3600)
+    env = {
+        "SPOTIFY_CLIENT_ID": FAKE_CLIENT_ID,
+        "SPOTIFY_CLIENT_SECRET": FAKE_CLIENT_SECRET,
+        "SPOTIFY_API_URL": fake_spotify.api_url,
+        "SPOTIFY_TOKEN_URL": fake_spotify.token_url,
+    }
+    summary = json.loads(_run(["run", "--json", *(path.name for path in histories)], tmp_path, **env).stdout)
+    assert not summary["success"]
+    # the last file's run met the quota: no refresh_album_art run asks again in the same invocation
+    jobs = [run["job"] for run in summary["runs"]]
+    assert jobs[:2] == ["ingest_file", "everything"] and "refresh_album_art" not in jobs
+    assert summary["album_art"]["retry_after"] is not None
+
+
 def test_run_refuses_missing_files(tmp_path):
     result = _run(["run", "nowhere.csv"], tmp_path)
     assert result.returncode == 2
