@@ -26,7 +26,10 @@ def build(settings, lake, taken, outcome: dict, credentials: bool, lookups: dict
     report = outcome["report"]
     report_file = Path(settings.report_dir) / REPORT_FILE_NAME
     quarantined = taken.quarantined + outcome["refused"]
-    failures = _failure_lines(report, outcome, quarantined)
+    accounting = runner.accounting(lake)
+    # a file ingested by an earlier invocation is named as its accounting row names it, not by its key
+    named = {row["landing_file"]: row["file_name"] for row in accounting} | outcome["names"]
+    failures = _failure_lines(report, outcome | {"names": named}, quarantined)
     album_art = {
         "pending": lookups["albums_pending"],
         "tracks_pending": lookups["tracks_pending"],
@@ -42,7 +45,7 @@ def build(settings, lake, taken, outcome: dict, credentials: bool, lookups: dict
         else settings.lake_uri,
         "warehouse": mask_url(settings.warehouse_url),
         "tables": runner.table_counts(lake),
-        "files": _file_summary(registrations, runner.accounting(lake), report.runs),
+        "files": _file_summary(registrations, accounting, report.runs),
         "runs": [{key: value for key, value in run.items() if key != "failed_steps"} for run in report.runs],
         "nothing_new": bool(taken.known) and not (taken.files or taken.quarantined or report.runs),
         "skipped": taken.skipped,

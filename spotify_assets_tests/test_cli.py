@@ -325,6 +325,10 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
         f"still pending; Spotify's quota allows the next try after {retry_after}: run again then"
     )
     fact_log = _files_under(tmp_path / "data/lake/fact_streams")
+    # asked again before the quota is back: the file is named as on the first run, not by its key
+    again = _run(["run"], tmp_path, **env)
+    assert again.returncode == 1
+    assert [line.split(" (")[0] for line in _failed_lines(again.stdout)] == ["FAILED history.csv"]
 
     fake_spotify.restore_quota()
     resumed = _run(["run", "--json"], tmp_path, **env)
