@@ -127,6 +127,30 @@ def test_a_null_skipped_in_the_json_matches_the_csv_copy_of_the_play(tmp_path):
     assert keys[0][0] == keys[1][0]
 
 
+def test_a_local_file_play_is_a_track_without_an_id_counted_once_across_exports(tmp_path):
+    """`spotify:local:...`: the listener's own file, named by its metadata (it was rejected)."""
+    record = {
+        "ts": "2020-05-01T10:00:00Z",
+        "platform": "windows",
+        "ms_played": 200000,
+        "master_metadata_track_name": "My Demo",
+        "master_metadata_album_artist_name": "Me",
+        "master_metadata_album_album_name": "Tapes",
+        "spotify_track_uri": "spotify:local:Me:Tapes:My+Demo:201",
+    }
+    results = []
+    for name in ("Streaming_History_Audio_2020_0.json", "endsong_3.json"):
+        path = tmp_path / name
+        path.write_text(json.dumps([record | {"platform": name}]), encoding="utf-8")  # the platform differs
+        results.append(clean_plays(read_history(path), tmp_path))
+    assert [result.counts["rejected"] for result in results] == [0, 0]
+    plays = [result.clean.collect().row(0, named=True) for result in results]
+    assert [(play["content_type"], play["content_id"], play["track_name"]) for play in plays] == [
+        ("track", None, "My Demo")
+    ] * 2
+    assert plays[0]["play_key"] == plays[1]["play_key"]  # by names, as a basic play: one play
+
+
 def test_names_keep_their_white_space_and_only_keys_normalize(tmp_path):
     path = tmp_path / "h.csv"
     path.write_text(

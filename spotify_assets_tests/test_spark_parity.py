@@ -117,6 +117,17 @@ def edge_records() -> list[dict]:
             }
             for second, (name, shuffle) in enumerate(zip(NAMES, SHUFFLES, strict=True))
         ]
+        # a play of the listener's own file, twice (a duplicate in the file): a track known by name
+        + [
+            base
+            | {
+                "ts": "2019-09-20T14:42:00Z",
+                "spotify_track_uri": "spotify:local:Me:Tapes:My+Demo:201",
+                "master_metadata_track_name": "My Demo ",
+                "master_metadata_album_artist_name": "Me",
+            }
+        ]
+        * 2
     )
 
 
@@ -285,6 +296,8 @@ def test_every_verdict_occurs(both_engines):
     assert set(clean["source_format"]) == {"extended_json", "maven_csv", "basic_json"}
     assert set(clean.filter(pl.col("source_format") == "basic_json")["content_type"]) == set(CONTENT_TYPES)
     assert clean["track_name"].str.ends_with(" ").any()  # names kept as written
+    local = clean.filter((pl.col("source_format") == "extended_json") & pl.col("content_id").is_null())
+    assert local["track_name"].to_list() == ["My Demo "]  # a local file: kept once, without an id
     assert {"matched", "unmatched"} <= set(polars_tables["track_resolution"]["status"])
 
 

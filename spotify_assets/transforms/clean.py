@@ -13,7 +13,8 @@ Two rows are the same play when they have the same `play_key`:
   platform, start/end reason and shuffle. Names are not compared, as a CSV and a JSON export of one
   play name it the same way through the id; neither is `skipped`, which an Extended export may
   leave null where the CSV copy of the play says TRUE;
-- basic account data (no id, minute precision): end time, normalized artist and title, ms_played.
+- without an id (basic account data at minute precision; an Extended play of a local file,
+  `spotify:local:...`): end time, normalized artist and title, ms_played.
 
 Display names are kept as the export wrote them (leading and trailing white space included; a CSV
 line break inside a quoted name is read as `\\n`); only keys normalize them.
@@ -33,6 +34,7 @@ from .parse import BASIC_FIELDS, EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
 from .rules import (
     BASIC_JSON,
     BOOLEAN_FIELDS,
+    LOCAL_FILE_URI,
     MIN_MS_PLAYED,
     MISSING,
     REJECT_DETAILS,
@@ -139,6 +141,7 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
         | ((pl.col("content_type") == "audiobook") & (uri_kind != "track") & (uri_kind != "episode"))
     )
     title = pl.coalesce(_text("track_name"), _text("episode_name"), _text("audiobook_chapter_title"))
+    local_file = pl.col("_content_uri").str.starts_with(LOCAL_FILE_URI).fill_null(False)
     verdicts = {  # in REJECT_REASONS order: the first that applies is the reason
         "wrong_column_count": pl.col("parse_error").is_not_null(),
         "bad_timestamp": pl.col("ts_utc").is_null(),
@@ -146,7 +149,7 @@ def classified_plays(raw: pl.LazyFrame) -> pl.LazyFrame:
         "ms_played_negative": pl.col("ms_value") < 0,
         "missing_content_id": ~basic & pl.col("content_type").is_null(),
         "missing_title": basic & title.is_null(),
-        "malformed_content_id": ~basic & pl.col("content_id").is_null(),
+        "malformed_content_id": ~basic & ~local_file & pl.col("content_id").is_null(),
         "bad_boolean": pl.any_horizontal(_bad_booleans().values()),
     }
     reason = pl.lit(None, pl.String)
@@ -239,7 +242,9 @@ def play_key(typed: dict[str, pl.Expr]) -> pl.Expr:
         normalize_name(typed["track_name"]),
         ms_played,
     )
-    return pl.when(typed["source_format"] == BASIC_JSON).then(by_names).otherwise(with_id)
+    # without an id (basic account data, a local file): by names
+    without_id = (typed["source_format"] == BASIC_JSON) | typed["content_id"].is_null()
+    return pl.when(without_id).then(by_names).otherwise(with_id)
 
 
 def raw_text() -> pl.Expr:

@@ -13,10 +13,13 @@ import re
 
 from ..tables import REJECT_REASONS, SOURCE_FORMATS
 
-RULES_VERSION = "3"  # bump when a cleaning rule changes: every file's ingest fingerprint changes with it
+RULES_VERSION = "4"  # bump when a cleaning rule changes: every file's ingest fingerprint changes with it
 MIN_MS_PLAYED = 500
 BOOLEAN_FIELDS = ("shuffle", "skipped", "offline", "incognito_mode")
 SPOTIFY_URI = r"^(?:spotify:([a-z]+):)?([0-9A-Za-z]{22})$"
+# a play of the listener's own file (`spotify:local:Artist:Album:Title:Seconds`): a track without a
+# Spotify id, known by its names like a basic play
+LOCAL_FILE_URI = "spotify:local:"
 UNKNOWN = {"track": "(unknown title)", "artist": "(unknown artist)", "album": "(unknown album)"}
 UNKNOWN_PLATFORM = "unknown"
 UNKNOWN_REASON = "unknown"

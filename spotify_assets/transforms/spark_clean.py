@@ -32,6 +32,7 @@ from .parse import BASIC_FIELDS, EXTENDED_FIELDS, MAVEN_COLUMNS, MAVEN_CSV
 from .rules import (
     BASIC_JSON,
     BOOLEAN_FIELDS,
+    LOCAL_FILE_URI,
     MIN_MS_PLAYED,
     MISSING,
     REJECT_DETAILS,
@@ -201,6 +202,7 @@ def classified_plays(raw: DataFrame) -> DataFrame:
         | ((F.col("content_type") == "audiobook") & (uri_kind != "track") & (uri_kind != "episode"))
     )
     title = F.coalesce(_text("track_name"), _text("episode_name"), _text("audiobook_chapter_title"))
+    local_file = F.coalesce(uri.startswith(LOCAL_FILE_URI), F.lit(False))
     verdicts = {  # in REJECT_REASONS order: the first that applies is the reason
         "wrong_column_count": F.col("parse_error").isNotNull(),
         "bad_timestamp": F.col("ts_utc").isNull(),
@@ -208,7 +210,7 @@ def classified_plays(raw: DataFrame) -> DataFrame:
         "ms_played_negative": F.col("ms_value") < 0,
         "missing_content_id": ~basic & F.col("content_type").isNull(),
         "missing_title": basic & title.isNull(),
-        "malformed_content_id": ~basic & F.col("content_id").isNull(),
+        "malformed_content_id": ~basic & ~local_file & F.col("content_id").isNull(),
         "bad_boolean": reduce(operator.or_, _bad_booleans().values()),
     }
     reason = F.lit(None).cast("string")
@@ -301,10 +303,11 @@ def typed_columns() -> dict[str, Column]:
 
 def with_play_key(typed: DataFrame) -> DataFrame:
     """`typed` (`typed_columns()` rows with `kept`) plus `clean.play_key` of its kept rows."""
-    basic = F.col("source_format") == BASIC_JSON
+    # without an id (basic account data, a local file): by names
+    without_id = (F.col("source_format") == BASIC_JSON) | F.col("content_id").isNull()
     named = typed
     for column in ("artist_name", "track_name"):
-        named = with_nfc(named, column, f"_{column}_nfc", among=F.col("kept") & basic)
+        named = with_nfc(named, column, f"_{column}_nfc", among=F.col("kept") & without_id)
     end_us = F.unix_micros("ts_utc").cast("string")
     ms_played = F.col("ms_played").cast("string")
     with_id = stable_key(
@@ -324,7 +327,7 @@ def with_play_key(typed: DataFrame) -> DataFrame:
         normalize_name(F.col("_track_name_nfc")),
         ms_played,
     )
-    key = F.when(F.col("kept"), F.when(basic, by_names).otherwise(with_id))
+    key = F.when(F.col("kept"), F.when(without_id, by_names).otherwise(with_id))
     return named.withColumn("play_key", key).drop("_artist_name_nfc", "_track_name_nfc")
 
 
