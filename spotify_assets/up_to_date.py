@@ -55,25 +55,26 @@ class UpToDate:
         """What was recorded with the lake when it is exactly as the last up-to-date invocation left
         it, else None."""
         fingerprint = lake_fingerprint(lake_uri)
-        if fingerprint is None:
-            return None
-        try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if state.get("settings") != self.settings or state.get("lake") != fingerprint:
+        state = self._state() if fingerprint is not None else None
+        if state is None or state.get("settings") != self.settings or state.get("lake") != fingerprint:
             return None
         return state.get("recorded", {})
 
     def changed_settings(self) -> set[str] | None:
         """The settings that differ from the last up-to-date invocation's; None when there was none
         (a first run, or the last one failed)."""
-        try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        state = self._state()
+        if state is None:
             return None
         before = state.get("settings", {})
         return {name for name in {*before, *self.settings} if before.get(name) != self.settings.get(name)}
+
+    def _state(self) -> dict | None:
+        """The last up-to-date invocation's record; None when there is none (or it is unreadable)."""
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
 
     def record(self, lake_uri: str, *, up_to_date: bool, recorded: dict) -> None:
         """Remember the lake as up to date now with `recorded`, or forget it (after a failure)."""

@@ -179,6 +179,12 @@ def _needs_rebuild(
         return True
     if state.is_empty():
         return not reads.is_empty()
+    return _built_otherwise(state, settings)
+
+
+def _built_otherwise(state: pl.DataFrame, settings: ModelSettings) -> bool:
+    """A stored model_state (not empty) whose tables were built under other settings, or whose last
+    update was interrupted."""
     return not state["complete"].all() or (state["settings_key"] != settings.key).any()
 
 
@@ -188,7 +194,7 @@ def settings_outdated(lake: LakeReader, settings: ModelSettings) -> bool:
     if not lake.exists(MODEL_STATE):
         return False
     state = collect(lake.scan(MODEL_STATE).select("settings_key", "complete"))
-    return state.height > 0 and ((state["settings_key"] != settings.key).any() or not state["complete"].all())
+    return state.height > 0 and _built_otherwise(state, settings)
 
 
 def catalogue_outdated(lake: LakeReader) -> bool:
