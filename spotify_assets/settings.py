@@ -84,7 +84,7 @@ class Settings:
                 "8 July) or mdy (month first: 7/8/2013 is 8 July)"
             )
         parse_listen_rule(self.listen_rule)
-        if urlsplit(self.warehouse_url).scheme.split("+")[0] not in WAREHOUSE_SCHEMES:
+        if warehouse_scheme(self.warehouse_url) not in WAREHOUSE_SCHEMES:
             raise ValueError(
                 f"SPOTIFY_WAREHOUSE_URL={mask_url(self.warehouse_url)!r}: expected sqlite:///PATH (a file) "
                 "or mysql://USER:PASSWORD@HOST:PORT/DATABASE"
@@ -109,7 +109,12 @@ class Settings:
             raise ValueError(f"SPOTIFY_LAKE_RETENTION_HOURS={self.lake_retention_hours}: expected hours >= 0")
 
 
-WAREHOUSE_SCHEMES = ("sqlite", "mysql", "mariadb")  # the dialects of resources/warehouse
+WAREHOUSE_SCHEMES = ("sqlite", "mysql", "mariadb")  # resources/warehouse/core.DIALECTS' keys
+
+
+def warehouse_scheme(url: str) -> str:
+    """The dialect a warehouse URL names: its scheme without a driver (`mysql+pymysql` -> `mysql`)."""
+    return urlsplit(url).scheme.split("+")[0]
 
 
 def _flag(env, name: str) -> bool:

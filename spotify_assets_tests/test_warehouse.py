@@ -304,3 +304,15 @@ def test_kill_9_half_way_keeps_the_old_version_and_the_next_run_repairs(publishe
     if warehouse.dialect == "mysql":
         assert not warehouse.query("SHOW TABLES LIKE 'rejected\\_plays\\_\\_%'")
     warehouse.close()
+
+
+def test_the_settings_accept_exactly_the_warehouse_dialects():
+    """Settings check SPOTIFY_WAREHOUSE_URL's scheme up front against the dialects the warehouse has."""
+    from spotify_assets.resources.warehouse.core import DIALECTS
+    from spotify_assets.settings import WAREHOUSE_SCHEMES, warehouse_scheme
+
+    assert set(WAREHOUSE_SCHEMES) == set(DIALECTS)
+    assert warehouse_scheme("mysql+pymysql://root@127.0.0.1:3306/x") == "mysql"
+    assert warehouse_scheme("sqlite:///data/warehouse.sqlite") == "sqlite"
+    with pytest.raises(WarehouseError, match=r"expected a sqlite:/// or mysql:// URL"):
+        Warehouse(url="postgres://me@db/x").dialect  # noqa: B018  (the property raises)

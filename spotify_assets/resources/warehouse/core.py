@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import dagster as dg
 import polars as pl
 from pydantic import PrivateAttr
 
-from ...settings import mask_url
+from ...settings import mask_url, warehouse_scheme
 from ...tables import TableSpec
 from ...transforms.listens import DEFAULT_LISTEN_RULE, parse_listen_rule
 from . import bookkeeping
@@ -75,7 +74,7 @@ class Warehouse(dg.ConfigurableResource):
         return self._dialect_class().name
 
     def _dialect_class(self) -> type[Dialect]:
-        scheme = urlsplit(self.url).scheme.split("+")[0]
+        scheme = warehouse_scheme(self.url)
         if scheme not in DIALECTS:
             raise WarehouseError(f"{mask_url(self.url)}: expected a sqlite:/// or mysql:// URL")
         return DIALECTS[scheme]

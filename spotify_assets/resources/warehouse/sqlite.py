@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import polars as pl
 
+from ...settings import warehouse_scheme
 from ...tables import TableSpec
 from .base import (
     Dialect,
@@ -58,10 +59,9 @@ SQLITE_TYPES = {
 
 def sqlite_file(url: str) -> Path | None:
     """The database file of an SQLite warehouse URL (relative to the working directory), else None."""
-    parts = urlsplit(url)
-    if parts.scheme.split("+")[0] != "sqlite":
+    if warehouse_scheme(url) != "sqlite":
         return None
-    return Path(unquote(parts.path)[1:] or "warehouse.sqlite")
+    return Path(unquote(urlsplit(url).path)[1:] or "warehouse.sqlite")
 
 
 def _adbc_message(error: Exception) -> str:
