@@ -112,9 +112,9 @@ class MaintenanceConfig(dg.Config):
         return self.retention_hours if self.retention_hours is not None else lake_retention_hours()
 
 
-def check_retention(config: MaintenanceConfig) -> None:
-    """One clear line before anything is touched (delta-rs would refuse table by table)."""
-    hours = config.hours()
+def check_retention(config: MaintenanceConfig, hours: int) -> None:
+    """One clear line before anything is touched (delta-rs would refuse table by table); `hours` is
+    the retention the run uses (`MaintenanceConfig.hours`)."""
     if hours < 0:
         raise dg.Failure(f"retention_hours={hours}: expected hours >= 0")
     if config.enforce_retention_duration and hours < DELTA_DEFAULT_RETENTION_HOURS:
@@ -130,7 +130,8 @@ def maintain_lake_tables(
     context: dg.OpExecutionContext, config: MaintenanceConfig, lake: LakeResource
 ) -> dg.Output[None]:
     """Compacts, vacuums and checkpoints every Delta table of the lake, under the lake's exclusive lock."""
-    check_retention(config)
+    hours = config.hours()
+    check_retention(config, hours)
     location, results = lake.location, []
     with lake.write_lock():
         for name in TABLES:
@@ -140,12 +141,12 @@ def maintain_lake_tables(
             result = maintain_table(
                 location,
                 name,
-                retention_hours=config.hours(),
+                retention_hours=hours,
                 enforce_retention_duration=config.enforce_retention_duration,
             )
             context.log.info(
                 f"{name}: {result.files_before} -> {result.files_after} live files, "
-                f"{result.files_vacuumed} vacuumed (retention {config.hours()} h, "
+                f"{result.files_vacuumed} vacuumed (retention {hours} h, "
                 f"{time.perf_counter() - started:.1f} s)"
             )
             results.append(asdict(result))
@@ -157,7 +158,7 @@ def maintain_lake_tables(
             "files_vacuumed": int(summary["files_vacuumed"].sum()) if results else 0,
             "files_compacted": int(summary["files_compacted"].sum()) if results else 0,
             "live_files_after": int(summary["files_after"].sum()) if results else 0,
-            "retention_hours": config.hours(),
+            "retention_hours": hours,
             "per_table": dg.MetadataValue.md(_markdown(summary)),
         },
     )

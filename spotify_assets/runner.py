@@ -227,12 +227,14 @@ def run_files(
         registered = set(instance.get_dynamic_partitions(LANDING_FILES))  # a new DAGSTER_HOME knows none
         album_art_partitions += [key for key in due if key not in tried and key in registered]
 
-    def quota_spent(runs: list[dict]) -> bool:
+    def quota_spent(*runs: dict) -> bool:
         return any(QUOTA_STOP in failure for done in runs for failure in done["failures"])
 
+    if quota_spent(*report.runs):  # the last file's lookup met the quota: the others wait for the next run
+        album_art_partitions = []
     for key in album_art_partitions:  # their albums are known only once the star schema has all files
-        if quota_spent(report.runs) or quota_spent([run(ALBUM_ART_JOB, key)]):
-            break  # the quota is spent (here or by the last file's lookup): the rest waits for the next run
+        if quota_spent(run(ALBUM_ART_JOB, key)):
+            break  # the quota is spent: the others stay pending for the next run
     per_file = _mark_per_file_failures(defs, report.runs)
     # the model also runs for Web API answers it has not taken in yet (a lookup ran after it) and
     # for changed settings (time zone, overrides file): neither is a new materialization upstream
