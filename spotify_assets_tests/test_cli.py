@@ -290,6 +290,16 @@ def test_a_lake_changed_since_the_last_run_is_checked_again(tmp_path):
     assert json.loads(_run(["run", "--json"], tmp_path).stdout)["runs"] == []
 
 
+def _spotify_env(fake: FakeSpotify) -> dict[str, str]:
+    """The settings that point a run at the fake Spotify with its credentials."""
+    return {
+        "SPOTIFY_CLIENT_ID": FAKE_CLIENT_ID,
+        "SPOTIFY_CLIENT_SECRET": FAKE_CLIENT_SECRET,
+        "SPOTIFY_API_URL": fake.api_url,
+        "SPOTIFY_TOKEN_URL": fake.token_url,
+    }
+
+
 @pytest.fixture
 def fake_spotify():
     with FakeSpotify() as server:
@@ -301,12 +311,7 @@ def test_a_quota_stop_is_retried_by_the_next_plain_run_and_the_summary_says_when
     track_ids = pl.read_csv(history)["spotify_track_uri"].str.replace("spotify:track:", "").unique()
     fake_spotify.catalog.update({track: spotify_id(f"{track}-album") for track in track_ids})
     fake_spotify.exhaust_quota_after(2, retry_after_seconds=3 * 3600)
-    env = {
-        "SPOTIFY_CLIENT_ID": FAKE_CLIENT_ID,
-        "SPOTIFY_CLIENT_SECRET": FAKE_CLIENT_SECRET,
-        "SPOTIFY_API_URL": fake_spotify.api_url,
-        "SPOTIFY_TOKEN_URL": fake_spotify.token_url,
-    }
+    env = _spotify_env(fake_spotify)
 
     stopped = _run(["run"], tmp_path, **env)
 
@@ -355,12 +360,7 @@ def test_a_quota_stop_in_the_last_files_run_starts_no_lookup_for_the_others(tmp_
         track_ids = pl.read_csv(history)["spotify_track_uri"].str.replace("spotify:track:", "").unique()
         fake_spotify.catalog.update({track: spotify_id(f"{track}-album") for track in track_ids})
     fake_spotify.exhaust_quota_after(2, retry_after_seconds=3 * 3600)
-    env = {
-        "SPOTIFY_CLIENT_ID": FAKE_CLIENT_ID,
-        "SPOTIFY_CLIENT_SECRET": FAKE_CLIENT_SECRET,
-        "SPOTIFY_API_URL": fake_spotify.api_url,
-        "SPOTIFY_TOKEN_URL": fake_spotify.token_url,
-    }
+    env = _spotify_env(fake_spotify)
     summary = json.loads(_run(["run", "--json", *(path.name for path in histories)], tmp_path, **env).stdout)
     assert not summary["success"]
     # the last file's run met the quota: no refresh_album_art run asks again in the same invocation
