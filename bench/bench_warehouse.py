@@ -12,8 +12,8 @@ write it. Then, per dialect, into an empty warehouse (a new SQLite file; a new M
 2. a new landing file of `--new-rows` plays, with 10 new tracks (dim_track rewritten whole, as the
    model does): publish again, which loads that partition and upserts the new track rows;
 3. publish again with nothing new.
-Prints wall seconds, this process's CPU seconds (all of SQLite's work; MySQL's is the server's),
-the load average, rows written and the phases of each publish. `--start-mariadb SIZE` runs
+Prints wall seconds, this process's CPU seconds (all of SQLite's work), the MySQL server's CPU
+seconds when it runs on this machine (read from /proc by the pid file it reports), the load average, rows written and the phases of each publish. `--start-mariadb SIZE` runs
 MySQL against a throw-away MariaDB started for the run with that InnoDB buffer pool (as AWS RDS
 sizes it from the instance's memory) instead of the server at `--url`.
 """
@@ -191,18 +191,38 @@ def add_new_file(lake_uri: str, rows: int, new_rows: int) -> None:
     )
 
 
+def server_cpu_seconds(warehouse: Warehouse) -> float | None:
+    """User + system CPU seconds of a MySQL server on this machine; None for SQLite or elsewhere."""
+    if warehouse.dialect != "mysql":
+        return None
+    try:
+        pid = Path(warehouse.query("SELECT @@pid_file")[0][0]).read_text().split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def publish(warehouse: Warehouse, lake_uri: str, label: str) -> dict:
+    server_before = server_cpu_seconds(warehouse)
     started, cpu = time.perf_counter(), time.process_time()
     request = PublishRequest(tables=tuple(read_lake_table(lake_uri, spec) for spec in TABLES), views=BI_VIEWS)
     report = warehouse.publish(request, log=logging.getLogger("bench"))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = server_cpu_seconds(warehouse)
+    server = (
+        f", server CPU {server_after - server_before:.2f} s"
+        if server_before is not None and server_after is not None
+        else ""
+    )
     written = {
         name: (outcome.action, outcome.rows_written, outcome.rows_deleted)
         for name, outcome in report.tables.items()
         if outcome.action != "unchanged"
     }
     print(
-        f"  {label:<16} {seconds:8.2f} s (this process's CPU {cpu:.2f} s, load {os.getloadavg()[0]:.1f})   "
+        f"  {label:<16} {seconds:8.2f} s (this process's CPU {cpu:.2f} s{server}, "
+        f"load {os.getloadavg()[0]:.1f})   "
         f"wrote: {written or 'nothing'}",
         flush=True,
     )
