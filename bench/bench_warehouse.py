@@ -2,6 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python bench/bench_warehouse.py [--rows 10000000] [--files 50] [--new-rows 10000]
         [--dialects sqlite mysql] [--url mysql://root@127.0.0.1:3306 | --start-mariadb 2G]
+        [--load-connections 2]
 
 A lake is written once (untimed) with the project's Delta writer: six dimensions (2,000 artists,
 5,000 albums, 20,000 tracks, 14 years of dates) and a fact_streams-shaped table of `--rows` plays
@@ -13,9 +14,11 @@ write it. Then, per dialect, into an empty warehouse (a new SQLite file; a new M
    model does): publish again, which loads that partition and upserts the new track rows;
 3. publish again with nothing new.
 Prints wall seconds, this process's CPU seconds (all of SQLite's work), the MySQL server's CPU
-seconds when it runs on this machine (read from /proc by the pid file it reports), the load average, rows written and the phases of each publish. `--start-mariadb SIZE` runs
-MySQL against a throw-away MariaDB started for the run with that InnoDB buffer pool (as AWS RDS
-sizes it from the instance's memory) instead of the server at `--url`.
+seconds when it runs on this machine (read from /proc by the pid file it reports), the load
+average, rows written and the phases of each publish. `--start-mariadb SIZE` runs MySQL against a
+throw-away MariaDB started for the run with that InnoDB buffer pool (as AWS RDS sizes it from the
+instance's memory) instead of the server at `--url`. `--load-connections N`: the Warehouse's
+`load_connections` (MySQL connections loading a whole table's chunks at once).
 """
 
 from __future__ import annotations
@@ -230,8 +233,8 @@ def publish(warehouse: Warehouse, lake_uri: str, label: str) -> dict:
     return {"seconds": seconds, "report": report}
 
 
-def run_dialect(url: str, lake_uri: str, rows: int, new_rows: int) -> None:
-    warehouse = Warehouse(url=url, read_timeout=3600)
+def run_dialect(url: str, lake_uri: str, rows: int, new_rows: int, load_connections: int = 2) -> None:
+    warehouse = Warehouse(url=url, read_timeout=3600, load_connections=load_connections)
     print(f"{warehouse.dialect}: {warehouse.masked_url}", flush=True)
     try:
         publish(warehouse, lake_uri, "from scratch")
@@ -250,6 +253,9 @@ def main() -> None:
     parser.add_argument("--dialects", nargs="+", default=["sqlite", "mysql"], choices=["sqlite", "mysql"])
     parser.add_argument(
         "--url", default=os.environ.get("SPOTIFY_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
+    )
+    parser.add_argument(
+        "--load-connections", type=int, default=2, help="MySQL: connections loading a table's chunks"
     )
     parser.add_argument(
         "--start-mariadb", metavar="BUFFER_POOL", help="e.g. 2G: a throw-away server for the run"
@@ -290,10 +296,12 @@ def main() -> None:
                     )
                     server_url = f"mysql://root@127.0.0.1:{port}"
                     print(f"MariaDB started for the run, innodb_buffer_pool_size={arguments.start_mariadb}")
-                run_mysql(server_url, lake_uri, arguments.rows, arguments.new_rows)
+                run_mysql(
+                    server_url, lake_uri, arguments.rows, arguments.new_rows, arguments.load_connections
+                )
 
 
-def run_mysql(server_url: str, lake_uri: str, rows: int, new_rows: int) -> None:
+def run_mysql(server_url: str, lake_uri: str, rows: int, new_rows: int, load_connections: int) -> None:
     database = f"bench_warehouse_{uuid.uuid4().hex[:8]}"
     server = urlsplit(server_url)
     admin = pymysql.connect(
@@ -304,7 +312,7 @@ def run_mysql(server_url: str, lake_uri: str, rows: int, new_rows: int) -> None:
         autocommit=True,
     )
     try:
-        run_dialect(f"{server_url.rstrip('/')}/{database}", lake_uri, rows, new_rows)
+        run_dialect(f"{server_url.rstrip('/')}/{database}", lake_uri, rows, new_rows, load_connections)
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")

@@ -37,6 +37,7 @@ class ConnectOptions:
     connect_timeout: int
     read_timeout: int
     local_infile: bool
+    load_connections: int = 1
 
     @property
     def masked_url(self) -> str:

@@ -55,6 +55,9 @@ class Warehouse(dg.ConfigurableResource):
     connect_timeout: int = 10
     read_timeout: int = 600
     local_infile: bool = True
+    # MySQL: connections loading a whole table's chunks at once (the server parses LOAD DATA on one
+    # thread per connection); 1 when the server's cores are busy with other work.
+    load_connections: int = 2
     # An unpartitioned table that changed is compared row by row up to this size, replaced above it.
     row_diff_limit: int = 1_000_000
     listen_rule: str = DEFAULT_LISTEN_RULE  # SPOTIFY_LISTEN_RULE: which plays the views count as listens
@@ -83,7 +86,12 @@ class Warehouse(dg.ConfigurableResource):
     def backend(self) -> Dialect:
         if self._backend is None:
             options = ConnectOptions(
-                self.url, self.batch_size, self.connect_timeout, self.read_timeout, self.local_infile
+                self.url,
+                self.batch_size,
+                self.connect_timeout,
+                self.read_timeout,
+                self.local_infile,
+                self.load_connections,
             )
             self._backend = self._dialect_class()(options)
         return self._backend
