@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python bench/bench_warehouse.py [--rows 10000000] [--files 50] [--new-rows 10000]
         [--dialects sqlite mysql] [--url mysql://root@127.0.0.1:3306 | --start-mariadb 2G]
-        [--load-connections 2]
+        [--load-connections 1]
 
 A lake is written once (untimed) with the project's Delta writer: six dimensions (2,000 artists,
 5,000 albums, 20,000 tracks, 14 years of dates) and a fact_streams-shaped table of `--rows` plays
@@ -233,7 +233,7 @@ def publish(warehouse: Warehouse, lake_uri: str, label: str) -> dict:
     return {"seconds": seconds, "report": report}
 
 
-def run_dialect(url: str, lake_uri: str, rows: int, new_rows: int, load_connections: int = 2) -> None:
+def run_dialect(url: str, lake_uri: str, rows: int, new_rows: int, load_connections: int = 1) -> None:
     warehouse = Warehouse(url=url, read_timeout=3600, load_connections=load_connections)
     print(f"{warehouse.dialect}: {warehouse.masked_url}", flush=True)
     try:
@@ -255,7 +255,7 @@ def main() -> None:
         "--url", default=os.environ.get("SPOTIFY_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
     )
     parser.add_argument(
-        "--load-connections", type=int, default=2, help="MySQL: connections loading a table's chunks"
+        "--load-connections", type=int, default=1, help="MySQL: connections loading a table's chunks"
     )
     parser.add_argument(
         "--start-mariadb", metavar="BUFFER_POOL", help="e.g. 2G: a throw-away server for the run"

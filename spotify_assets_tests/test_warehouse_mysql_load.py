@@ -23,11 +23,12 @@ CHUNK_ROWS = 17  # the sample's 240 fact rows in 15 chunks
 
 @pytest.fixture
 def warehouse(tmp_path, fresh_mysql_url, monkeypatch) -> Iterator[tuple[str, Warehouse]]:  # noqa: F811
-    """(lake URI, a warehouse holding every table of that lake), loads cut into small chunks."""
+    """(lake URI, a warehouse holding every table of that lake), loads cut into small chunks
+    over two connections."""
     monkeypatch.setattr(loads, "CHUNK_ROWS", CHUNK_ROWS)
     lake_uri = str(tmp_path / "lake")
     write_lake(lake_uri)
-    warehouse = Warehouse(url=fresh_mysql_url)
+    warehouse = Warehouse(url=fresh_mysql_url, load_connections=2)
     for spec in WAREHOUSE_TABLES:  # parents first
         warehouse.replace_table(spec, lake_frame(lake_uri, spec))
     yield lake_uri, warehouse

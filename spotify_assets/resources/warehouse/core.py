@@ -56,8 +56,9 @@ class Warehouse(dg.ConfigurableResource):
     read_timeout: int = 600
     local_infile: bool = True
     # MySQL: connections loading a whole table's chunks at once (the server parses LOAD DATA on one
-    # thread per connection); 1 when the server's cores are busy with other work.
-    load_connections: int = 2
+    # thread per connection). More only pays on a server with idle cores: on a busy 2-core host
+    # shared with the client, 2 took ~15% more server CPU for the same or a longer load.
+    load_connections: int = 1
     # An unpartitioned table that changed is compared row by row up to this size, replaced above it.
     row_diff_limit: int = 1_000_000
     listen_rule: str = DEFAULT_LISTEN_RULE  # SPOTIFY_LISTEN_RULE: which plays the views count as listens
