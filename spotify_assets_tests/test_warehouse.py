@@ -306,6 +306,41 @@ def test_kill_9_half_way_keeps_the_old_version_and_the_next_run_repairs(publishe
     warehouse.close()
 
 
+def test_a_first_sqlite_publish_killed_half_way_leaves_no_table_and_the_next_one_ends_in_wal_mode(tmp_path):
+    """A first publish (no table yet) writes in rollback-journal mode: the database file itself grows
+    while it loads (in WAL mode only the -wal would), and a kill rolls it back to the empty file."""
+    path = tmp_path / "warehouse.sqlite"
+    url = f"sqlite:///{path}"
+    loader = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, url, "1000000"],
+        cwd=Path(__file__).parents[1],
+        env=os.environ.copy(),
+    )
+    try:
+        wait_until(lambda: path.exists() and path.stat().st_size > 8_000_000)
+    finally:
+        loader.send_signal(signal.SIGKILL)
+        loader.wait()
+    assert loader.returncode == -signal.SIGKILL, "the load finished before it could be killed"
+    assert not Path(f"{path}-wal").exists()
+    warehouse = Warehouse(url=url)
+    assert warehouse.query("SELECT name FROM sqlite_master") == []
+
+    rows = REJECTED_PLAYS.conform(
+        pl.DataFrame({"source_line": [3, 1, 2]}).with_columns(
+            landing_file=pl.lit("small"),
+            source_file=pl.lit("small.csv"),
+            reason=pl.lit("bad_timestamp"),
+            detail=pl.lit("ts is not a timestamp"),
+            raw_text=pl.lit("x"),
+        )
+    ).collect()
+    warehouse.replace_table(REJECTED_PLAYS, rows)
+    assert warehouse.query("PRAGMA journal_mode") == [("wal",)]
+    assert_frame_equal(warehouse.read(REJECTED_PLAYS).sort("source_line"), rows.sort("source_line"))
+    warehouse.close()
+
+
 def test_the_settings_accept_exactly_the_warehouse_dialects():
     """Settings check SPOTIFY_WAREHOUSE_URL's scheme up front against the dialects the warehouse has."""
     from spotify_assets.resources.warehouse.core import DIALECTS

@@ -110,6 +110,8 @@ class WriteWatch:
         if warehouse.dialect == "sqlite":
             self.path = Path(warehouse.url.removeprefix("sqlite:///"))
             self.observer = sqlite3.connect(self.path)
+            # its own first read opens the WAL (creating an empty -wal file): not the publish's write
+            self.observer.execute("PRAGMA data_version").fetchone()
 
     def snapshot(self) -> dict[str, int]:
         if self.warehouse.dialect == "sqlite":
