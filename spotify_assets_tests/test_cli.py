@@ -255,7 +255,7 @@ def test_a_failed_publish_is_one_line_and_the_next_plain_run_repairs_it(tmp_path
     assert rows == summary["tables"]["fact_streams"] > 0
 
 
-def test_a_lake_changed_since_the_last_run_is_checked_again(tmp_path):
+def test_a_lake_changed_since_the_last_run_is_checked_again(tmp_path, monkeypatch):
     """`run` skips Dagster only while the lake is as the last up-to-date run left it: here the daemon
     (in-process, same DAGSTER_HOME) ingests a dropped file, its publish fails, and the next plain
     `run` publishes."""
@@ -270,7 +270,8 @@ def test_a_lake_changed_since_the_last_run_is_checked_again(tmp_path):
         report_dir=str(tmp_path / "data/reports"),
     )
     key = LandingFolder(path=settings.landing_dir).describe(dropped).key
-    with dg.DagsterInstance.from_config(str(tmp_path / "data/dagster_home")) as instance:
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "data/dagster_home"))  # as the daemon has it
+    with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions("landing_files", [key])
         daemon_run = (
             build_definitions(settings)
