@@ -175,7 +175,11 @@ def execute(
         "run_id": result.run_id,
         "success": result.success,
         "materialized": sorted(
-            {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+            {
+                event.asset_key.to_user_string()
+                for event in result.get_asset_materialization_events()
+                if event.asset_key is not None
+            }
         ),
         "failures": [f"{event.step_key}: {failure_line(event)}" for event in failed],
         "failed_steps": [
