@@ -25,6 +25,7 @@ from ..transforms.lookup_plan import (
     album_members,
     album_states,
     ids_to_ask,
+    music_track_plays,
     music_tracks,
     partition_albums,
     partition_tracks,
@@ -241,7 +242,7 @@ def _album_art_coverage(threshold: float) -> Check:
 
 def _track_metadata_coverage(threshold: float) -> Check:
     def evaluate(run: CheckRun) -> dg.AssetCheckResult:
-        tracks = music_tracks(run.scan(DIM_TRACK), run.scan(FACT_STREAMS), run.scan(DIM_ALBUM))
+        tracks = music_track_plays(run.scan(DIM_TRACK), run.scan(FACT_STREAMS))
         status = run.scan(TRACK_METADATA).select("track_id", "status")
         plays = (
             tracks.join(status, on="track_id", how="left")
