@@ -26,7 +26,6 @@ from spotify_assets.tables import DIM_ARTIST, FACT_STREAMS, REJECTED_PLAYS, WARE
 from .mysql_fixtures import mysql_database_url  # noqa: F401  (fixture)
 from .warehouse_data import FACT_ROWS, lake_frame, write_lake
 
-
 FULL_RECONCILE = {"ops": {"warehouse_reconcile_with_lake": {"config": {"full": True}}}}
 
 

@@ -80,7 +80,8 @@ class Reconciler:
     def __init__(self, dialect: Dialect, *, full: bool = False) -> None:
         self.dialect = dialect
         self.full = full
-        self.relations = dialect.relations()
+        self.relations = dialect.relations()  # as the reading connection sees them until the end
+        self.verified_table = VERIFIED_PARTITIONS.name in self.relations
 
     def reconcile(self, lake: LakeTable) -> Reconciliation:
         spec = lake.spec
@@ -174,9 +175,9 @@ class Reconciler:
             name: (lake.markers[name], lake_now.get(name, zero)) for name in compared if name in lake.markers
         }
         verified[TABLE_VERIFIED] = (lake.marker, total)
-        if VERIFIED_PARTITIONS.name not in self.relations:  # a warehouse published before it existed
+        if not self.verified_table:  # a warehouse published before it existed
             self.dialect.execute(self.dialect.create_table_sql(VERIFIED_PARTITIONS))
-            self.relations.add(VERIFIED_PARTITIONS.name)
+            self.verified_table = True
         with self.dialect.transaction():
             bookkeeping.record_verified(
                 self.dialect,

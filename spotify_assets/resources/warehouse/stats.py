@@ -117,11 +117,14 @@ def partition_stats_sql(
 ) -> str:
     """The same stats per landing file, with the landing file first: of `partitions` given as
     parameters (the index on the partition column serves them), or of every partition (None)."""
-    name = quote(PARTITION_COLUMN)
-    where = "" if partitions is None else f" WHERE {name} IN ({', '.join([placeholder] * partitions)})"
+    name, aggregates = quote(PARTITION_COLUMN), _aggregates_sql(spec, non_integer_residue)
+    if partitions is None:
+        return f"SELECT {name}, {aggregates} FROM {quote(spec.name)} GROUP BY {name}"
+    if placeholder == "%s":  # the `format` paramstyle (pymysql): a literal % is written %%
+        aggregates = aggregates.replace("%", "%%")
     return (
-        f"SELECT {name}, {_aggregates_sql(spec, non_integer_residue)} "
-        f"FROM {quote(spec.name)}{where} GROUP BY {name}"
+        f"SELECT {name}, {aggregates} FROM {quote(spec.name)} "
+        f"WHERE {name} IN ({', '.join([placeholder] * partitions)}) GROUP BY {name}"
     )
 
 
