@@ -112,8 +112,12 @@ def test_first_reconcile_is_full_then_an_unchanged_lake_costs_no_partition(setup
 
     full = reconcile(lake_uri, warehouse, full=True)
     assert scopes(full) == ("full", 2, 0, False)
-    assert full["fact_streams"].differing == [OLD]
-    assert "SUM(ms_played): lake" in full["fact_streams"].mismatches[0]
+    # a full reconcile compares SUM(ms_played) over the whole table (rows and keys per partition)
+    assert full["fact_streams"].mismatches == [
+        "SUM(ms_played): lake {:,}, warehouse {:,} (difference +1)".format(
+            full["fact_streams"].lake.ms_played_sum, full["fact_streams"].lake.ms_played_sum + 1
+        )
+    ]
     assert verified(warehouse) == {}  # forgotten: the next publish replaces the table whole
     assert publish(lake_uri, warehouse).tables["fact_streams"].action == "full"
     assert scopes(reconcile(lake_uri, warehouse)) == ("full", 2, 0, True)
@@ -136,7 +140,23 @@ def test_a_new_file_is_reconciled_alone(setup):
         lake_new.ms_played_sum,
     )
     # the full reconcile sees what the scoped one did not read
-    assert reconcile(lake_uri, warehouse, full=True)["fact_streams"].differing == [OLD]
+    full = reconcile(lake_uri, warehouse, full=True)["fact_streams"]
+    assert not full.passed and full.mismatches[0].startswith("SUM(ms_played)")
+
+
+def test_a_full_reconcile_names_a_partition_whose_rows_or_keys_differ(setup):
+    lake_uri, warehouse = setup
+    reconcile(lake_uri, warehouse)
+    # one play moved to the other file: the table's totals hold, the partitions' do not
+    warehouse.query(
+        f"UPDATE fact_streams SET landing_file = '{OTHER}' WHERE play_key = "
+        f"(SELECT play_key FROM (SELECT MIN(play_key) AS play_key FROM fact_streams "
+        f"WHERE landing_file = '{OLD}') AS first_play)"
+    )
+    assert reconcile(lake_uri, warehouse)["fact_streams"].passed  # unseen: both verified earlier
+    full = reconcile(lake_uri, warehouse, full=True)["fact_streams"]
+    assert (full.passed, full.differing, full.lake == full.warehouse) == (False, sorted(LANDING_FILES), True)
+    assert full.mismatches == ["2 partitions differ: " + ", ".join(sorted(LANDING_FILES))]
 
 
 def test_tampering_in_the_new_partition_is_caught(setup):
