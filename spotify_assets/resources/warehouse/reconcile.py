@@ -23,8 +23,8 @@ that: it runs when the table has no verified stats (a warehouse older than them,
 reconcile after a table was replaced whole or after a mismatch), or when asked for (the check's
 `full` config). It compares row count and key checksum per partition (the index on landing_file
 holds the key: an index-only read) and SUM(ms_played) over the whole table (one scan): SQLite
-cannot sum a column per group without visiting the rows in index order or sorting them, 5 times
-the cost of that scan at 10M rows (MySQL alike). So it sees any one row edited, moved, added or
+cannot sum a column per group without visiting the rows in index order or sorting them, 4 to 5
+times the cost of that scan at 10M rows (MariaDB alike). So it sees any one row edited, moved, added or
 deleted, as the whole-table check before it did; two hand edits of ms_played in two partitions
 that cancel out escape it, as they escaped that check. A pass stores what was verified (the lake's
 per-partition stats); a mismatch forgets the table's bookkeeping, so the next publish replaces it
@@ -33,7 +33,7 @@ whole and the next reconcile is full.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import reduce
 
@@ -84,7 +84,7 @@ class Reconciliation:
         )
 
 
-def _sum(spec: TableSpec, stats: Iterator[TableStats] | list[TableStats]) -> TableStats:
+def _sum(spec: TableSpec, stats: Iterable[TableStats]) -> TableStats:
     return reduce(TableStats.__add__, stats, TableStats.zero(spec))
 
 
@@ -140,10 +140,8 @@ class Reconciler:
         else:
             warehouse_now, warehouse_ms = self._warehouse_partitions(spec, scope), None
         compared = sorted(set(lake.markers) | set(lake_now) | set(warehouse_now)) if scope is None else scope
-        zero, no_rows = (
-            TableStats.zero(spec),
-            TableStats(0, 0, None if full else TableStats.zero(spec).ms_played_sum),
-        )
+        zero = TableStats.zero(spec)
+        no_rows = TableStats(0, 0, None) if full else zero  # full: no SUM(ms_played) per partition
         differing = [
             name for name in compared if lake_now.get(name, zero).mismatches(warehouse_now.get(name, no_rows))
         ]

@@ -132,7 +132,7 @@ def partition_keys_sql(spec: TableSpec, non_integer_residue: str) -> str:
     """Row count and key checksum of every landing file, with the landing file first. The index on
     the partition column holds the primary key too (a SQLite rowid, an InnoDB secondary index), so
     this reads the index alone; SUM(ms_played) per partition would visit every row in index order,
-    5 times the cost of one scan of the table (SQLite, 10M rows): take that whole-table sum apart."""
+    4 to 5 times the cost of one scan of the table (SQLite, 10M rows): take that whole-table sum apart."""
     name = quote(PARTITION_COLUMN)
     aggregates = _aggregates_sql(spec, non_integer_residue, ms_played=False)
     return f"SELECT {name}, {aggregates} FROM {quote(spec.name)} GROUP BY {name}"
