@@ -148,8 +148,13 @@ class SqliteDialect(Dialect):
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
         if self._first:
+            from adbc_driver_manager import Error
+
             cursor = self._publishing_cursor()
-            cursor.execute(sql, tuple(parameters) or None)
+            try:
+                cursor.execute(sql, tuple(parameters) or None)
+            except Error as error:
+                raise WarehouseError(f"{self.masked_url}: {_adbc_message(error)}") from None
             return [tuple(row) for row in cursor.fetchall()]
         return self.reader().execute(sql, tuple(parameters)).fetchall()
 
