@@ -16,34 +16,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from spotify_assets.assets.publish import warehouse_assets, warehouse_checks
-from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table
+from spotify_assets.io_managers.delta import scan_table
 from spotify_assets.io_managers.warehouse import WarehouseIOManager
-from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.warehouse import BI_VIEWS, Warehouse, WarehouseError, table_stats
 from spotify_assets.tables import DIM_ARTIST, FACT_STREAMS, REJECTED_PLAYS, WAREHOUSE_TABLES
 
 from .mysql_fixtures import mysql_database_url  # noqa: F401  (fixture)
-from .warehouse_data import FACT_ROWS, lake_frame, write_lake
+from .warehouse_data import FACT_ROWS, lake_frame, publish_graph, write_lake
 
 FULL_RECONCILE = {"ops": {"warehouse_reconcile_with_lake": {"config": {"full": True}}}}
-
-
-def publish_graph(
-    lake_uri: str, url: str, selection=None, run_config=None, **warehouse_options
-) -> dg.ExecuteInProcessResult:
-    warehouse = Warehouse(url=url, **warehouse_options)
-    return dg.materialize(
-        [*(dg.AssetSpec(spec.name) for spec in WAREHOUSE_TABLES), *warehouse_assets, *warehouse_checks],
-        resources={
-            "io_manager": DeltaLakeIOManager(lake_uri=lake_uri),
-            "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
-            "warehouse": warehouse,
-            "lake": LakeResource(lake_uri=lake_uri),
-        },
-        selection=selection,
-        run_config=run_config,
-    )
 
 
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from contextlib import closing
 
-import dagster as dg
 import pytest
 from deltalake import DeltaTable
 
-from spotify_assets.assets.publish import warehouse_assets, warehouse_checks
-from spotify_assets.io_managers.delta import DeltaLakeIOManager, table_uri
-from spotify_assets.io_managers.warehouse import WarehouseIOManager
-from spotify_assets.resources.lake import LakeResource
+from spotify_assets.io_managers.delta import table_uri
 from spotify_assets.resources.warehouse import (
     BI_VIEWS,
     PublishReport,
@@ -29,7 +25,7 @@ from spotify_assets.resources.warehouse import (
 from spotify_assets.tables import FACT_STREAMS, WAREHOUSE_TABLES
 
 from .mysql_fixtures import fresh_database, fresh_mysql_url  # noqa: F401  (fixture)
-from .warehouse_data import LANDING_FILES, NEW_FILE, add_new_file, sample_lake, write_lake
+from .warehouse_data import LANDING_FILES, NEW_FILE, add_new_file, publish_graph, sample_lake, write_lake
 
 OLD, OTHER = LANDING_FILES
 PARTITIONED = tuple(spec for spec in WAREHOUSE_TABLES if spec.partitioned)
@@ -265,16 +261,7 @@ def test_the_check_says_what_it_verified(tmp_path):
     write_lake(lake_uri)
     url = f"sqlite:///{tmp_path}/warehouse.sqlite"
     for expected in ("full: 2 partitions verified now", "changed partitions: 0 partitions verified now"):
-        warehouse = Warehouse(url=url)
-        result = dg.materialize(
-            [*(dg.AssetSpec(spec.name) for spec in WAREHOUSE_TABLES), *warehouse_assets, *warehouse_checks],
-            resources={
-                "io_manager": DeltaLakeIOManager(lake_uri=lake_uri),
-                "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
-                "warehouse": warehouse,
-                "lake": LakeResource(lake_uri=lake_uri),
-            },
-        )
+        result = publish_graph(lake_uri, url)
         fact = next(
             evaluation
             for evaluation in result.get_asset_check_evaluations()

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import dagster as dg
 import polars as pl
 
-from spotify_assets.io_managers.delta import scan_table, write_table
+from spotify_assets.assets.publish import warehouse_assets, warehouse_checks
+from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table, write_table
+from spotify_assets.io_managers.warehouse import WarehouseIOManager
+from spotify_assets.resources.lake import LakeResource
+from spotify_assets.resources.warehouse import Warehouse
 from spotify_assets.tables import (
     DIM_ALBUM,
     DIM_ARTIST,
@@ -359,3 +364,20 @@ def add_new_file(lake_uri: str, data: dict[str, pl.DataFrame]) -> pl.DataFrame:
         write_table(lake_uri, spec, data[spec.name])
     write_table(lake_uri, PARTITIONED_FACT, facts, NEW_FILE)
     return facts
+
+
+def publish_graph(  # every warehouse table from the lake at `lake_uri`, with the reconcile check
+    lake_uri: str, url: str, selection=None, run_config=None, **warehouse_options
+) -> dg.ExecuteInProcessResult:
+    warehouse = Warehouse(url=url, **warehouse_options)
+    return dg.materialize(
+        [*(dg.AssetSpec(spec.name) for spec in WAREHOUSE_TABLES), *warehouse_assets, *warehouse_checks],
+        resources={
+            "io_manager": DeltaLakeIOManager(lake_uri=lake_uri),
+            "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+            "warehouse": warehouse,
+            "lake": LakeResource(lake_uri=lake_uri),
+        },
+        selection=selection,
+        run_config=run_config,
+    )
