@@ -118,6 +118,20 @@ def primary_key_check(spec: TableSpec) -> Check:
     return Check(check_spec, evaluate)
 
 
+def _with_files(table: pl.LazyFrame, dangling: pl.DataFrame, column: str, where: list[str]) -> pl.DataFrame:
+    """The dangling keys with the landing files holding them (a partitioned table's sample names the
+    files to rewrite), in their order."""
+    if not where:
+        return dangling
+    files = (
+        table.select(column, *where)
+        .join(dangling.lazy().select(column), on=column, how="semi")
+        .group_by(column)
+        .agg(pl.col(name).unique().sort() for name in where)
+    )
+    return dangling.join(files.collect(), on=column, how="left", maintain_order="left")
+
+
 def foreign_key_check(spec: TableSpec, tables: Mapping[str, TableSpec] = TABLES) -> Check:
     """Every non-null foreign key of `<table>` is the primary key of a row of the table it references,
     and a not-null foreign key column holds no null."""
@@ -128,34 +142,50 @@ def foreign_key_check(spec: TableSpec, tables: Mapping[str, TableSpec] = TABLES)
 
     def evaluate(run: CheckRun) -> dg.AssetCheckResult:
         table = run.scan(spec)
-        queries = [table.select(pl.len())]
-        for reference in references:
-            parent = (
-                run.scan(tables[reference.parent])
-                .select(pl.col(reference.parent_column).alias(reference.column))
-                .unique()
+        keys = {
+            reference.column: run.scan(tables[reference.parent])
+            .select(pl.col(reference.parent_column).alias(reference.column))
+            .unique()
+            for reference in references
+        }
+        # one pass over the table counts every reference's dangling and null rows; only a column
+        # with dangling rows is grouped again, for its sample
+        collected = pl.collect_all(list(keys.values()))
+        counts = (
+            table.select(
+                pl.len().alias("rows"),
+                *(
+                    (pl.col(column).is_not_null() & ~pl.col(column).is_in(parent.to_series().implode()))
+                    .sum()
+                    .alias(f"dangling_{column}_rows")
+                    for column, parent in zip(keys, collected, strict=True)
+                ),
+                *(pl.col(column).null_count().alias(f"null_{column}_rows") for column in keys),
             )
-            queries.append(
-                table.select(reference.column, *where)
-                .drop_nulls(reference.column)
-                .join(parent, on=reference.column, how="anti")
-                .group_by(reference.column)
-                .agg(pl.len().alias("rows"), *(pl.col(column).unique().sort() for column in where))
-                .sort(["rows", reference.column], descending=True)
-            )
-            queries.append(table.select(pl.col(reference.column).null_count()))
-        rows, *answers = pl.collect_all(queries)
-        metadata: dict[str, Any] = {"rows": rows.item()}
+            .collect()
+            .row(0, named=True)
+        )
+        metadata: dict[str, Any] = {"rows": counts["rows"]}
         broken = 0
-        for reference, dangling, nulls in zip(references, answers[::2], answers[1::2], strict=True):
-            dangling_rows = int(dangling.get_column("rows").sum()) if dangling.height else 0
-            metadata[f"dangling_{reference.column}_rows"] = dangling_rows
+        for reference in references:
+            column = reference.column
+            dangling_rows = int(counts[f"dangling_{column}_rows"])
+            metadata[f"dangling_{column}_rows"] = dangling_rows
             broken += dangling_rows
             if dangling_rows:
-                metadata[f"sample_dangling_{reference.column}"] = sample(dangling)
+                dangling = (
+                    table.select(column)
+                    .join(keys[column], on=column, how="anti")
+                    .drop_nulls(column)
+                    .group_by(column)
+                    .agg(pl.len().alias("rows"))
+                    .sort(["rows", column], descending=True)
+                    .collect()
+                )
+                metadata[f"sample_dangling_{column}"] = sample(_with_files(table, dangling, column, where))
             if not reference.nullable:
-                null_rows = int(nulls.item())
-                metadata[f"null_{reference.column}_rows"] = null_rows
+                null_rows = int(counts[f"null_{column}_rows"])
+                metadata[f"null_{column}_rows"] = null_rows
                 broken += null_rows
         return dg.AssetCheckResult(
             passed=broken == 0, severity=ERROR if blocking else WARN, metadata=metadata

@@ -73,7 +73,12 @@ dim_date_coverage = Check(
 
 
 def _rows_per_file(run: CheckRun, spec: TableSpec, name: str) -> pl.LazyFrame:
-    return run.scan(spec).group_by(PARTITION_COLUMN).agg(pl.len().alias(name))
+    """Rows per landing file, from the Delta log's per-file row counts (no rows read)."""
+    counts = run.lake.rows_per_partition(spec)
+    return pl.LazyFrame(
+        {PARTITION_COLUMN: list(counts), name: list(counts.values())},
+        schema={PARTITION_COLUMN: pl.String, name: pl.Int64},
+    )
 
 
 ACCOUNTED_TABLES = (RAW_PLAYS, CLEAN_PLAYS, REJECTED_PLAYS, FACT_STREAMS, DUPLICATE_PLAYS)
@@ -158,21 +163,26 @@ file_accounting_balances = Check(
 def _ms_played_in_range(run: CheckRun) -> dg.AssetCheckResult:
     ms_played = pl.col("ms_played")
     fact = run.scan(FACT_STREAMS)
-    out_of_range = fact.filter((ms_played < 0) | (ms_played > MAX_PLAY_MS))
-    stats, offending = pl.collect_all(
-        [
-            fact.select(
-                ms_played.min().alias("min"),
-                ms_played.max().alias("max"),
-                ((ms_played < 0) | (ms_played > MAX_PLAY_MS)).sum().alias("out_of_range"),
-            ),
-            out_of_range.select("play_key", "ms_played", "source_file")
-            .sort("ms_played", descending=True)
-            .head(SAMPLE_SIZE),
-        ]
+    out_of_range = (ms_played < 0) | (ms_played > MAX_PLAY_MS)
+    row = (
+        fact.select(
+            ms_played.min().alias("min"),
+            ms_played.max().alias("max"),
+            out_of_range.sum().alias("out_of_range"),
+        )
+        .collect()
+        .row(0, named=True)
     )
-    row = stats.row(0, named=True)
     count = int(row["out_of_range"] or 0)
+    offending = (  # the sample reads the file names only when there is something to show
+        fact.filter(out_of_range)
+        .select("play_key", "ms_played", "source_file")
+        .sort("ms_played", descending=True)
+        .head(SAMPLE_SIZE)
+        .collect()
+        if count
+        else pl.DataFrame()
+    )
     return dg.AssetCheckResult(
         passed=count == 0,
         severity=WARN,

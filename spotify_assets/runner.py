@@ -174,6 +174,13 @@ def execute(
         "partition": partition_key,
         "run_id": result.run_id,
         "success": result.success,
+        "materialized": sorted(
+            {
+                event.asset_key.to_user_string()
+                for event in result.get_asset_materialization_events()
+                if event.asset_key is not None
+            }
+        ),
         "failures": [f"{event.step_key}: {failure_line(event)}" for event in failed],
         "failed_steps": [
             {
@@ -239,7 +246,11 @@ def run_files(
     # the model also runs for Web API answers it has not taken in yet (a lookup ran after it) and
     # for changed settings (time zone, overrides file): neither is a new materialization upstream
     outdated = per_file and (catalogue_outdated(lake) or model_settings_outdated(defs, lake))
-    also = [*([dg_key(MODEL_STEP_TABLE)] if outdated else []), *output_keys(defs, refresh_outputs)]
+    # an output to refresh that a run of this invocation already wrote (the first run's new
+    # warehouse and report, say) is done
+    written = {name for done in report.runs for name in done.get("materialized", ())}
+    refresh = [key for key in output_keys(defs, refresh_outputs) if key.to_user_string() not in written]
+    also = [*([dg_key(MODEL_STEP_TABLE)] if outdated else []), *refresh]
     stale = [] if not per_file else stale_assets(defs, instance, also)
     if stale:
         run(MODEL_JOB, asset_selection=stale)

@@ -58,18 +58,20 @@ def postgres(monkeypatch):
     psql("postgres", f"DROP DATABASE {database} WITH (FORCE)")
 
 
-def instance_from(config: str, home: Path) -> dg.DagsterInstance:
-    """The instance Dagster builds from `config` as its DAGSTER_HOME/dagster.yaml (validated by Dagster)."""
+def instance_from(config: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
+    """The instance Dagster builds from `config` as its DAGSTER_HOME/dagster.yaml (validated by Dagster;
+    the local one names `{env: DAGSTER_HOME}`)."""
     home.mkdir()
     (home / "dagster.yaml").write_text(config)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     return dg.DagsterInstance.from_config(str(home))
 
 
 @pytest.fixture(params=sorted(SHIPPED))
-def shipped(request, tmp_path) -> dg.DagsterInstance:
+def shipped(request, tmp_path, monkeypatch) -> dg.DagsterInstance:
     if request.param == "docker":
         request.getfixturevalue("postgres")
-    with instance_from(SHIPPED[request.param].read_text(), tmp_path / "home") as instance:
+    with instance_from(SHIPPED[request.param].read_text(), tmp_path / "home", monkeypatch) as instance:
         yield instance
 
 
@@ -80,14 +82,14 @@ def test_every_shipped_instance_config_enforces_the_rules(shipped):
         assert shipped.event_log_storage.get_concurrency_info(pool).slot_count == instance_rules.POOL_LIMIT
 
 
-def test_the_docker_instance_keeps_its_storage_in_postgres(tmp_path, postgres):
-    with instance_from(SHIPPED["docker"].read_text(), tmp_path / "home") as instance:
+def test_the_docker_instance_keeps_its_storage_in_postgres(tmp_path, postgres, monkeypatch):
+    with instance_from(SHIPPED["docker"].read_text(), tmp_path / "home", monkeypatch) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
 
 
-def test_a_config_without_the_rules_is_named_for_each_rule(tmp_path):
-    with instance_from(UNRULY, tmp_path / "home") as instance:
+def test_a_config_without_the_rules_is_named_for_each_rule(tmp_path, monkeypatch):
+    with instance_from(UNRULY, tmp_path / "home", monkeypatch) as instance:
         problems = instance_rules.violations(instance)
     assert len(problems) == 1 + len(instance_rules.POOLS), problems
     assert (
@@ -97,8 +99,8 @@ def test_a_config_without_the_rules_is_named_for_each_rule(tmp_path):
         assert problem.startswith(f"pool {pool} allows any number of steps at a time"), problem
 
 
-def test_a_pool_limit_set_by_hand_overrides_the_config_and_is_named(tmp_path):
-    with instance_from(SHIPPED["local"].read_text(), tmp_path / "home") as instance:
+def test_a_pool_limit_set_by_hand_overrides_the_config_and_is_named(tmp_path, monkeypatch):
+    with instance_from(SHIPPED["local"].read_text(), tmp_path / "home", monkeypatch) as instance:
         instance.event_log_storage.set_concurrency_slots("spotify_api", 3)
         assert instance_rules.violations(instance) == [
             "pool spotify_api allows 3 steps at a time (set on the instance), not 1"

@@ -16,29 +16,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from spotify_assets.assets.publish import warehouse_assets, warehouse_checks
-from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table
+from spotify_assets.io_managers.delta import scan_table
 from spotify_assets.io_managers.warehouse import WarehouseIOManager
-from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.warehouse import BI_VIEWS, Warehouse, WarehouseError, table_stats
 from spotify_assets.tables import DIM_ARTIST, FACT_STREAMS, REJECTED_PLAYS, WAREHOUSE_TABLES
 
 from .mysql_fixtures import mysql_database_url  # noqa: F401  (fixture)
-from .warehouse_data import FACT_ROWS, lake_frame, write_lake
+from .warehouse_data import FACT_ROWS, lake_frame, publish_graph, write_lake
 
-
-def publish_graph(lake_uri: str, url: str, selection=None, **warehouse_options) -> dg.ExecuteInProcessResult:
-    warehouse = Warehouse(url=url, **warehouse_options)
-    return dg.materialize(
-        [*(dg.AssetSpec(spec.name) for spec in WAREHOUSE_TABLES), *warehouse_assets, *warehouse_checks],
-        resources={
-            "io_manager": DeltaLakeIOManager(lake_uri=lake_uri),
-            "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
-            "warehouse": warehouse,
-            "lake": LakeResource(lake_uri=lake_uri),
-        },
-        selection=selection,
-    )
+FULL_RECONCILE = {"ops": {"warehouse_reconcile_with_lake": {"config": {"full": True}}}}
 
 
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
@@ -157,7 +143,10 @@ def test_reconcile_passes_then_fails_on_tampered_data_then_repair(published):
     warehouse.query("UPDATE dim_artist SET artist_key = artist_key + 1 WHERE artist_name = 'NULL'")
     warehouse.close()
 
-    checks_only = publish_graph(lake_uri, url, selection=dg.AssetSelection.all_asset_checks())
+    # rows edited behind the publisher's back in verified partitions: only a full reconcile sees them
+    checks_only = publish_graph(
+        lake_uri, url, selection=dg.AssetSelection.all_asset_checks(), run_config=FULL_RECONCILE
+    )
     evaluations = check_results(checks_only)
     assert {name for name, evaluation in evaluations.items() if not evaluation.passed} == {
         "fact_streams",
@@ -303,6 +292,41 @@ def test_kill_9_half_way_keeps_the_old_version_and_the_next_run_repairs(publishe
     assert_frame_equal(warehouse.read(REJECTED_PLAYS).sort(REJECTED_PLAYS.primary_key), old_version)
     if warehouse.dialect == "mysql":
         assert not warehouse.query("SHOW TABLES LIKE 'rejected\\_plays\\_\\_%'")
+    warehouse.close()
+
+
+def test_a_first_sqlite_publish_killed_half_way_leaves_no_table_and_the_next_one_ends_in_wal_mode(tmp_path):
+    """A first publish (no table yet) writes in rollback-journal mode: the database file itself grows
+    while it loads (in WAL mode only the -wal would), and a kill rolls it back to the empty file."""
+    path = tmp_path / "warehouse.sqlite"
+    url = f"sqlite:///{path}"
+    loader = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, url, "1000000"],
+        cwd=Path(__file__).parents[1],
+        env=os.environ.copy(),
+    )
+    try:
+        wait_until(lambda: path.exists() and path.stat().st_size > 8_000_000)
+    finally:
+        loader.send_signal(signal.SIGKILL)
+        loader.wait()
+    assert loader.returncode == -signal.SIGKILL, "the load finished before it could be killed"
+    assert not Path(f"{path}-wal").exists()
+    warehouse = Warehouse(url=url)
+    assert warehouse.query("SELECT name FROM sqlite_master") == []
+
+    rows = REJECTED_PLAYS.conform(
+        pl.DataFrame({"source_line": [3, 1, 2]}).with_columns(
+            landing_file=pl.lit("small"),
+            source_file=pl.lit("small.csv"),
+            reason=pl.lit("bad_timestamp"),
+            detail=pl.lit("ts is not a timestamp"),
+            raw_text=pl.lit("x"),
+        )
+    ).collect()
+    warehouse.replace_table(REJECTED_PLAYS, rows)
+    assert warehouse.query("PRAGMA journal_mode") == [("wal",)]
+    assert_frame_equal(warehouse.read(REJECTED_PLAYS).sort("source_line"), rows.sort("source_line"))
     warehouse.close()
 
 

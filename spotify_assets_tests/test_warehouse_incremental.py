@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -27,21 +26,20 @@ from spotify_assets.resources.warehouse import (
     read_lake_table,
 )
 from spotify_assets.tables import DIM_ALBUM, DIM_ARTIST, DIM_TRACK, TableSpec
-from spotify_assets.transforms.keys import stable_key_of
 
 from .mysql_fixtures import fresh_mysql_url  # noqa: F401  (fixture)
 from .warehouse_data import (
     LANDING_FILES,
+    NEW_FILE,
     PARTITIONED_FACT,
     PARTITIONED_TABLES,
-    date_rows,
+    add_new_file,
     lake_frame,
     sample_lake,
     write_lake,
 )
 
 TABLES_BY_NAME = {spec.name: spec for spec in PARTITIONED_TABLES}
-NEW_FILE = "Streaming_History_Audio_2025-77aa11"
 WRITE_VERBS = (
     "insert",
     "update",
@@ -110,6 +108,8 @@ class WriteWatch:
         if warehouse.dialect == "sqlite":
             self.path = Path(warehouse.url.removeprefix("sqlite:///"))
             self.observer = sqlite3.connect(self.path)
+            # its own first read opens the WAL (creating an empty -wal file): not the publish's write
+            self.observer.execute("PRAGMA data_version").fetchone()
 
     def snapshot(self) -> dict[str, int]:
         if self.warehouse.dialect == "sqlite":
@@ -129,89 +129,6 @@ class WriteWatch:
     def changes(self, before: dict[str, int]) -> dict[str, int]:
         after = self.snapshot()
         return {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name)}
-
-
-def add_new_file(lake_uri: str, data: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """A new landing file: 10 plays of a new track by a new artist on a new day; the dimensions
-    are rewritten whole with those rows added, as the model does. Returns the new fact rows."""
-    artist_key, album_key, track_key = stable_key_of("nouvel artiste"), stable_key_of("album nouveau"), 42
-    data["dim_artist"] = pl.concat(
-        [data["dim_artist"], pl.DataFrame({"artist_key": [artist_key], "artist_name": ["Nouvel Artiste ✨"]})]
-    )
-    data["dim_album"] = pl.concat(
-        [
-            data["dim_album"],
-            pl.DataFrame(
-                {
-                    "album_key": [album_key],
-                    "album_name": ["Album nouveau"],
-                    "artist_key": [artist_key],
-                    "content_type": ["track"],
-                    "sample_track_id": ["N" * 22],
-                    "first_landing_file": [NEW_FILE],
-                }
-            ),
-        ]
-    )
-    data["dim_track"] = pl.concat(
-        [
-            data["dim_track"],
-            pl.DataFrame(
-                {
-                    "track_key": [track_key],
-                    "track_id": ["N" * 22],
-                    "track_name": ["Nouvelle chanson"],
-                    "artist_key": [artist_key],
-                    "album_key": [album_key],
-                    "track_uri": ["spotify:track:" + "N" * 22],
-                    "content_type": ["track"],
-                    "recording_key": [track_key],  # its own recording
-                }
-            ),
-        ],
-        how="diagonal",
-    )
-    data["dim_recording"] = pl.concat(
-        [
-            data["dim_recording"],
-            pl.DataFrame(
-                {
-                    "recording_key": [track_key],
-                    "recording_name": ["Nouvelle chanson"],
-                    "artist_key": [artist_key],
-                    "sample_track_key": [track_key],
-                    "track_ids": [1],
-                    "content_type": ["track"],
-                }
-            ),
-        ],
-        how="diagonal",
-    )
-    data["dim_date"] = pl.concat(
-        [data["dim_date"], date_rows(date(2024, 2, 6), date(2024, 2, 6))], how="diagonal"
-    )
-    facts = (
-        data["fact_streams"]
-        .head(10)
-        .with_columns(
-            play_key=pl.int_range(10) + 7_000_000,
-            track_key=pl.lit(track_key),
-            artist_key=pl.lit(artist_key),
-            album_key=pl.lit(album_key),
-            ts_utc=pl.lit(datetime(2024, 2, 6, 12, tzinfo=UTC)),
-            date_key=pl.lit(20240206, pl.Int32),
-        )
-    )
-    for spec in (
-        DIM_ARTIST,
-        DIM_ALBUM,
-        TABLES_BY_NAME["dim_recording"],
-        DIM_TRACK,
-        TABLES_BY_NAME["dim_date"],
-    ):
-        write_table(lake_uri, spec, data[spec.name])
-    write_table(lake_uri, PARTITIONED_FACT, facts, NEW_FILE)
-    return facts
 
 
 def test_a_new_file_writes_only_its_rows_and_the_new_dimension_rows(setup):

@@ -5,10 +5,23 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import dagster as dg
 import polars as pl
 
-from spotify_assets.io_managers.delta import scan_table, write_table
-from spotify_assets.tables import FACT_STREAMS, WAREHOUSE_TABLES, TableSpec
+from spotify_assets.assets.publish import warehouse_assets, warehouse_checks
+from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table, write_table
+from spotify_assets.io_managers.warehouse import WarehouseIOManager
+from spotify_assets.resources.lake import LakeResource
+from spotify_assets.resources.warehouse import Warehouse
+from spotify_assets.tables import (
+    DIM_ALBUM,
+    DIM_ARTIST,
+    DIM_TRACK,
+    FACT_STREAMS,
+    TABLES,
+    WAREHOUSE_TABLES,
+    TableSpec,
+)
 from spotify_assets.transforms.keys import stable_key_of
 
 NASTY_NAMES = [
@@ -26,6 +39,7 @@ NASTY_NAMES = [
     "👩🏽‍🎤 ZWJ",
 ]
 LANDING_FILES = ("endsong_0-1a2b3c", "Streaming_History_Audio_2024-9f8e7d")
+NEW_FILE = "Streaming_History_Audio_2025-77aa11"
 FACT_ROWS = 240
 
 
@@ -267,3 +281,103 @@ def write_lake(
 
 def lake_frame(lake_uri: str, spec: TableSpec) -> pl.DataFrame:
     return scan_table(lake_uri, spec).select(spec.column_names).sort(spec.primary_key).collect()
+
+
+def add_new_file(lake_uri: str, data: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """A new landing file: 10 plays of a new track by a new artist on a new day; the dimensions
+    are rewritten whole with those rows added, as the model does. Returns the new fact rows."""
+    artist_key, album_key, track_key = stable_key_of("nouvel artiste"), stable_key_of("album nouveau"), 42
+    data["dim_artist"] = pl.concat(
+        [data["dim_artist"], pl.DataFrame({"artist_key": [artist_key], "artist_name": ["Nouvel Artiste ✨"]})]
+    )
+    data["dim_album"] = pl.concat(
+        [
+            data["dim_album"],
+            pl.DataFrame(
+                {
+                    "album_key": [album_key],
+                    "album_name": ["Album nouveau"],
+                    "artist_key": [artist_key],
+                    "content_type": ["track"],
+                    "sample_track_id": ["N" * 22],
+                    "first_landing_file": [NEW_FILE],
+                }
+            ),
+        ]
+    )
+    data["dim_track"] = pl.concat(
+        [
+            data["dim_track"],
+            pl.DataFrame(
+                {
+                    "track_key": [track_key],
+                    "track_id": ["N" * 22],
+                    "track_name": ["Nouvelle chanson"],
+                    "artist_key": [artist_key],
+                    "album_key": [album_key],
+                    "track_uri": ["spotify:track:" + "N" * 22],
+                    "content_type": ["track"],
+                    "recording_key": [track_key],  # its own recording
+                }
+            ),
+        ],
+        how="diagonal",
+    )
+    data["dim_recording"] = pl.concat(
+        [
+            data["dim_recording"],
+            pl.DataFrame(
+                {
+                    "recording_key": [track_key],
+                    "recording_name": ["Nouvelle chanson"],
+                    "artist_key": [artist_key],
+                    "sample_track_key": [track_key],
+                    "track_ids": [1],
+                    "content_type": ["track"],
+                }
+            ),
+        ],
+        how="diagonal",
+    )
+    data["dim_date"] = pl.concat(
+        [data["dim_date"], date_rows(date(2024, 2, 6), date(2024, 2, 6))], how="diagonal"
+    )
+    facts = (
+        data["fact_streams"]
+        .head(10)
+        .with_columns(
+            play_key=pl.int_range(10) + 7_000_000,
+            track_key=pl.lit(track_key),
+            artist_key=pl.lit(artist_key),
+            album_key=pl.lit(album_key),
+            ts_utc=pl.lit(datetime(2024, 2, 6, 12, tzinfo=UTC)),
+            date_key=pl.lit(20240206, pl.Int32),
+        )
+    )
+    for spec in (
+        DIM_ARTIST,
+        DIM_ALBUM,
+        TABLES["dim_recording"],
+        DIM_TRACK,
+        TABLES["dim_date"],
+    ):
+        write_table(lake_uri, spec, data[spec.name])
+    write_table(lake_uri, PARTITIONED_FACT, facts, NEW_FILE)
+    return facts
+
+
+def publish_graph(  # every warehouse table from the lake at `lake_uri`, with the reconcile check
+    lake_uri: str, url: str, selection=None, run_config=None, **warehouse_options
+) -> dg.ExecuteInProcessResult:
+    warehouse = Warehouse(url=url, **warehouse_options)
+    return dg.materialize(
+        [*(dg.AssetSpec(spec.name) for spec in WAREHOUSE_TABLES), *warehouse_assets, *warehouse_checks],
+        resources={
+            "io_manager": DeltaLakeIOManager(lake_uri=lake_uri),
+            "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+            "warehouse": warehouse,
+            "lake": LakeResource(lake_uri=lake_uri),
+        },
+        selection=selection,
+        run_config=run_config,
+    )

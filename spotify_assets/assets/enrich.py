@@ -22,10 +22,13 @@ from ..resources.lake import LakeResource
 from ..resources.spotify import FOUND, NOT_FOUND, PENDING, SpotifyApi, TrackLookup
 from ..tables import ALBUM_ART, DIM_ALBUM, DIM_TRACK, FACT_STREAMS, PARTITION_COLUMN, TRACK_METADATA
 from ..transforms.lookup_plan import (
+    MUSIC_CONTENT_TYPE,
     album_members,
     album_states,
     ids_to_ask,
+    music_track_plays,
     music_tracks,
+    needs_lookup,
     partition_albums,
     partition_tracks,
     pending_summary,
@@ -194,14 +197,25 @@ def pending_lookups(lake_uri: Lake, *, not_found_retry_days: int = 30, now: date
     def scan(spec) -> pl.LazyFrame:
         return scan_table(lake_uri, spec)
 
+    now = now or datetime.now(UTC)
+    dim_track, fact, stored = scan(DIM_TRACK), scan(FACT_STREAMS), scan(TRACK_METADATA)
+    # The fact is read only where the answer depends on it (it is the cost at 10M plays): the
+    # earliest play's file owns a track id with no stored row yet (every play of such an id is
+    # kept), and plays make an album a member only when dim_track does not already
+    music = dim_track.filter(
+        (pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("track_id").is_not_null()
+    ).select("track_key", "track_id", "album_key")
+    unstored = music.join(stored.select("track_id"), on="track_id", how="anti").select("track_key")
     tracks = track_states(
-        music_tracks(scan(DIM_TRACK), scan(FACT_STREAMS), scan(DIM_ALBUM)), scan(TRACK_METADATA)
+        music_tracks(dim_track, fact.join(unstored, on="track_key", how="semi"), scan(DIM_ALBUM)), stored
     ).collect()
-    members = album_members(scan(DIM_TRACK), scan(FACT_STREAMS)).collect()
     albums = album_states(scan(DIM_ALBUM), scan(ALBUM_ART)).collect()
-    return pending_summary(
-        tracks, members, albums, now=now or datetime.now(UTC), not_found_retry_days=not_found_retry_days
-    )
+    due = albums.filter(needs_lookup(now=now, not_found_retry_days=not_found_retry_days))
+    known = music.select("album_key", "track_id").collect()
+    unknown = due.select("album_key").join(known, on="album_key", how="anti")
+    played = album_members(dim_track, fact.join(unknown.lazy(), on="album_key", how="semi")).collect()
+    members = pl.concat([known, played]).unique()
+    return pending_summary(tracks, members, albums, now=now, not_found_retry_days=not_found_retry_days)
 
 
 def _album_art_coverage(threshold: float) -> Check:
@@ -241,7 +255,7 @@ def _album_art_coverage(threshold: float) -> Check:
 
 def _track_metadata_coverage(threshold: float) -> Check:
     def evaluate(run: CheckRun) -> dg.AssetCheckResult:
-        tracks = music_tracks(run.scan(DIM_TRACK), run.scan(FACT_STREAMS), run.scan(DIM_ALBUM))
+        tracks = music_track_plays(run.scan(DIM_TRACK), run.scan(FACT_STREAMS))
         status = run.scan(TRACK_METADATA).select("track_id", "status")
         plays = (
             tracks.join(status, on="track_id", how="left")

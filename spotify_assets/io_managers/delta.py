@@ -62,6 +62,40 @@ def open_table(lake: Lake, table: str) -> DeltaTable:
     return DeltaTable(location.table_uri(table), storage_options=location.options())
 
 
+WHOLE_TABLE = ""  # the partition name of an unpartitioned table in `data_files` and `rows_per_partition`
+
+
+def data_files(delta: DeltaTable, spec: TableSpec) -> pl.DataFrame:
+    """The data files of this version: `name` (its landing_file, or WHOLE_TABLE), `path`, and
+    `num_records` from the log's statistics (null for a file written without them)."""
+    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
+    if not actions.height:
+        return pl.DataFrame(schema={"name": pl.String, "path": pl.String, "num_records": pl.Int64})
+    return actions.select(
+        pl.col(f"partition.{PARTITION_COLUMN}").alias("name")
+        if spec.partitioned
+        else pl.lit(WHOLE_TABLE).alias("name"),
+        pl.col("path"),
+        pl.col("num_records") if "num_records" in actions.columns else pl.lit(None, pl.Int64),
+    )
+
+
+def rows_per_partition(
+    delta: DeltaTable, spec: TableSpec, files: pl.DataFrame | None = None
+) -> dict[str, int]:
+    """Rows of each partition of this version (WHOLE_TABLE for an unpartitioned table), from the
+    log's per-file statistics without reading a row; files written without them are counted by reading."""
+    files = data_files(delta, spec) if files is None else files
+    if files["num_records"].null_count():
+        counted = (
+            pl.scan_delta(delta)
+            .group_by(pl.col(PARTITION_COLUMN) if spec.partitioned else pl.lit(WHOLE_TABLE))
+            .len()
+        )
+        return {name: int(rows) for name, rows in counted.collect().rows()}
+    return {name: int(rows) for name, rows in files.group_by("name").agg(pl.col("num_records").sum()).rows()}
+
+
 def scan_table(lake: Lake, spec: TableSpec, partitions: list[str] | None = None) -> pl.LazyFrame:
     """The table as a LazyFrame (empty with the right schema if never written)."""
     location = LakeLocation.of(lake)

@@ -21,7 +21,14 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from ..io_managers.delta import scan_table, table_exists, write_partitions, write_table
+from ..io_managers.delta import (
+    open_table,
+    rows_per_partition,
+    scan_table,
+    table_exists,
+    write_partitions,
+    write_table,
+)
 from ..io_managers.location import (
     ClientConfig,
     LakeLocation,
@@ -66,6 +73,12 @@ class LakeResource(dg.ConfigurableResource):
 
     def exists(self, spec: TableSpec) -> bool:
         return table_exists(self.location, spec.name)
+
+    def rows_per_partition(self, spec: TableSpec) -> dict[str, int]:
+        """Rows per landing file of the current version, from the Delta log (a never-written table: none)."""
+        if not self.exists(spec):
+            return {}
+        return rows_per_partition(open_table(self.location, spec.name), spec)
 
     def write(self, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame | PartitionedUpdate) -> int:
         """Write a bookkeeping table (tables that are assets go through the lake IO manager)."""

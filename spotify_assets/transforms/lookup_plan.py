@@ -84,6 +84,19 @@ def music_tracks(
     )
 
 
+def music_track_plays(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per Spotify track id played as music, as `music_tracks` has them: track_id, plays
+    (without the first landing file, which costs a second pass over the fact)."""
+    plays = fact_streams.group_by("track_key").agg(pl.len().alias("plays"))
+    return (
+        dim_track.filter((pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("track_id").is_not_null())
+        .select("track_key", "track_id")
+        .join(plays, on="track_key", how="left")
+        .group_by("track_id")
+        .agg(pl.col("plays").fill_null(0).cast(pl.Int64).sum())
+    )
+
+
 def album_members(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame) -> pl.LazyFrame:
     """(album_key, track_id) for every music track id played on an album: from the plays (a track
     may have been played under several album names) and from dim_track's last-seen album."""

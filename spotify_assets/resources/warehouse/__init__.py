@@ -5,7 +5,8 @@ sqlite.py      SQLite dialect (ADBC bulk loads, one transaction per publish)
 mysql.py       MySQL/MariaDB dialect (collations, whole-table swap); connection.py (TLS), loads.py
 publisher.py   one publish: plan, stage, one ordered transaction, views
 plan.py        what to write per table, from lake markers and the warehouse's bookkeeping
-bookkeeping.py the warehouse's record of what it published (publish_tables, publish_partitions)
+bookkeeping.py the warehouse's record of what it published and verified (publish_*, reconcile_partitions)
+reconcile.py   reconcile_with_lake's comparison: whole tables, or the partitions changed since verified
 lake_markers.py the lake side: a table at a pinned Delta version with per-partition markers
 frames.py      load frames and typed read-back; stats.py reconciliation statistics; views.py BI views
 """
@@ -14,6 +15,7 @@ from .base import WarehouseError
 from .core import PublishResult, Warehouse
 from .lake_markers import LakeTable, read_lake_table
 from .publisher import PublishReport, PublishRequest, TableOutcome
+from .reconcile import Reconciler, Reconciliation
 from .stats import TableStats, table_stats
 from .views import BI_VIEWS, VIEW_DESCRIPTIONS, VIEW_TABLES
 
@@ -25,6 +27,8 @@ __all__ = [
     "PublishReport",
     "PublishRequest",
     "PublishResult",
+    "Reconciler",
+    "Reconciliation",
     "TableOutcome",
     "TableStats",
     "Warehouse",

@@ -1,4 +1,4 @@
-"""The warehouse's own record of what it last published, kept in two small tables beside the data.
+"""The warehouse's own record of what it last published and verified, in small tables beside the data.
 
 `publish_tables`: one row per published table or view: the fingerprint of its DDL (or view SQL),
 the lake marker and Delta version it was published from, its row count.
@@ -7,6 +7,14 @@ marker. Both are written in the same transaction as the rows they describe, so a
 publish they still describe what the warehouse holds. A table replaced by a path that cannot share
 the transaction (MySQL's swap) is forgotten first and recorded after: killed in between, it is
 simply replaced whole again.
+`reconcile_partitions`: one row per (table, landing_file) of a partitioned table that
+`reconcile_with_lake` found equal on both sides: its marker and stats then (reconcile.py), plus one
+row per table under the landing file "" saying a full reconcile passed since the table was last
+replaced whole. A publish drops the rows of what it rewrites in the same transaction (a whole
+table: all of them; a reloaded partition: its row; a dropped partition: its row becomes one with
+the marker "", so the next reconcile checks that its rows are gone). A warehouse published before
+this table existed gets it at its next publish or reconcile; meanwhile nothing is verified, so the
+first reconcile is a full one.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import TypeVar
 from ...tables import LANDING_FILE, Column, TableSpec
 from .base import Dialect, column_list, quote
 from .plan import PublishedTable
+from .stats import TableStats
 
 T = TypeVar("T")
 IN_LIST_SIZE = 500
@@ -59,7 +68,31 @@ PUBLISHED_PARTITIONS = TableSpec(
     ),
     primary_key=("table_name", LANDING_FILE.name),
 )
-BOOKKEEPING = (PUBLISHED_TABLES, PUBLISHED_PARTITIONS)
+VERIFIED_PARTITIONS = TableSpec(
+    name="reconcile_partitions",
+    description="Warehouse bookkeeping: one row per landing-file partition of a partitioned table "
+    "as reconcile_with_lake last verified it, and one per table (landing_file '') after a full reconcile.",
+    columns=(
+        TABLE_NAME,
+        LANDING_FILE,
+        Column(
+            "marker",
+            "string",
+            "Digest of the partition's lake files when verified ('': to verify again).",
+            nullable=False,
+            max_length=32,
+        ),
+        Column("row_count", "int64", "Rows, equal in the lake and the warehouse.", nullable=False),
+        Column("key_checksum", "int64", "Key checksum, equal on both sides.", nullable=False),
+        Column("ms_played_sum", "int64", "SUM(ms_played), equal on both sides (tables that have it)."),
+        Column("verified_at", "datetime", "When (UTC).", nullable=False),
+    ),
+    primary_key=("table_name", LANDING_FILE.name),
+)
+PUBLISHED = (PUBLISHED_TABLES, PUBLISHED_PARTITIONS)  # what a publish plans from
+BOOKKEEPING = (*PUBLISHED, VERIFIED_PARTITIONS)
+TABLE_VERIFIED = ""  # reconcile_partitions' landing_file of a table's "full reconcile passed" row
+TO_VERIFY = ""  # the marker of a dropped partition whose absence is still to be verified
 
 
 def chunks(items: Iterable[T], size: int = IN_LIST_SIZE) -> Iterator[list[T]]:
@@ -69,14 +102,14 @@ def chunks(items: Iterable[T], size: int = IN_LIST_SIZE) -> Iterator[list[T]]:
 
 
 def ensure_tables(dialect: Dialect, relations: set[str]) -> None:
-    """Create the bookkeeping tables that are missing (nothing when both exist)."""
+    """Create the bookkeeping tables that are missing (nothing when all exist)."""
     for spec in BOOKKEEPING:
         if spec.name not in relations:
             dialect.execute(dialect.create_table_sql(spec))
 
 
 def read_published(dialect: Dialect, relations: set[str]) -> dict[str, PublishedTable]:
-    if not all(spec.name in relations for spec in BOOKKEEPING):
+    if not all(spec.name in relations for spec in PUBLISHED):
         return {}
     partitions: dict[str, dict[str, str]] = {}
     for table, landing_file, marker in dialect.query(
@@ -111,9 +144,13 @@ def record_table(
             marker,
             lake_version,
             row_count,
-            datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            _now(),
         ),
     )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def record_partitions(
@@ -124,22 +161,80 @@ def record_partitions(
     replace_all: bool,
     dropped: Sequence[str] = (),
 ) -> None:
-    """Record these partitions' markers; `replace_all` forgets every other partition first."""
+    """Record these partitions' markers; `replace_all` forgets every other partition first. What
+    was verified of the partitions written (all of them with `replace_all`) is dropped."""
     mark, name = dialect.placeholder, quote(LANDING_FILE.name)
     if replace_all:
-        dialect.execute(f"DELETE FROM {PUBLISHED_PARTITIONS.name} WHERE table_name = {mark}", (table,))
+        for spec in (PUBLISHED_PARTITIONS, VERIFIED_PARTITIONS):
+            dialect.execute(f"DELETE FROM {spec.name} WHERE table_name = {mark}", (table,))
     else:
-        for chunk in chunks([*markers, *dropped]):
-            dialect.execute(
-                f"DELETE FROM {PUBLISHED_PARTITIONS.name} WHERE table_name = {mark} "
-                f"AND {name} IN ({', '.join([mark] * len(chunk))})",
-                (table, *chunk),
-            )
+        for spec in (PUBLISHED_PARTITIONS, VERIFIED_PARTITIONS):
+            _delete_partitions(dialect, spec, table, [*markers, *dropped])
+        _insert_verified(
+            dialect, table, {partition: (TO_VERIFY, TableStats(0, 0, None)) for partition in dropped}
+        )
     dialect.executemany(
         f"INSERT INTO {PUBLISHED_PARTITIONS.name} (table_name, {name}, marker) "
         f"VALUES ({mark}, {mark}, {mark})",
         [(table, partition, marker) for partition, marker in markers.items()],
     )
+
+
+def _delete_partitions(dialect: Dialect, spec: TableSpec, table: str, partitions: Sequence[str]) -> None:
+    mark = dialect.placeholder
+    for chunk in chunks(partitions):
+        dialect.execute(
+            f"DELETE FROM {spec.name} WHERE table_name = {mark} "
+            f"AND {quote(LANDING_FILE.name)} IN ({', '.join([mark] * len(chunk))})",
+            (table, *chunk),
+        )
+
+
+def _insert_verified(dialect: Dialect, table: str, verified: Mapping[str, tuple[str, TableStats]]) -> None:
+    mark = dialect.placeholder
+    now = _now()
+    dialect.executemany(
+        f"INSERT INTO {VERIFIED_PARTITIONS.name} ({column_list(VERIFIED_PARTITIONS.column_names)}) "
+        f"VALUES ({', '.join([mark] * len(VERIFIED_PARTITIONS.columns))})",
+        [
+            (table, partition, marker, stats.row_count, stats.key_checksum, stats.ms_played_sum, now)
+            for partition, (marker, stats) in verified.items()
+        ],
+    )
+
+
+def read_verified(dialect: Dialect, relations: set[str], table: str) -> dict[str, tuple[str, TableStats]]:
+    """What `reconcile_with_lake` verified of `table`: landing_file -> (marker, stats)."""
+    if VERIFIED_PARTITIONS.name not in relations:
+        return {}
+    rows = dialect.query(
+        f"SELECT {quote(LANDING_FILE.name)}, marker, row_count, key_checksum, ms_played_sum "
+        f"FROM {VERIFIED_PARTITIONS.name} WHERE table_name = {dialect.placeholder}",
+        (table,),
+    )
+    return {
+        partition: (marker, TableStats(int(rows_), int(checksum), None if ms is None else int(ms)))
+        for partition, marker, rows_, checksum, ms in rows
+    }
+
+
+def record_verified(
+    dialect: Dialect,
+    table: str,
+    verified: Mapping[str, tuple[str, TableStats]],
+    *,
+    replace_all: bool,
+    unverified: Sequence[str] = (),
+) -> None:
+    """Store what a reconcile verified (partition -> (marker, stats)); `replace_all` forgets the
+    rest of the table's first, else the rows of `verified` and `unverified` are replaced."""
+    if replace_all:
+        dialect.execute(
+            f"DELETE FROM {VERIFIED_PARTITIONS.name} WHERE table_name = {dialect.placeholder}", (table,)
+        )
+    else:
+        _delete_partitions(dialect, VERIFIED_PARTITIONS, table, [*verified, *unverified])
+    _insert_verified(dialect, table, verified)
 
 
 def forget(dialect: Dialect, table: str, relations: set[str]) -> None:

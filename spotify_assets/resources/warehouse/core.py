@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dagster as dg
@@ -24,6 +26,7 @@ from .base import ConnectOptions, Dialect, Log, WarehouseError, column_list, quo
 from .frames import load_frame, rows_frame
 from .mysql import MysqlDialect
 from .publisher import Publisher, PublishReport, PublishRequest
+from .reconcile import Reconciler
 from .sqlite import SqliteDialect
 from .stats import TableStats, stats_from_row, stats_sql
 from .views import bi_views
@@ -156,6 +159,14 @@ class Warehouse(dg.ConfigurableResource):
             relations = backend.relations()
             with backend.transaction():
                 bookkeeping.forget(backend, table, relations)
+
+    @contextmanager
+    def reconciler(self, *, full: bool = False) -> Iterator[Reconciler]:
+        """A `Reconciler` (reconcile.py) under the publish lock: no publish changes the warehouse
+        while it compares; `full` compares every partition, whatever was verified before."""
+        backend = self.backend
+        with backend.publish_lock():
+            yield Reconciler(backend, full=full)
 
     def published_versions(self) -> dict[str, int | None]:
         """Lake Delta version each table was last published from (tables never published: absent)."""

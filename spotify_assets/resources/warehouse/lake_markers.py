@@ -23,12 +23,10 @@ from dataclasses import dataclass, field
 import polars as pl
 from deltalake import DeltaTable
 
-from ...io_managers.delta import table_exists
+from ...io_managers.delta import WHOLE_TABLE, data_files, rows_per_partition, table_exists
 from ...io_managers.location import Lake, LakeLocation
 from ...tables import PARTITION_COLUMN, TableSpec
 from .base import fingerprint
-
-WHOLE_TABLE = ""  # the partition name of an unpartitioned table's one marker
 
 
 @dataclass(frozen=True)
@@ -67,27 +65,8 @@ def read_lake_table(lake: Lake, spec: TableSpec, version: int | None = None) -> 
         empty = {} if spec.partitioned else {WHOLE_TABLE: fingerprint()}
         return LakeTable(spec, None, empty, dict.fromkeys(empty, 0))
     delta = DeltaTable(location.table_uri(spec.name), version=version, storage_options=location.options())
-    partition = f"partition.{PARTITION_COLUMN}"
-    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
-    files = (
-        actions.select(
-            pl.col(partition).alias("name") if spec.partitioned else pl.lit(WHOLE_TABLE).alias("name"),
-            pl.col("path"),
-            pl.col("num_records") if "num_records" in actions.columns else pl.lit(None, pl.Int64),
-        )
-        if actions.height
-        else pl.DataFrame(schema={"name": pl.String, "path": pl.String, "num_records": pl.Int64})
-    )
-    if files["num_records"].null_count():
-        # files written without statistics: count their rows once
-        counted = (
-            pl.scan_delta(delta)
-            .group_by(pl.col(PARTITION_COLUMN) if spec.partitioned else pl.lit(WHOLE_TABLE))
-            .len()
-        )
-        counts = dict(counted.collect().rows())
-    else:
-        counts = dict(files.group_by("name").agg(pl.col("num_records").sum()).rows())
+    files = data_files(delta, spec)
+    counts = rows_per_partition(delta, spec, files)
     paths = files.group_by("name").agg(pl.col("path").sort()).rows()
     markers = {name: fingerprint(*names) for name, names in paths}
     if not spec.partitioned and WHOLE_TABLE not in markers:
