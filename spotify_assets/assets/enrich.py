@@ -22,10 +22,10 @@ from ..resources.lake import LakeResource
 from ..resources.spotify import FOUND, NOT_FOUND, PENDING, SpotifyApi, TrackLookup
 from ..tables import ALBUM_ART, DIM_ALBUM, DIM_TRACK, FACT_STREAMS, PARTITION_COLUMN, TRACK_METADATA
 from ..transforms.lookup_plan import (
-    MUSIC_CONTENT_TYPE,
     album_members,
     album_states,
     ids_to_ask,
+    music_track_ids,
     music_track_plays,
     music_tracks,
     needs_lookup,
@@ -202,9 +202,7 @@ def pending_lookups(lake_uri: Lake, *, not_found_retry_days: int = 30, now: date
     # The fact is read only where the answer depends on it (it is the cost at 10M plays): the
     # earliest play's file owns a track id with no stored row yet (every play of such an id is
     # kept), and plays make an album a member only when dim_track does not already
-    music = dim_track.filter(
-        (pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("track_id").is_not_null()
-    ).select("track_key", "track_id", "album_key")
+    music = music_track_ids(dim_track)
     unstored = music.join(stored.select("track_id"), on="track_id", how="anti").select("track_key")
     tracks = track_states(
         music_tracks(dim_track, fact.join(unstored, on="track_key", how="semi"), scan(DIM_ALBUM)), stored

@@ -42,6 +42,14 @@ def needs_lookup(*, now: datetime, not_found_retry_days: int) -> pl.Expr:
     return status.is_null() | (status == PENDING) | ((status == NOT_FOUND) & stale)
 
 
+def music_track_ids(dim_track: pl.LazyFrame) -> pl.LazyFrame:
+    """The tracks a lookup can ask for: played as music and with a Spotify id (track_key, track_id,
+    album_key)."""
+    return dim_track.filter(
+        (pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("track_id").is_not_null()
+    ).select("track_key", "track_id", "album_key")
+
+
 def music_tracks(
     dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame, dim_album: pl.LazyFrame
 ) -> pl.LazyFrame:
@@ -66,8 +74,7 @@ def music_tracks(
     )
     album_file = dim_album.select("album_key", pl.col("first_landing_file").alias("album_landing_file"))
     return (
-        dim_track.filter((pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("track_id").is_not_null())
-        .select("track_key", "track_id", "album_key")
+        music_track_ids(dim_track)
         .join(plays, on="track_key", how="left")
         .join(first_file, on="track_key", how="left")
         .join(album_file, on="album_key", how="left")
@@ -89,7 +96,7 @@ def music_track_plays(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame) -> pl
     (without the first landing file, which costs a second pass over the fact)."""
     plays = fact_streams.group_by("track_key").agg(pl.len().alias("plays"))
     return (
-        dim_track.filter((pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("track_id").is_not_null())
+        music_track_ids(dim_track)
         .select("track_key", "track_id")
         .join(plays, on="track_key", how="left")
         .group_by("track_id")
@@ -100,9 +107,7 @@ def music_track_plays(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame) -> pl
 def album_members(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame) -> pl.LazyFrame:
     """(album_key, track_id) for every music track id played on an album: from the plays (a track
     may have been played under several album names) and from dim_track's last-seen album."""
-    music = dim_track.filter(
-        (pl.col("content_type") == MUSIC_CONTENT_TYPE) & pl.col("track_id").is_not_null()
-    ).select("track_key", "track_id", "album_key")
+    music = music_track_ids(dim_track)
     played = (
         fact_streams.select("album_key", "track_key")
         .unique()

@@ -26,9 +26,9 @@ from .base import ConnectOptions, Dialect, Log, WarehouseError, column_list, quo
 from .frames import load_frame, rows_frame
 from .mysql import MysqlDialect
 from .publisher import Publisher, PublishReport, PublishRequest
-from .reconcile import Reconciler
+from .reconcile import Reconciler, whole_table_stats
 from .sqlite import SqliteDialect
-from .stats import TableStats, stats_from_row, stats_sql
+from .stats import TableStats
 from .views import bi_views
 
 DIALECTS: dict[str, type[Dialect]] = {"sqlite": SqliteDialect, "mysql": MysqlDialect, "mariadb": MysqlDialect}
@@ -199,4 +199,4 @@ class Warehouse(dg.ConfigurableResource):
         backend = self.backend
         if spec.name not in backend.relations():
             raise WarehouseError(f"{spec.name}: not in the warehouse {self.masked_url} (never published?)")
-        return stats_from_row(spec, backend.query(stats_sql(spec, backend.key_residue_sql(spec)))[0])
+        return whole_table_stats(backend, spec)

@@ -88,6 +88,11 @@ def _sum(spec: TableSpec, stats: Iterable[TableStats]) -> TableStats:
     return reduce(TableStats.__add__, stats, TableStats.zero(spec))
 
 
+def whole_table_stats(dialect: Dialect, spec: TableSpec) -> TableStats:
+    """The table's reconciliation stats computed in SQL, equal to `stats.table_stats` of its lake frame."""
+    return stats_from_row(spec, dialect.query(stats_sql(spec, dialect.key_residue_sql(spec)))[0])
+
+
 class Reconciler:
     """Reconciles tables one by one on a dialect whose publish lock the caller holds, so no publish
     changes the warehouse or its bookkeeping meanwhile."""
@@ -112,8 +117,7 @@ class Reconciler:
 
     def _whole(self, lake: LakeTable) -> Reconciliation:
         spec = lake.spec
-        row = self.dialect.query(stats_sql(spec, self.dialect.key_residue_sql(spec)))[0]
-        lake_stats, warehouse_stats = table_stats(spec, lake.scan()), stats_from_row(spec, row)
+        lake_stats, warehouse_stats = table_stats(spec, lake.scan()), whole_table_stats(self.dialect, spec)
         return Reconciliation(
             spec, lake_stats, warehouse_stats, lake_stats.mismatches(warehouse_stats), WHOLE
         )
