@@ -19,6 +19,7 @@ from .resources.lake import LakeResource
 from .tables import PARTITION_COLUMN, TableSpec
 
 SAMPLE_SIZE = 10
+WHOLE_TABLE = "whole table"  # the scope of a check that read every partition
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 
@@ -46,7 +47,7 @@ class CheckRun:
         partition, else the whole table; and which of the two, for the metadata."""
         partition = self.partition
         if partition is None or spec.name not in self.per_file:
-            return self.scan(spec), "whole table"
+            return self.scan(spec), WHOLE_TABLE
         return self.scan(spec).filter(pl.col(PARTITION_COLUMN) == partition), f"partition {partition}"
 
 

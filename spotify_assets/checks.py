@@ -21,7 +21,8 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from .check_bundle import ERROR, WARN, Check, CheckRun, bundle, sample
+from .adapters.dagster_check_history import last_evaluation
+from .check_bundle import ERROR, WARN, WHOLE_TABLE, Check, CheckRun, bundle, sample
 from .model_checks import (
     DEFAULT_RESOLVED_SHARE_THRESHOLD,
     basic_plays_resolved,
@@ -32,6 +33,7 @@ from .model_checks import (
 )
 from .model_checks import RESOLVED_STATUSES as RESOLVED_STATUSES
 from .model_checks import basic_play_resolution as basic_play_resolution
+from .resources.warehouse.lake_markers import read_lake_table
 from .tables import (
     ALBUM_ART,
     CLEAN_PLAYS,
@@ -68,40 +70,108 @@ MODEL_TABLES = tuple(
 )
 
 
+PRIMARY_KEY_CHECK = "primary_key_unique_not_null"
+
+
+def _key_problems(
+    keys: pl.LazyFrame, key: list[str], where: list[str]
+) -> tuple[int, pl.DataFrame, pl.DataFrame]:
+    """Rows of `keys`, its rows with a null key, and its duplicated keys (with their files)."""
+    distinct = pl.col(key[0]).n_unique() if len(key) == 1 else pl.struct(key).n_unique()
+    rows, null_keys, counts = pl.collect_all(
+        [
+            keys.select(pl.len()),
+            keys.filter(pl.any_horizontal(pl.col(key).is_null())),
+            keys.drop_nulls(key).select(pl.len().alias("keys"), distinct.alias("distinct")),
+        ]
+    )
+    # the key columns alone decide; only a table with duplicates is grouped for the sample
+    duplicates = (
+        pl.DataFrame()
+        if counts["keys"].item() == counts["distinct"].item()
+        else keys.drop_nulls(key)
+        .group_by(key)
+        .agg(pl.len().alias("rows"), *(pl.col(column).unique().sort() for column in where))
+        .filter(pl.col("rows") > 1)
+        .sort(["rows", *key], descending=True)
+        .collect()
+    )
+    return rows.item(), null_keys, duplicates
+
+
+def _verified_partitions(run: CheckRun, check_key: dg.AssetCheckKey, table: str) -> Mapping[str, str]:
+    """The partition markers the check's last completed evaluation verified, when it passed on this
+    table; else none."""
+    earlier = last_evaluation(run.context.instance, check_key, run.context.run.run_id)
+    if earlier is None or not earlier[0] or earlier[1].get("verified_table") != table:
+        return {}
+    markers = earlier[1].get("verified_partitions")
+    return markers if isinstance(markers, dict) else {}
+
+
+def _partitioned_key_problems(
+    run: CheckRun, spec: TableSpec, check_key: dg.AssetCheckKey
+) -> tuple[int, pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+    """A whole partitioned table's key problems, reading only what changed since it last passed.
+
+    A passing evaluation records every partition's marker (the digest of its data files, which
+    changes with every rewrite). Partitions with the same marker hold the rows verified then, whose
+    keys were unique among themselves; so the keys of the other partitions only need to be unique
+    among themselves and absent from those (one pass over the unchanged partitions' key column,
+    hashing only the new keys). No earlier pass, another lake or a failed evaluation: all rows."""
+    key = list(spec.primary_key)
+    where = [PARTITION_COLUMN] if PARTITION_COLUMN not in key else []
+    table_uri = run.lake.location.table_uri(spec.name)
+    lake_table = read_lake_table(run.lake.location, spec)
+    earlier = _verified_partitions(run, check_key, table_uri)
+    unchanged = sorted(name for name, marker in lake_table.markers.items() if earlier.get(name) == marker)
+    changed = sorted(set(lake_table.markers) - set(unchanged))
+    metadata: dict[str, Any] = {"verified_table": table_uri}
+    if not changed:  # everything verified already
+        rows, null_keys, duplicates = lake_table.row_count, pl.DataFrame(), pl.DataFrame()
+        metadata["scope"] = f"0 changed partition(s) against {len(unchanged)} verified by an earlier check"
+    elif not unchanged:
+        rows, null_keys, duplicates = _key_problems(lake_table.scan().select(*key, *where), key, where)
+        metadata["scope"] = WHOLE_TABLE
+    else:
+        new = lake_table.scan(changed).select(*key, *where)
+        clashes = lake_table.scan(unchanged).select(*key, *where).join(new.select(key), on=key, how="semi")
+        _, null_keys, duplicates = _key_problems(pl.concat([new, clashes]), key, where)
+        rows = lake_table.row_count
+        metadata["scope"] = (
+            f"{len(changed)} changed partition(s) against {len(unchanged)} verified by an earlier check"
+        )
+    metadata["verified_partitions"] = dg.MetadataValue.json(dict(lake_table.markers))
+    return rows, null_keys, duplicates, metadata
+
+
 def primary_key_check(spec: TableSpec) -> Check:
     """`<table>`'s primary key is unique and never null."""
     key = list(spec.primary_key)
+    check_spec = dg.AssetCheckSpec(
+        PRIMARY_KEY_CHECK,
+        asset=spec.name,
+        description=f"Every row has a ({', '.join(key)}) and no two rows share one.",
+        blocking=True,
+    )
 
     def evaluate(run: CheckRun) -> dg.AssetCheckResult:
         where = [PARTITION_COLUMN] if spec.partitioned and PARTITION_COLUMN not in key else []
         table, scope = run.written(spec)
-        keys = table.select(*key)
-        distinct = pl.col(key[0]).n_unique() if len(key) == 1 else pl.struct(key).n_unique()
-        rows, null_keys, counts = pl.collect_all(
-            [
-                keys.select(pl.len()),
-                keys.filter(pl.any_horizontal(pl.col(key).is_null())),
-                keys.drop_nulls(key).select(pl.len().alias("keys"), distinct.alias("distinct")),
-            ]
-        )
-        # the key columns alone decide; only a table with duplicates is grouped for the sample
-        duplicates = (
-            pl.DataFrame()
-            if counts["keys"].item() == counts["distinct"].item()
-            else table.select(*key, *where)
-            .drop_nulls(key)
-            .group_by(key)
-            .agg(pl.len().alias("rows"), *(pl.col(column).unique() for column in where))
-            .filter(pl.col("rows") > 1)
-            .sort(["rows", *key], descending=True)
-            .collect()
-        )
+        metadata: dict[str, Any] = {"scope": scope}
+        if spec.partitioned and scope == WHOLE_TABLE:
+            rows, null_keys, duplicates, metadata = _partitioned_key_problems(run, spec, check_spec.key)
+        else:
+            rows, null_keys, duplicates = _key_problems(table.select(*key, *where), key, where)
+        passed = null_keys.is_empty() and duplicates.is_empty()
+        if not passed:
+            metadata.pop("verified_partitions", None)
         return dg.AssetCheckResult(
-            passed=null_keys.is_empty() and duplicates.is_empty(),
+            passed=passed,
             severity=ERROR,
             metadata={
-                "scope": scope,
-                "rows": rows.item(),
+                **metadata,
+                "rows": rows,
                 "null_keys": null_keys.height,
                 "duplicated_keys": duplicates.height,
                 "sample_duplicates": sample(duplicates),
@@ -109,12 +179,6 @@ def primary_key_check(spec: TableSpec) -> Check:
             },
         )
 
-    check_spec = dg.AssetCheckSpec(
-        "primary_key_unique_not_null",
-        asset=spec.name,
-        description=f"Every row has a ({', '.join(key)}) and no two rows share one.",
-        blocking=True,
-    )
     return Check(check_spec, evaluate)
 
 

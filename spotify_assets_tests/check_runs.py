@@ -1,5 +1,5 @@
 """Running the lake checks in tests: the name of every check, one check step against a lake, and
-the evaluations of a run by `<asset>:<check>`."""
+the evaluations of a run by `<asset>:<check>`; every lake check against a platform's lake."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import dagster as dg
 
 from spotify_assets.assets.enrich import enrich_checks
 from spotify_assets.checks import lake_checks
+from spotify_assets.definitions import build_resources, cleaned_plays, raw_plays, star_schema
 from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.landing import LandingFolder
+from spotify_assets.settings import Settings
+
+from .graph import Platform
 
 ALL_LAKE_CHECKS = [*lake_checks, *enrich_checks()]
 CHECK_NAMES = {
@@ -43,3 +47,19 @@ def run_bundle(
     )
     tags = {"dagster/partition": partition} if partition else None
     return defs.resolve_job_def("checks").execute_in_process(raise_on_error=False, tags=tags)
+
+
+def run_checks(
+    platform: Platform, settings: Settings, checks=ALL_LAKE_CHECKS
+) -> dict[str, dg.AssetCheckEvaluation]:
+    """Every lake check against the lake of `settings`, as `<asset>:<check>` -> evaluation."""
+    defs = dg.Definitions(
+        assets=[raw_plays, cleaned_plays, star_schema],
+        asset_checks=checks,
+        jobs=[dg.define_asset_job("lake_checks", selection=dg.AssetSelection.checks(*checks))],
+        resources=build_resources(settings),
+    )
+    result = defs.resolve_job_def("lake_checks").execute_in_process(
+        instance=platform.instance, raise_on_error=False
+    )
+    return evaluations_of(result)

@@ -16,9 +16,6 @@ from spotify_assets.checks import RESOLVED_STATUSES, build_lake_checks, lake_che
 from spotify_assets.definitions import (
     build_definitions,
     build_resources,
-    cleaned_plays,
-    raw_plays,
-    star_schema,
 )
 from spotify_assets.io_managers.delta import write_table
 from spotify_assets.settings import Settings
@@ -35,7 +32,7 @@ from spotify_assets.tables import (
 )
 
 from . import histories
-from .check_runs import ALL_LAKE_CHECKS, CHECK_NAMES, ERROR, WARN, evaluations_of, run_bundle
+from .check_runs import CHECK_NAMES, ERROR, WARN, evaluations_of, run_bundle, run_checks
 from .graph import Platform
 from .lake_harness import Lake
 
@@ -51,22 +48,6 @@ def platform(tmp_path_factory):
     sample.write_basic_json(platform.landing.root / BASIC_FILE, rows=400, seed=13)
     assert platform.run().success
     return platform
-
-
-def run_checks(
-    platform: Platform, settings: Settings, checks=ALL_LAKE_CHECKS
-) -> dict[str, dg.AssetCheckEvaluation]:
-    """Every lake check against the lake of `settings`, as `<asset>:<check>` -> evaluation."""
-    defs = dg.Definitions(
-        assets=[raw_plays, cleaned_plays, star_schema],
-        asset_checks=checks,
-        jobs=[dg.define_asset_job("lake_checks", selection=dg.AssetSelection.checks(*checks))],
-        resources=build_resources(settings),
-    )
-    result = defs.resolve_job_def("lake_checks").execute_in_process(
-        instance=platform.instance, raise_on_error=False
-    )
-    return evaluations_of(result)
 
 
 @pytest.fixture
