@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from spotify_assets.transforms.lookup_plan import ids_to_ask, partition_albums, pending_summary
+from spotify_assets.transforms.lookup_plan import (
+    album_members,
+    fact_plays,
+    ids_to_ask,
+    music_tracks,
+    partition_albums,
+    pending_summary,
+)
 from spotify_assets.transforms.track_responses import parse_tracks
 from spotify_assets_tests.fake_spotify import track_json
 
@@ -224,3 +231,40 @@ def test_pending_summary_counts_what_is_unanswered_and_names_the_partitions_with
         state.clear(), members.clear(), album_state.clear(), now=NOW, not_found_retry_days=30
     )
     assert empty == {"albums_pending": 0, "tracks_pending": 0, "partitions": []}
+
+
+def test_music_tracks_and_album_members_from_one_pass_over_the_fact():
+    """The earliest play's file owns a track id (ties: the smallest file name), plays add up over
+    files, albums and the track keys of one id; a track never played falls back to its album's file;
+    episodes and tracks without an id are not asked for."""
+    at = [datetime(2024, 1, day, tzinfo=UTC) for day in range(1, 5)]
+    dim_track = pl.LazyFrame(
+        {
+            "track_key": [1, 2, 3, 4, 5, 6, 7],
+            "track_id": ["a", "b", "c", "c", None, "d", "e"],
+            "album_key": [10, 10, 20, 20, 20, 30, 20],
+            "content_type": ["track", "track", "track", "track", "track", "episode", "track"],
+        }
+    )
+    dim_album = pl.LazyFrame({"album_key": [10, 20, 30], "first_landing_file": ["f0", "f9", "f9"]})
+    fact = pl.LazyFrame(
+        {
+            "track_key": [1, 1, 1, 2, 3, 4, 4, 5, 6],
+            "album_key": [10, 11, 10, 10, 20, 20, 20, 20, 30],
+            "landing_file": ["f3", "f2", "f1", "f3", "f2", "f1", "f4", "f1", "f1"],
+            "ts_utc": [at[1], at[1], at[2], at[3], at[0], at[0], at[3], at[0], at[0]],
+        }
+    )
+    played = fact_plays(fact)
+    tracks = music_tracks(dim_track, played, dim_album).collect().sort("track_id")
+    assert tracks.to_dicts() == [
+        # two files hold the earliest play of "a": the smaller name wins
+        {"track_id": "a", "track_key": 1, "first_landing_file": "f2", "plays": 3},
+        {"track_id": "b", "track_key": 2, "first_landing_file": "f3", "plays": 1},
+        # one id, two track keys: the plays add up; the earliest play (a tie: the smaller file) picks both
+        {"track_id": "c", "track_key": 4, "first_landing_file": "f1", "plays": 3},
+        # never played: its album's file
+        {"track_id": "e", "track_key": 7, "first_landing_file": "f9", "plays": 0},
+    ]
+    members = album_members(dim_track, played).collect().sort("album_key", "track_id")
+    assert members.rows() == [(10, "a"), (10, "b"), (11, "a"), (20, "c"), (20, "e")]

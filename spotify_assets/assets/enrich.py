@@ -24,6 +24,7 @@ from ..tables import ALBUM_ART, DIM_ALBUM, DIM_TRACK, FACT_STREAMS, PARTITION_CO
 from ..transforms.lookup_plan import (
     album_members,
     album_states,
+    fact_plays,
     ids_to_ask,
     music_track_ids,
     music_track_plays,
@@ -109,8 +110,9 @@ def build_spotify_lookup(
         now = datetime.now(UTC)
         days = spotify.not_found_retry_days
         stored_tracks = lake.scan(TRACK_METADATA)
-        tracks = track_states(music_tracks(dim_track, fact_streams, dim_album), stored_tracks).collect()
-        members = album_members(dim_track, fact_streams).collect()
+        played = fact_plays(fact_streams).collect().lazy()
+        tracks = track_states(music_tracks(dim_track, played, dim_album), stored_tracks).collect()
+        members = album_members(dim_track, played).collect()
         albums = album_states(dim_album, lake.scan(ALBUM_ART)).collect()
         to_ask = ids_to_ask(tracks, members, albums, partition=partition, now=now, not_found_retry_days=days)
         owned = tracks.filter(pl.col("owner") == partition).height
@@ -205,13 +207,16 @@ def pending_lookups(lake_uri: Lake, *, not_found_retry_days: int = 30, now: date
     music = music_track_ids(dim_track)
     unstored = music.join(stored.select("track_id"), on="track_id", how="anti").select("track_key")
     tracks = track_states(
-        music_tracks(dim_track, fact.join(unstored, on="track_key", how="semi"), scan(DIM_ALBUM)), stored
+        music_tracks(dim_track, fact_plays(fact.join(unstored, on="track_key", how="semi")), scan(DIM_ALBUM)),
+        stored,
     ).collect()
     albums = album_states(scan(DIM_ALBUM), scan(ALBUM_ART)).collect()
     due = albums.filter(needs_lookup(now=now, not_found_retry_days=not_found_retry_days))
     known = music.select("album_key", "track_id").collect()
     unknown = due.select("album_key").join(known, on="album_key", how="anti")
-    played = album_members(dim_track, fact.join(unknown.lazy(), on="album_key", how="semi")).collect()
+    played = album_members(
+        dim_track, fact_plays(fact.join(unknown.lazy(), on="album_key", how="semi"))
+    ).collect()
     members = pl.concat([known, played]).unique()
     return pending_summary(tracks, members, albums, now=now, not_found_retry_days=not_found_retry_days)
 

@@ -50,25 +50,25 @@ def music_track_ids(dim_track: pl.LazyFrame) -> pl.LazyFrame:
     ).select("track_key", "track_id", "album_key")
 
 
-def music_tracks(
-    dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame, dim_album: pl.LazyFrame
-) -> pl.LazyFrame:
+def fact_plays(fact_streams: pl.LazyFrame) -> pl.LazyFrame:
+    """All the lookup plan reads of the fact, in one pass: plays and earliest play per track_key,
+    album_key and landing file (a few rows per track); `music_tracks` and `album_members` take it."""
+    return fact_streams.group_by("track_key", "album_key", PARTITION_COLUMN).agg(
+        pl.len().cast(pl.Int64).alias("plays"), pl.col("ts_utc").min().alias("first_ts")
+    )
+
+
+def music_tracks(dim_track: pl.LazyFrame, played: pl.LazyFrame, dim_album: pl.LazyFrame) -> pl.LazyFrame:
     """One row per Spotify track id played as music: track_key, plays, first_landing_file.
 
-    Plays without a track id (basic history plays no id resolved) are not looked up. The first
-    landing file is that of the earliest play (ties: the smallest file name); a track with no play in
-    the fact falls back to its album's first landing file.
+    `played` is `fact_plays` of the fact. Plays without a track id (basic history plays no id
+    resolved) are not looked up. The first landing file is that of the earliest play (ties: the
+    smallest file name); a track with no play in the fact falls back to its album's first landing
+    file.
     """
-    plays = fact_streams.group_by("track_key").agg(
-        pl.len().alias("plays"), pl.col("ts_utc").min().alias("first_ts")
-    )
+    plays = played.group_by("track_key").agg(pl.col("plays").sum(), pl.col("first_ts").min())
     first_file = (
-        fact_streams.select("track_key", "ts_utc", PARTITION_COLUMN)
-        .join(
-            plays.select("track_key", "first_ts"),
-            left_on=["track_key", "ts_utc"],
-            right_on=["track_key", "first_ts"],
-        )
+        played.join(plays.select("track_key", "first_ts"), on=["track_key", "first_ts"])
         .group_by("track_key")
         .agg(pl.col(PARTITION_COLUMN).min().alias("first_landing_file"))
     )
@@ -104,16 +104,19 @@ def music_track_plays(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame) -> pl
     )
 
 
-def album_members(dim_track: pl.LazyFrame, fact_streams: pl.LazyFrame) -> pl.LazyFrame:
-    """(album_key, track_id) for every music track id played on an album: from the plays (a track
-    may have been played under several album names) and from dim_track's last-seen album."""
+def album_members(dim_track: pl.LazyFrame, played: pl.LazyFrame) -> pl.LazyFrame:
+    """(album_key, track_id) for every music track id played on an album: from the plays (`played`:
+    `fact_plays` of the fact; a track may have been played under several album names) and from
+    dim_track's last-seen album."""
     music = music_track_ids(dim_track)
-    played = (
-        fact_streams.select("album_key", "track_key")
+    on_albums = (
+        played.select("album_key", "track_key")
         .unique()
         .join(music.select("track_key", "track_id"), on="track_key")
     )
-    return pl.concat([played.select("album_key", "track_id"), music.select("album_key", "track_id")]).unique()
+    return pl.concat(
+        [on_albums.select("album_key", "track_id"), music.select("album_key", "track_id")]
+    ).unique()
 
 
 def track_states(tracks: pl.LazyFrame, track_metadata: pl.LazyFrame) -> pl.LazyFrame:
