@@ -28,7 +28,9 @@ Local date and hour are the fact's `date_key` and `hour`; the weekday comes from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import polars as pl
 
@@ -54,7 +56,16 @@ HOURS = range(24)
 WEEKDAYS = range(1, 8)
 UNKNOWN_DECADE = "unknown"
 
-__all__ = ["ListeningFigures", "RecordingCounts", "SpokenFigures", "aggregate_fact", "listening_figures"]
+__all__ = [
+    "FactAggregates",
+    "ListeningFigures",
+    "RecordingCounts",
+    "SpokenFigures",
+    "aggregate_fact",
+    "combine_aggregates",
+    "figures_of_aggregates",
+    "listening_figures",
+]
 
 
 @dataclass(frozen=True)
@@ -99,35 +110,72 @@ def _rate(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
     return pl.when(whole > 0).then(part / whole).otherwise(0.0)
 
 
-def aggregate_fact(
-    fact: pl.LazyFrame, dim_track: pl.LazyFrame, rule: ListenRule
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The fact's three aggregations: by local day, hour and content type; by platform and content
-    type; by track with its artist, album and content type, its listens under `rule` and the first
-    local day it was played.
+class FactAggregates(NamedTuple):
+    """The fact's three aggregations (see `aggregate_fact`)."""
 
-    Polars' streaming engine runs them in about a third of the in-memory engine's CPU time on
-    10 million rows (see BENCHMARKS.md)."""
+    by_hour: pl.DataFrame  # date_key, hour, content_type + COUNTS
+    by_platform: pl.DataFrame  # platform_key, content_type + COUNTS
+    by_track: pl.DataFrame  # track_key, artist_key, album_key, content_type + COUNTS, listens, first_date_key
+
+
+# the group keys of each aggregation, in FactAggregates order
+AGGREGATION_KEYS = (
+    ("date_key", "hour", "content_type"),
+    ("platform_key", "content_type"),
+    ("track_key", "artist_key", "album_key", "content_type"),
+)
+
+
+def fact_aggregations(
+    fact: pl.LazyFrame, dim_track: pl.LazyFrame, rule: ListenRule, *, by: tuple[str, ...] = ()
+) -> list[pl.LazyFrame]:
+    """The queries of `aggregate_fact`, each also grouped by the `by` columns (first)."""
     counts = [
         pl.len().cast(pl.Int64).alias("plays"),
         pl.col("ms_played").sum(),
         pl.col("skipped").sum().cast(pl.Int64).alias("skips"),
         pl.col("shuffle").sum().cast(pl.Int64).alias("shuffles"),
     ]
-    by_hour = fact.group_by("date_key", "hour", "content_type").agg(counts)
-    by_platform = fact.group_by("platform_key", "content_type").agg(counts)
+    hour_keys, platform_keys, track_keys = AGGREGATION_KEYS
+    by_hour = fact.group_by(*by, *hour_keys).agg(counts)
+    by_platform = fact.group_by(*by, *platform_keys).agg(counts)
     is_listen = rule.polars(pl.col("ms_played"), pl.col("duration_ms"))
     if rule.by_length:  # the join costs ~15 % more CPU on 10 million plays: only when the rule reads lengths
         plays = fact.join(dim_track.select("track_key", "duration_ms"), on="track_key", how="left")
     else:
         plays = fact.with_columns(pl.lit(None, pl.Int64).alias("duration_ms"))
-    by_track = plays.group_by("track_key", "artist_key", "album_key", "content_type").agg(
+    by_track = plays.group_by(*by, *track_keys).agg(
         *counts,
         is_listen.sum().cast(pl.Int64).alias("listens"),
         pl.col("date_key").min().alias("first_date_key"),
     )
-    hours, platforms, tracks = pl.collect_all([by_hour, by_platform, by_track], engine="streaming")
-    return hours, platforms, tracks
+    return [by_hour, by_platform, by_track]
+
+
+def aggregate_fact(fact: pl.LazyFrame, dim_track: pl.LazyFrame, rule: ListenRule) -> FactAggregates:
+    """The fact's three aggregations: by local day, hour and content type; by platform and content
+    type; by track with its artist, album and content type, its listens under `rule` and the first
+    local day it was played.
+
+    Polars' streaming engine runs them in about a third of the in-memory engine's CPU time on
+    10 million rows (see BENCHMARKS.md)."""
+    return FactAggregates(*pl.collect_all(fact_aggregations(fact, dim_track, rule), engine="streaming"))
+
+
+def combine_aggregates(parts: Sequence[FactAggregates], empty: FactAggregates) -> FactAggregates:
+    """The aggregations of the union of disjoint sets of plays, from each set's (`parts`): counts
+    add up, `first_date_key` is the earliest. `empty` (zero rows) gives the schema when there are no parts."""
+    combined = []
+    for index, keys in enumerate(AGGREGATION_KEYS):
+        frames = [empty[index], *(part[index] for part in parts)]
+        measures = [name for name in empty[index].columns if name not in keys]
+        combined.append(
+            pl.concat(frames)
+            .group_by(*keys)
+            .agg(pl.col(name).min() if name == "first_date_key" else pl.col(name).sum() for name in measures)
+            .select(empty[index].columns)
+        )
+    return FactAggregates(*combined)
 
 
 def listening_figures(
@@ -144,9 +192,38 @@ def listening_figures(
     top_n: int = DEFAULT_TOP_N,
 ) -> ListeningFigures:
     """Every figure of the report from the star schema and album_art (all LazyFrames), counting
-    listens by `rule` (default: SPOTIFY_LISTEN_RULE's default, 30 s)."""
+    listens by `rule` (default: SPOTIFY_LISTEN_RULE's default, 30 s): one pass over the fact."""
     rule = rule or parse_listen_rule(None)
-    by_hour, by_platform, by_track = aggregate_fact(fact, dim_track, rule)
+    return figures_of_aggregates(
+        aggregate_fact(fact, dim_track, rule),
+        dim_date,
+        dim_artist,
+        dim_album,
+        dim_track,
+        dim_platform,
+        album_art,
+        dim_recording,
+        rule=rule,
+        top_n=top_n,
+    )
+
+
+def figures_of_aggregates(
+    aggregates: FactAggregates,
+    dim_date: pl.LazyFrame,
+    dim_artist: pl.LazyFrame,
+    dim_album: pl.LazyFrame,
+    dim_track: pl.LazyFrame,
+    dim_platform: pl.LazyFrame,
+    album_art: pl.LazyFrame,
+    dim_recording: pl.LazyFrame,
+    *,
+    rule: ListenRule,
+    top_n: int = DEFAULT_TOP_N,
+) -> ListeningFigures:
+    """Every figure of the report from the fact's aggregations under `rule` (`aggregate_fact`, or
+    report_partials.py's per-partition ones combined), the dimensions and album_art."""
+    by_hour, by_platform, by_track = aggregates
     days = dim_date.select("date_key", "date", "year", "month", "weekday").collect()
     artists = dim_artist.select("artist_key", "artist_name").collect()
     tracks = dim_track.select(
@@ -334,6 +411,7 @@ def _skip_by_hour(by_hour: pl.DataFrame) -> pl.DataFrame:
         .join(music.select("hour", "plays", "skips"), on="hour", how="left")
         .with_columns(pl.col("plays", "skips").fill_null(0))
         .with_columns(_rate(pl.col("skips"), pl.col("plays")).alias("skip_rate"))
+        .sort("hour")
     )
 
 
