@@ -26,14 +26,8 @@ from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.report import ReportFolder
 from spotify_assets.tables import FACT_STREAMS, TABLES
 from spotify_assets.transforms.listens import ListenRule, parse_listen_rule
-from spotify_assets.transforms.report import (
-    AGGREGATION_KEYS,
-    FactAggregates,
-    ListeningFigures,
-    aggregate_fact,
-    figures_of_aggregates,
-    listening_figures,
-)
+from spotify_assets.transforms.report import ListeningFigures, figures_of_aggregates, listening_figures
+from spotify_assets.transforms.report_aggregates import AGGREGATION_KEYS, FactAggregates, aggregate_fact
 from spotify_assets.transforms.report_partials import (
     PARTIALS_FOLDER,
     CacheOutcome,

@@ -1,10 +1,18 @@
 """The figures of the listening report, from the star schema: pure Polars, lazy, no Dagster.
 
-One pass over the fact makes three aggregations (by local day/hour and content type, by platform,
-and by track); every figure is derived from those small results and the dimensions, so the work
-grows with the history once and with the catalogue after that. The track aggregation also counts
-listens (transforms/listens.py, SPOTIFY_LISTEN_RULE); a rule that reads track lengths
-(half_or_4min) gets `dim_track.duration_ms` joined in the same pass (a catalogue-sized build side).
+The fact is reduced to three aggregations (by local day/hour and content type, by platform, and by
+track); every figure is derived from those small results and the dimensions, so the work grows with
+the history once and with the catalogue after that. The track aggregation also counts listens
+(transforms/listens.py, SPOTIFY_LISTEN_RULE); a rule that reads track lengths (half_or_4min) gets
+`dim_track.duration_ms` joined in the same pass (a catalogue-sized build side).
+
+Every measure of the aggregations (report_aggregates.py) adds up over disjoint sets of plays (counts
+and sums; the first day is a minimum), so they can come from one pass over the whole fact
+(`aggregate_fact`, what `listening_figures` does) or from per-landing-file aggregations combined
+(`combine_aggregates`): the report asset keeps those per partition (report_partials.py) and reads
+only the landing files that changed, then derives the figures the same way (`figures_of_aggregates`).
+The combined rows come in another order, so every derived frame is sorted by a unique key (ties
+broken by key, never by row order) and the figures are identical.
 
 How content types count:
 * "all listening" (plays, listens, hours, minutes per month, the weekday x hour heatmap) counts every
@@ -28,15 +36,14 @@ Local date and hour are the fact's `date_key` and `hour`; the weekday comes from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import polars as pl
 
 from ..tables import CONTENT_TYPES
 from .listens import ListenRule, parse_listen_rule
 from .model import WEEKDAY_NAMES
+from .report_aggregates import FactAggregates, aggregate_fact, combine_aggregates
 from .report_rankings import (
     SpokenFigures,
     hours,
@@ -108,74 +115,6 @@ class ListeningFigures:
 
 def _rate(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
     return pl.when(whole > 0).then(part / whole).otherwise(0.0)
-
-
-class FactAggregates(NamedTuple):
-    """The fact's three aggregations (see `aggregate_fact`)."""
-
-    by_hour: pl.DataFrame  # date_key, hour, content_type + COUNTS
-    by_platform: pl.DataFrame  # platform_key, content_type + COUNTS
-    by_track: pl.DataFrame  # track_key, artist_key, album_key, content_type + COUNTS, listens, first_date_key
-
-
-# the group keys of each aggregation, in FactAggregates order
-AGGREGATION_KEYS = (
-    ("date_key", "hour", "content_type"),
-    ("platform_key", "content_type"),
-    ("track_key", "artist_key", "album_key", "content_type"),
-)
-
-
-def fact_aggregations(
-    fact: pl.LazyFrame, dim_track: pl.LazyFrame, rule: ListenRule, *, by: tuple[str, ...] = ()
-) -> list[pl.LazyFrame]:
-    """The queries of `aggregate_fact`, each also grouped by the `by` columns (first)."""
-    counts = [
-        pl.len().cast(pl.Int64).alias("plays"),
-        pl.col("ms_played").sum(),
-        pl.col("skipped").sum().cast(pl.Int64).alias("skips"),
-        pl.col("shuffle").sum().cast(pl.Int64).alias("shuffles"),
-    ]
-    hour_keys, platform_keys, track_keys = AGGREGATION_KEYS
-    by_hour = fact.group_by(*by, *hour_keys).agg(counts)
-    by_platform = fact.group_by(*by, *platform_keys).agg(counts)
-    is_listen = rule.polars(pl.col("ms_played"), pl.col("duration_ms"))
-    if rule.by_length:  # the join costs ~15 % more CPU on 10 million plays: only when the rule reads lengths
-        plays = fact.join(dim_track.select("track_key", "duration_ms"), on="track_key", how="left")
-    else:
-        plays = fact.with_columns(pl.lit(None, pl.Int64).alias("duration_ms"))
-    by_track = plays.group_by(*by, *track_keys).agg(
-        *counts,
-        is_listen.sum().cast(pl.Int64).alias("listens"),
-        pl.col("date_key").min().alias("first_date_key"),
-    )
-    return [by_hour, by_platform, by_track]
-
-
-def aggregate_fact(fact: pl.LazyFrame, dim_track: pl.LazyFrame, rule: ListenRule) -> FactAggregates:
-    """The fact's three aggregations: by local day, hour and content type; by platform and content
-    type; by track with its artist, album and content type, its listens under `rule` and the first
-    local day it was played.
-
-    Polars' streaming engine runs them in about a third of the in-memory engine's CPU time on
-    10 million rows (see BENCHMARKS.md)."""
-    return FactAggregates(*pl.collect_all(fact_aggregations(fact, dim_track, rule), engine="streaming"))
-
-
-def combine_aggregates(parts: Sequence[FactAggregates], empty: FactAggregates) -> FactAggregates:
-    """The aggregations of the union of disjoint sets of plays, from each set's (`parts`): counts
-    add up, `first_date_key` is the earliest. `empty` (zero rows) gives the schema when there are no parts."""
-    combined = []
-    for index, keys in enumerate(AGGREGATION_KEYS):
-        frames = [empty[index], *(part[index] for part in parts)]
-        measures = [name for name in empty[index].columns if name not in keys]
-        combined.append(
-            pl.concat(frames)
-            .group_by(*keys)
-            .agg(pl.col(name).min() if name == "first_date_key" else pl.col(name).sum() for name in measures)
-            .select(empty[index].columns)
-        )
-    return FactAggregates(*combined)
 
 
 def listening_figures(

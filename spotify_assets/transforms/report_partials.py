@@ -3,9 +3,9 @@ that changed: pure Polars and local files, no Dagster.
 
 `fact_streams` is partitioned by landing file and every rewrite of a partition adds new Parquet
 paths, so a partition's marker (the digest of its file paths, io_managers/delta.py) names its rows.
-The three aggregations of `report.aggregate_fact` add up over disjoint sets of plays (counts and sums;
-`first_date_key` is a minimum), so the aggregations of the whole fact are those of its partitions
-combined (`report.combine_aggregates`): exactly, not approximately, as every measure is an integer.
+The fact's three aggregations (report_aggregates.py) add up over disjoint sets of plays (counts and
+sums; `first_date_key` is a minimum), so the aggregations of the whole fact are those of its
+partitions combined (`combine_aggregates`): exactly, not approximately, as every measure is an integer.
 
 The cache is one file per partition in a folder of its own (the report folder's `.partials`), named
 by the digest of what its rows depend on: the partition and its marker, the listen rule, this
@@ -38,7 +38,7 @@ import polars as pl
 
 from ..tables import PARTITION_COLUMN
 from .listens import ListenRule
-from .report import FactAggregates, combine_aggregates, fact_aggregations
+from .report_aggregates import FactAggregates, combine_aggregates, fact_aggregations
 
 PARTIALS_FOLDER = ".partials"  # under the report folder
 PARTIALS_VERSION = "1"  # bump when the aggregations or the entry format change: every entry is recomputed
@@ -76,7 +76,7 @@ class CacheOutcome:
 def cached_aggregates(
     fact: PartitionedFact, dim_track: pl.LazyFrame, rule: ListenRule, folder: Path
 ) -> tuple[FactAggregates, CacheOutcome]:
-    """`report.aggregate_fact`'s result for `fact`, reading the partitions' entries from `folder`
+    """`aggregate_fact`'s result for `fact`, reading the partitions' entries from `folder`
     and computing (and storing) the others."""
     lengths = track_lengths_digest(dim_track) if rule.by_length else ""
     entries = {
