@@ -17,6 +17,7 @@ import pytest
 from spotify_assets import sample
 from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, listening_report
 from spotify_assets.io_managers.delta import DeltaLakeIOManager, scan_table, write_table
+from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.report import ReportFolder
 from spotify_assets.tables import ALBUM_ART, DIM_ALBUM, PARTITION_COLUMN, TABLES
 from spotify_assets.transforms.listens import parse_listen_rule
@@ -113,6 +114,7 @@ def report(platform, tmp_path_factory) -> tuple[Path, list[str], list[str]]:
         [listening_report, *(dg.AssetSpec(name) for name in REPORT_INPUTS)],
         resources={
             "lake_io_manager": DeltaLakeIOManager(lake_uri=platform.settings.lake_uri),
+            "lake": LakeResource(lake_uri=platform.settings.lake_uri),
             "report_folder": ReportFolder(path=platform.settings.report_dir, timezone=TIMEZONE),
         },
         instance=platform.instance,

@@ -12,12 +12,14 @@ import pytest
 
 from spotify_assets.assets.report import REPORT_FILE_NAME, REPORT_INPUTS, listening_report
 from spotify_assets.io_managers.delta import DeltaLakeIOManager, write_table
+from spotify_assets.resources.lake import LakeResource
 from spotify_assets.resources.report import ReportFolder
 from spotify_assets.tables import TABLES
 from spotify_assets.transforms.listens import parse_listen_rule
 from spotify_assets.transforms.report import listening_figures
 from spotify_assets.transforms.report_charts import UNKNOWN_COLOR
 from spotify_assets.transforms.report_html import render_report, rule_text, top_artists_markdown
+from spotify_assets.transforms.report_partials import PARTIALS_FOLDER
 
 from .report_history import (
     A1_LARGE,
@@ -218,7 +220,11 @@ def test_asset_writes_the_page_with_the_folders_rule_and_records_path_and_previe
     folder = ReportFolder(path=str(reports), timezone="Europe/Berlin", listen_rule="half_or_4min")
     result = dg.materialize(
         [listening_report, *(dg.AssetSpec(name) for name in REPORT_INPUTS)],
-        resources={"lake_io_manager": DeltaLakeIOManager(lake_uri=lake), "report_folder": folder},
+        resources={
+            "lake_io_manager": DeltaLakeIOManager(lake_uri=lake),
+            "lake": LakeResource(lake_uri=lake),
+            "report_folder": folder,
+        },
     )
     assert result.success
     metadata = result.asset_materializations_for_node("listening_report")[0].metadata
@@ -237,7 +243,10 @@ def test_asset_writes_the_page_with_the_folders_rule_and_records_path_and_previe
     # under half_or_4min the single's plays (20 and 100 s of 250 s) are no listens
     assert bar_labels(section(page, "top-tracks"))[-1] == f"4. Song <1> (single edit) \u2014 {ARTIST_A}"
     assert metadata["size_bytes"].value == path.stat().st_size
-    assert [file.name for file in reports.iterdir()] == [REPORT_FILE_NAME]  # no temporary file left
+    # no temporary file left; the one landing file's aggregations are cached beside the page
+    assert sorted(file.name for file in reports.iterdir()) == [PARTIALS_FOLDER, REPORT_FILE_NAME]
+    assert [file.suffix for file in (reports / PARTIALS_FOLDER).iterdir()] == [".partial"]
+    assert (metadata["landing_files_aggregated"].value, metadata["plays_read"].value) == (1, 11)
 
 
 def test_the_asset_shows_the_ui_what_it_is():

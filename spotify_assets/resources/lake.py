@@ -14,17 +14,22 @@ each write atomic: a concurrent commit is detected (conditional put), never sile
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 
 import dagster as dg
 import polars as pl
+from deltalake import DeltaTable
 from pydantic import Field
 
 from ..io_managers.delta import (
+    data_files,
     open_table,
+    partition_markers,
     rows_per_partition,
     scan_table,
+    scan_version,
     table_exists,
     write_partitions,
     write_table,
@@ -54,6 +59,19 @@ def lake_lock(lake_uri: str, *, exclusive: bool) -> Iterator[None]:
         yield
 
 
+@dataclass(frozen=True)
+class TableVersion:
+    """A lake table at one Delta version: each partition's marker (the digest of its file paths) and
+    the rows of any partitions at exactly that version, whatever is committed meanwhile."""
+
+    spec: TableSpec
+    markers: Mapping[str, str]  # landing_file -> marker; none for a table never written
+    delta: DeltaTable | None = field(default=None, repr=False, compare=False)
+
+    def scan(self, partitions: Collection[str] | None = None) -> pl.LazyFrame:
+        return scan_version(self.delta, self.spec, partitions)
+
+
 class LakeResource(dg.ConfigurableResource):
     """The Delta lake under `SPOTIFY_LAKE_URI`: reads, the lake lock, and the model's bookkeeping writes.
 
@@ -79,6 +97,13 @@ class LakeResource(dg.ConfigurableResource):
         if not self.exists(spec):
             return {}
         return rows_per_partition(open_table(self.location, spec.name), spec)
+
+    def current_version(self, spec: TableSpec) -> TableVersion:
+        """The table's current version with its partitions' markers, from the Delta log."""
+        if not self.exists(spec):
+            return TableVersion(spec, {})
+        delta = open_table(self.location, spec.name)
+        return TableVersion(spec, partition_markers(data_files(delta, spec)), delta)
 
     def write(self, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame | PartitionedUpdate) -> int:
         """Write a bookkeeping table (tables that are assets go through the lake IO manager)."""

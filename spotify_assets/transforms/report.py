@@ -1,10 +1,18 @@
 """The figures of the listening report, from the star schema: pure Polars, lazy, no Dagster.
 
-One pass over the fact makes three aggregations (by local day/hour and content type, by platform,
-and by track); every figure is derived from those small results and the dimensions, so the work
-grows with the history once and with the catalogue after that. The track aggregation also counts
-listens (transforms/listens.py, SPOTIFY_LISTEN_RULE); a rule that reads track lengths
-(half_or_4min) gets `dim_track.duration_ms` joined in the same pass (a catalogue-sized build side).
+The fact is reduced to three aggregations (by local day/hour and content type, by platform, and by
+track); every figure is derived from those small results and the dimensions, so the work grows with
+the history once and with the catalogue after that. The track aggregation also counts listens
+(transforms/listens.py, SPOTIFY_LISTEN_RULE); a rule that reads track lengths (half_or_4min) gets
+`dim_track.duration_ms` joined in the same pass (a catalogue-sized build side).
+
+Every measure of the aggregations (report_aggregates.py) adds up over disjoint sets of plays (counts
+and sums; the first day is a minimum), so they can come from one pass over the whole fact
+(`aggregate_fact`, what `listening_figures` does) or from per-landing-file aggregations combined
+(`combine_aggregates`): the report asset keeps those per partition (report_partials.py) and reads
+only the landing files that changed, then derives the figures the same way (`figures_of_aggregates`).
+The combined rows come in another order, so every derived frame is sorted by a unique key (ties
+broken by key, never by row order) and the figures are identical.
 
 How content types count:
 * "all listening" (plays, listens, hours, minutes per month, the weekday x hour heatmap) counts every
@@ -35,6 +43,7 @@ import polars as pl
 from ..tables import CONTENT_TYPES
 from .listens import ListenRule, parse_listen_rule
 from .model import WEEKDAY_NAMES
+from .report_aggregates import FactAggregates, aggregate_fact, combine_aggregates
 from .report_rankings import (
     SpokenFigures,
     hours,
@@ -54,7 +63,16 @@ HOURS = range(24)
 WEEKDAYS = range(1, 8)
 UNKNOWN_DECADE = "unknown"
 
-__all__ = ["ListeningFigures", "RecordingCounts", "SpokenFigures", "aggregate_fact", "listening_figures"]
+__all__ = [
+    "FactAggregates",
+    "ListeningFigures",
+    "RecordingCounts",
+    "SpokenFigures",
+    "aggregate_fact",
+    "combine_aggregates",
+    "figures_of_aggregates",
+    "listening_figures",
+]
 
 
 @dataclass(frozen=True)
@@ -99,37 +117,6 @@ def _rate(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
     return pl.when(whole > 0).then(part / whole).otherwise(0.0)
 
 
-def aggregate_fact(
-    fact: pl.LazyFrame, dim_track: pl.LazyFrame, rule: ListenRule
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The fact's three aggregations: by local day, hour and content type; by platform and content
-    type; by track with its artist, album and content type, its listens under `rule` and the first
-    local day it was played.
-
-    Polars' streaming engine runs them in about a third of the in-memory engine's CPU time on
-    10 million rows (see BENCHMARKS.md)."""
-    counts = [
-        pl.len().cast(pl.Int64).alias("plays"),
-        pl.col("ms_played").sum(),
-        pl.col("skipped").sum().cast(pl.Int64).alias("skips"),
-        pl.col("shuffle").sum().cast(pl.Int64).alias("shuffles"),
-    ]
-    by_hour = fact.group_by("date_key", "hour", "content_type").agg(counts)
-    by_platform = fact.group_by("platform_key", "content_type").agg(counts)
-    is_listen = rule.polars(pl.col("ms_played"), pl.col("duration_ms"))
-    if rule.by_length:  # the join costs ~15 % more CPU on 10 million plays: only when the rule reads lengths
-        plays = fact.join(dim_track.select("track_key", "duration_ms"), on="track_key", how="left")
-    else:
-        plays = fact.with_columns(pl.lit(None, pl.Int64).alias("duration_ms"))
-    by_track = plays.group_by("track_key", "artist_key", "album_key", "content_type").agg(
-        *counts,
-        is_listen.sum().cast(pl.Int64).alias("listens"),
-        pl.col("date_key").min().alias("first_date_key"),
-    )
-    hours, platforms, tracks = pl.collect_all([by_hour, by_platform, by_track], engine="streaming")
-    return hours, platforms, tracks
-
-
 def listening_figures(
     fact: pl.LazyFrame,
     dim_date: pl.LazyFrame,
@@ -144,9 +131,38 @@ def listening_figures(
     top_n: int = DEFAULT_TOP_N,
 ) -> ListeningFigures:
     """Every figure of the report from the star schema and album_art (all LazyFrames), counting
-    listens by `rule` (default: SPOTIFY_LISTEN_RULE's default, 30 s)."""
+    listens by `rule` (default: SPOTIFY_LISTEN_RULE's default, 30 s): one pass over the fact."""
     rule = rule or parse_listen_rule(None)
-    by_hour, by_platform, by_track = aggregate_fact(fact, dim_track, rule)
+    return figures_of_aggregates(
+        aggregate_fact(fact, dim_track, rule),
+        dim_date,
+        dim_artist,
+        dim_album,
+        dim_track,
+        dim_platform,
+        album_art,
+        dim_recording,
+        rule=rule,
+        top_n=top_n,
+    )
+
+
+def figures_of_aggregates(
+    aggregates: FactAggregates,
+    dim_date: pl.LazyFrame,
+    dim_artist: pl.LazyFrame,
+    dim_album: pl.LazyFrame,
+    dim_track: pl.LazyFrame,
+    dim_platform: pl.LazyFrame,
+    album_art: pl.LazyFrame,
+    dim_recording: pl.LazyFrame,
+    *,
+    rule: ListenRule,
+    top_n: int = DEFAULT_TOP_N,
+) -> ListeningFigures:
+    """Every figure of the report from the fact's aggregations under `rule` (`aggregate_fact`, or
+    report_partials.py's per-partition ones combined), the dimensions and album_art."""
+    by_hour, by_platform, by_track = aggregates
     days = dim_date.select("date_key", "date", "year", "month", "weekday").collect()
     artists = dim_artist.select("artist_key", "artist_name").collect()
     tracks = dim_track.select(
@@ -334,6 +350,7 @@ def _skip_by_hour(by_hour: pl.DataFrame) -> pl.DataFrame:
         .join(music.select("hour", "plays", "skips"), on="hour", how="left")
         .with_columns(pl.col("plays", "skips").fill_null(0))
         .with_columns(_rate(pl.col("skips"), pl.col("plays")).alias("skip_rate"))
+        .sort("hour")
     )
 
 

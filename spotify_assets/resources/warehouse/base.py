@@ -8,7 +8,6 @@ to a dialect only through the methods declared here.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -51,11 +50,6 @@ def quote(name: str) -> str:
 
 def column_list(names: Iterable[str]) -> str:
     return ", ".join(map(quote, names))
-
-
-def fingerprint(*parts: str) -> str:
-    """A short, stable digest of text (DDL, view SQL, a set of file paths)."""
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def has_integer_key(spec: TableSpec) -> bool:

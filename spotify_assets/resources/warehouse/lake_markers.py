@@ -23,10 +23,17 @@ from dataclasses import dataclass, field
 import polars as pl
 from deltalake import DeltaTable
 
-from ...io_managers.delta import WHOLE_TABLE, data_files, rows_per_partition, table_exists
+from ...io_managers.delta import (
+    WHOLE_TABLE,
+    data_files,
+    fingerprint,
+    partition_markers,
+    rows_per_partition,
+    scan_version,
+    table_exists,
+)
 from ...io_managers.location import Lake, LakeLocation
-from ...tables import PARTITION_COLUMN, TableSpec
-from .base import fingerprint
+from ...tables import TableSpec
 
 
 @dataclass(frozen=True)
@@ -50,12 +57,7 @@ class LakeTable:
 
     def scan(self, partitions: Collection[str] | None = None) -> pl.LazyFrame:
         """The rows of these partitions (None: all), conformed to the spec."""
-        if self.delta is None:
-            return self.spec.empty().lazy()
-        frame = pl.scan_delta(self.delta)
-        if partitions is not None and self.spec.partitioned:
-            frame = frame.filter(pl.col(PARTITION_COLUMN).is_in(sorted(partitions)))
-        return self.spec.conform(frame)
+        return scan_version(self.delta, self.spec, partitions)
 
 
 def read_lake_table(lake: Lake, spec: TableSpec, version: int | None = None) -> LakeTable:
@@ -67,8 +69,7 @@ def read_lake_table(lake: Lake, spec: TableSpec, version: int | None = None) -> 
     delta = DeltaTable(location.table_uri(spec.name), version=version, storage_options=location.options())
     files = data_files(delta, spec)
     counts = rows_per_partition(delta, spec, files)
-    paths = files.group_by("name").agg(pl.col("path").sort()).rows()
-    markers = {name: fingerprint(*names) for name, names in paths}
+    markers = partition_markers(files)
     if not spec.partitioned and WHOLE_TABLE not in markers:
         markers[WHOLE_TABLE] = fingerprint()
     return LakeTable(

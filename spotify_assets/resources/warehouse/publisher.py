@@ -23,9 +23,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+from ...io_managers.delta import fingerprint
 from ...tables import PARTITION_COLUMN, TableSpec
 from . import bookkeeping
-from .base import Dialect, Log, WarehouseError, column_list, fingerprint, quote, timed
+from .base import Dialect, Log, WarehouseError, column_list, quote, timed
 from .frames import load_frame, rows_frame
 from .lake_markers import LakeTable
 from .plan import (
