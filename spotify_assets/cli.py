@@ -152,21 +152,39 @@ def _run(args: argparse.Namespace) -> int:
 
 def _outputs_to_refresh(settings, changed: set[str] | None) -> set[str]:
     """What must be published or written again although no table upstream changed: the warehouse
-    when it is new, gone (an SQLite file deleted) or its URL or listen rule changed (a publish
-    with nothing to change writes nothing); the report when its file is gone or what it shows
-    changed. `changed` None (no earlier up-to-date run): Dagster's own record decides, as always."""
+    when it is new, gone (an SQLite file deleted, a MySQL database emptied or out of reach) or its
+    URL or listen rule changed (a publish with nothing to change writes nothing); the report when
+    its file is gone or what it shows changed. `changed` None (no earlier up-to-date run):
+    Dagster's own record decides, as always."""
     from .assets.report import REPORT_FILE_NAME
     from .resources.warehouse.sqlite import sqlite_file
 
     refresh = set()
     database = sqlite_file(settings.warehouse_url)
     changed = changed or set()
-    if changed & {"warehouse", "listen_rule"} or (database and not database.exists()):
+    lost = not database.exists() if database else _server_warehouse_lost(settings.warehouse_url)
+    if changed & {"warehouse", "listen_rule"} or lost:
         refresh.add("warehouse")
     report_gone = not (Path(settings.report_dir) / REPORT_FILE_NAME).exists()
     if report_gone or changed & {"report", "listen_rule"}:
         refresh.add("report")
     return refresh
+
+
+def _server_warehouse_lost(url: str) -> bool:
+    """A MySQL warehouse without the bookkeeping of its publishes (a database dropped and created
+    again under the same URL) or out of reach: its publish runs again, and says why when it fails."""
+    from .resources.warehouse import Warehouse, WarehouseError
+    from .resources.warehouse.bookkeeping import PUBLISHED
+
+    warehouse = Warehouse(url=url)
+    try:
+        relations = warehouse.backend.relations()
+    except WarehouseError:
+        return True
+    finally:
+        warehouse.close()
+    return not all(spec.name in relations for spec in PUBLISHED)
 
 
 def _no_history(files: list[Path], taken) -> str | None:

@@ -26,6 +26,7 @@ from spotify_assets.settings import Settings
 
 from .fake_spotify import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FakeSpotify, spotify_id
 from .hostile import HEADER, write_hostile_csv
+from .mysql_fixtures import fresh_mysql_url, server_connection  # noqa: F401  (fixture)
 
 CLI = [sys.executable, "-m", "spotify_assets.cli"]
 NOT_HISTORY = "name,age\nalice,3\n"
@@ -544,6 +545,28 @@ def test_progress_counts_a_copy_of_the_same_bytes_once(tmp_path):
     assert result.returncode == 0, result.stderr
     numbered = set(re.findall(r"\[(\d+)/(\d+)\]", result.stderr))
     assert numbered == {("1", "1")}, result.stderr
+
+
+def test_a_mysql_database_emptied_under_the_same_url_is_published_again(tmp_path, fresh_mysql_url):  # noqa: F811
+    """The nothing-new shortcut asks a MySQL warehouse whether its publishes are still there."""
+    sample.write_maven_csv(tmp_path / "data/landing/history.csv", rows=300, seed=9)
+    server = {"SPOTIFY_WAREHOUSE_URL": fresh_mysql_url}
+    first = json.loads(_run(["run", "--json"], tmp_path, **server).stdout)
+    assert first["success"] and json.loads(_run(["run", "--json"], tmp_path, **server).stdout)["runs"] == []
+    name = fresh_mysql_url.rsplit("/", 1)[1]
+    connection = server_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE `{name}`")
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+
+    again = json.loads(_run(["run", "--json"], tmp_path, **server).stdout)
+
+    assert again["success"] and [run["job"] for run in again["runs"]] == ["refresh_model"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM `{name}`.fact_streams")
+        assert cursor.fetchone()[0] == again["tables"]["fact_streams"] > 0
+    connection.close()
+    assert json.loads(_run(["run", "--json"], tmp_path, **server).stdout)["runs"] == []
 
 
 def test_a_lost_warehouse_or_a_new_listen_rule_is_published_again_without_a_new_file(tmp_path):
