@@ -26,9 +26,9 @@ $(VENV)/.installed-all: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(VENV)/.installed $@
 
-$(DAGSTER_HOME)/dagster.yaml:
-	mkdir -p $(DAGSTER_HOME)
-	cp spotify_assets/dagster.yaml $@
+# written when missing, upgraded when it is an earlier shipped version, kept when edited by hand
+$(DAGSTER_HOME)/dagster.yaml: spotify_assets/dagster.yaml | $(VENV)/.installed
+	$(BIN)/python -m spotify_assets.instance_config
 
 demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/spotify-assets sample data/landing/Spotify_Streaming_History.csv --rows $(DEMO_ROWS) --seed 7

@@ -14,11 +14,12 @@ import gc
 import json
 import logging
 import os
-import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from . import instance_config
 
 SAMPLE_FORMATS = ("csv", "json", "zip", "basic", "account-zip")  # sample.SAMPLE_FORMATS
 DEFAULT_DAGSTER_HOME = "data/dagster_home"
@@ -60,10 +61,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(DEFAULT_DAGSTER_HOME).resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copy(Path(__file__).parent / "dagster.yaml", config)
+    instance_config.ensure(home)
     return home
 
 
