@@ -23,7 +23,6 @@ import polars as pl
 
 from .adapters.dagster_check_history import last_evaluation
 from .check_bundle import ERROR, WARN, WHOLE_TABLE, Check, CheckRun, bundle, sample
-from .io_managers.delta import rows_per_partition
 from .model_checks import (
     DEFAULT_RESOLVED_SHARE_THRESHOLD,
     basic_plays_resolved,
@@ -34,7 +33,6 @@ from .model_checks import (
 )
 from .model_checks import RESOLVED_STATUSES as RESOLVED_STATUSES
 from .model_checks import basic_play_resolution as basic_play_resolution
-from .resources.lake import TableVersion
 from .tables import (
     ALBUM_ART,
     CLEAN_PLAYS,
@@ -110,11 +108,6 @@ def _verified_partitions(run: CheckRun, check_key: dg.AssetCheckKey, table: str)
     return markers if isinstance(markers, dict) else {}
 
 
-def _rows(table: TableVersion) -> int:
-    """The table's rows, from the Delta log's statistics."""
-    return sum(rows_per_partition(table.delta, table.spec).values()) if table.delta else 0
-
-
 def _partitioned_key_problems(
     run: CheckRun, spec: TableSpec, check_key: dg.AssetCheckKey
 ) -> tuple[int, pl.DataFrame, pl.DataFrame, dict[str, Any]]:
@@ -134,7 +127,7 @@ def _partitioned_key_problems(
     changed = sorted(set(lake_table.markers) - set(unchanged))
     metadata: dict[str, Any] = {"verified_table": table_uri}
     if not changed:  # everything verified already
-        rows, null_keys, duplicates = _rows(lake_table), pl.DataFrame(), pl.DataFrame()
+        rows, null_keys, duplicates = lake_table.row_count, pl.DataFrame(), pl.DataFrame()
         metadata["scope"] = f"0 changed partition(s) against {len(unchanged)} verified by an earlier check"
     elif not unchanged:
         rows, null_keys, duplicates = _key_problems(lake_table.scan().select(*key, *where), key, where)
@@ -143,7 +136,7 @@ def _partitioned_key_problems(
         new = lake_table.scan(changed).select(*key, *where)
         clashes = lake_table.scan(unchanged).select(*key, *where).join(new.select(key), on=key, how="semi")
         _, null_keys, duplicates = _key_problems(pl.concat([new, clashes]), key, where)
-        rows = _rows(lake_table)
+        rows = lake_table.row_count
         metadata["scope"] = (
             f"{len(changed)} changed partition(s) against {len(unchanged)} verified by an earlier check"
         )

@@ -18,11 +18,10 @@ or fails (delta-rs decides by what the two touched).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -79,31 +78,6 @@ def data_files(delta: DeltaTable, spec: TableSpec) -> pl.DataFrame:
         pl.col("path"),
         pl.col("num_records") if "num_records" in actions.columns else pl.lit(None, pl.Int64),
     )
-
-
-def fingerprint(*parts: str) -> str:
-    """A short, stable digest of text (a set of file paths, DDL, view SQL)."""
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def partition_markers(files: pl.DataFrame) -> dict[str, str]:
-    """Each partition's marker (from `data_files` rows): the digest of its file paths. delta-rs never
-    rewrites a file in place, so an unchanged marker means unchanged rows."""
-    paths = files.group_by("name").agg(pl.col("path").sort()).rows()
-    return {name: fingerprint(*names) for name, names in paths}
-
-
-def scan_version(
-    delta: DeltaTable | None, spec: TableSpec, partitions: Collection[str] | None = None
-) -> pl.LazyFrame:
-    """The rows of these partitions (None: all) of exactly `delta`'s version, conformed to the spec
-    (`delta` None: a table never written, empty)."""
-    if delta is None:
-        return spec.empty().lazy()
-    frame = pl.scan_delta(delta)
-    if partitions is not None and spec.partitioned:
-        frame = frame.filter(pl.col(PARTITION_COLUMN).is_in(sorted(partitions)))
-    return spec.conform(frame)
 
 
 def rows_per_partition(

@@ -14,26 +14,22 @@ each write atomic: a concurrent commit is detected (conditional put), never sile
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 
 import dagster as dg
 import polars as pl
-from deltalake import DeltaTable
 from pydantic import Field
 
 from ..io_managers.delta import (
-    data_files,
     open_table,
-    partition_markers,
     rows_per_partition,
     scan_table,
-    scan_version,
     table_exists,
     write_partitions,
     write_table,
 )
+from ..io_managers.lake_table import LakeTable, read_lake_table
 from ..io_managers.location import (
     ClientConfig,
     LakeLocation,
@@ -57,19 +53,6 @@ def lake_lock(lake_uri: str, *, exclusive: bool) -> Iterator[None]:
         return
     with file_lock(lake_uri, LAKE_LOCK, exclusive=exclusive):
         yield
-
-
-@dataclass(frozen=True)
-class TableVersion:
-    """A lake table at one Delta version: each partition's marker (the digest of its file paths) and
-    the rows of any partitions at exactly that version, whatever is committed meanwhile."""
-
-    spec: TableSpec
-    markers: Mapping[str, str]  # landing_file -> marker; none for a table never written
-    delta: DeltaTable | None = field(default=None, repr=False, compare=False)
-
-    def scan(self, partitions: Collection[str] | None = None) -> pl.LazyFrame:
-        return scan_version(self.delta, self.spec, partitions)
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -98,12 +81,9 @@ class LakeResource(dg.ConfigurableResource):
             return {}
         return rows_per_partition(open_table(self.location, spec.name), spec)
 
-    def current_version(self, spec: TableSpec) -> TableVersion:
-        """The table's current version with its partitions' markers, from the Delta log."""
-        if not self.exists(spec):
-            return TableVersion(spec, {})
-        delta = open_table(self.location, spec.name)
-        return TableVersion(spec, partition_markers(data_files(delta, spec)), delta)
+    def current_version(self, spec: TableSpec) -> LakeTable:
+        """The table's current version with its partitions' markers and rows, from the Delta log."""
+        return read_lake_table(self.location, spec)
 
     def write(self, spec: TableSpec, data: pl.DataFrame | pl.LazyFrame | PartitionedUpdate) -> int:
         """Write a bookkeeping table (tables that are assets go through the lake IO manager)."""

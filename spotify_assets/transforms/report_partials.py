@@ -2,7 +2,7 @@
 that changed: pure Polars and local files, no Dagster.
 
 `fact_streams` is partitioned by landing file and every rewrite of a partition adds new Parquet
-paths, so a partition's marker (the digest of its file paths, io_managers/delta.py) names its rows.
+paths, so a partition's marker (the digest of its file paths, io_managers/lake_table.py) names its rows.
 The fact's three aggregations (report_aggregates.py) add up over disjoint sets of plays (counts and
 sums; `first_date_key` is a minimum), so the aggregations of the whole fact are those of its
 partitions combined (`combine_aggregates`): exactly, not approximately, as every measure is an integer.
@@ -29,16 +29,18 @@ import io
 import os
 import tempfile
 import time
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ..tables import PARTITION_COLUMN
 from .listens import ListenRule
 from .report_aggregates import FactAggregates, combine_aggregates, fact_aggregations
+
+if TYPE_CHECKING:  # the fact at one version: its partitions' markers and a scan of exactly them
+    from ..io_managers.lake_table import LakeTable
 
 PARTIALS_FOLDER = ".partials"  # under the report folder
 PARTIALS_VERSION = "1"  # bump when the aggregations or the entry format change: every entry is recomputed
@@ -48,17 +50,7 @@ STALE_TEMP_SECONDS = 3600  # a temporary file this old is a killed run's, not a 
 AGGREGATION = "aggregation"  # the column telling an entry's three aggregations apart
 DIGEST_BYTES = 64  # an entry's first line: the hex SHA-256 of the Parquet bytes after it
 
-__all__ = ["PARTIALS_FOLDER", "CacheOutcome", "PartitionedFact", "cached_aggregates", "track_lengths_digest"]
-
-
-class PartitionedFact(Protocol):
-    """The fact at one table version: each landing file's marker and a scan of any partitions of
-    exactly that version (a lake `TableVersion` or the warehouse's `LakeTable`)."""
-
-    @property
-    def markers(self) -> Mapping[str, str]: ...
-
-    def scan(self, partitions: Collection[str] | None = None) -> pl.LazyFrame: ...
+__all__ = ["PARTIALS_FOLDER", "CacheOutcome", "cached_aggregates", "track_lengths_digest"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +66,7 @@ class CacheOutcome:
 
 
 def cached_aggregates(
-    fact: PartitionedFact, dim_track: pl.LazyFrame, rule: ListenRule, folder: Path
+    fact: LakeTable, dim_track: pl.LazyFrame, rule: ListenRule, folder: Path
 ) -> tuple[FactAggregates, CacheOutcome]:
     """`aggregate_fact`'s result for `fact`, reading the partitions' entries from `folder`
     and computing (and storing) the others."""
@@ -120,7 +112,7 @@ def _entry_name(partition: str, marker: str, rule: ListenRule, lengths: str) -> 
 
 
 def _compute(
-    fact: PartitionedFact,
+    fact: LakeTable,
     partitions: list[str],
     dim_track: pl.LazyFrame,
     rule: ListenRule,

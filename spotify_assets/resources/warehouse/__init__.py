@@ -7,13 +7,12 @@ publisher.py   one publish: plan, stage, one ordered transaction, views
 plan.py        what to write per table, from lake markers and the warehouse's bookkeeping
 bookkeeping.py the warehouse's record of what it published and verified (publish_*, reconcile_partitions)
 reconcile.py   reconcile_with_lake's comparison: whole tables, or the partitions changed since verified
-lake_markers.py the lake side: a table at a pinned Delta version with per-partition markers
 frames.py      load frames and typed read-back; stats.py reconciliation statistics; views.py BI views
 """
 
+from ...io_managers.lake_table import LakeTable, read_lake_table  # the lake side of a publish
 from .base import WarehouseError
 from .core import PublishResult, Warehouse
-from .lake_markers import LakeTable, read_lake_table
 from .publisher import PublishReport, PublishRequest, TableOutcome
 from .reconcile import Reconciler, Reconciliation
 from .stats import TableStats, table_stats

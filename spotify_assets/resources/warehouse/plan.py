@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from ...io_managers.lake_table import LakeTable
 from ...tables import TableSpec
-from .lake_markers import LakeTable
 
 UNCHANGED, FULL, PARTITIONS, ROWS = "unchanged", "full", "partitions", "rows"
 # Reloading more than this share of a table's rows partition by partition: replace it whole.

@@ -23,12 +23,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-from ...io_managers.delta import fingerprint
+from ...io_managers.lake_table import LakeTable, fingerprint
 from ...tables import PARTITION_COLUMN, TableSpec
 from . import bookkeeping
 from .base import Dialect, Log, WarehouseError, column_list, quote, timed
 from .frames import load_frame, rows_frame
-from .lake_markers import LakeTable
 from .plan import (
     FULL,
     PARTITIONS,

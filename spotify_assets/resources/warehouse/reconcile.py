@@ -6,7 +6,7 @@ SUM(ms_played) of the lake version it was published from against the warehouse t
 A partitioned table is compared partition by partition (one per landing file), and only where
 something may have changed since a reconcile last found the partition equal on both sides:
 - `reconcile_partitions` (bookkeeping.py) holds each verified partition's lake marker and stats;
-- a partition is verified again when its marker (the digest of its lake files, lake_markers.py) or
+- a partition is verified again when its marker (the digest of its lake files, io_managers/lake_table.py) or
   its lake row count differs from the verified ones, when it is new or gone from the lake, or when
   a publish wrote it since (the publish drops its verified row in the same transaction);
 - those partitions get stats on both sides: the lake's filtered to them (a Delta partition filter),
@@ -37,11 +37,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import reduce
 
+from ...io_managers.lake_table import LakeTable
 from ...tables import TableSpec
 from . import bookkeeping
 from .base import Dialect, WarehouseError
 from .bookkeeping import TABLE_VERIFIED, VERIFIED_PARTITIONS, chunks
-from .lake_markers import LakeTable
 from .stats import (
     TableStats,
     ms_played_sql,

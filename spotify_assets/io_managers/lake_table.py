@@ -1,4 +1,5 @@
-"""What the warehouse publishes from: a lake table as of one Delta version, with its version markers.
+"""A lake table as of one Delta version, with its version markers: what the warehouse publishes
+and reconciles from, and what the report's cache and the fact's key check compare with what they saw.
 
 What the lake guarantees and this relies on:
 - a table lives at `io_managers.delta.table_uri(lake, spec.name)`; one never written is empty;
@@ -17,23 +18,27 @@ version the markers describe even if the model commits meanwhile.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 from deltalake import DeltaTable
 
-from ...io_managers.delta import (
-    WHOLE_TABLE,
-    data_files,
-    fingerprint,
-    partition_markers,
-    rows_per_partition,
-    scan_version,
-    table_exists,
-)
-from ...io_managers.location import Lake, LakeLocation
-from ...tables import TableSpec
+from ..tables import PARTITION_COLUMN, TableSpec
+from .delta import WHOLE_TABLE, data_files, rows_per_partition, table_exists
+from .location import Lake, LakeLocation
+
+
+def fingerprint(*parts: str) -> str:
+    """A short, stable digest of text (a set of file paths, DDL, view SQL)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def partition_markers(files: pl.DataFrame) -> dict[str, str]:
+    """Each partition's marker (from `data_files` rows): the digest of its file paths."""
+    paths = files.group_by("name").agg(pl.col("path").sort()).rows()
+    return {name: fingerprint(*names) for name, names in paths}
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,13 @@ class LakeTable:
         return sum(self.row_counts.values())
 
     def scan(self, partitions: Collection[str] | None = None) -> pl.LazyFrame:
-        """The rows of these partitions (None: all), conformed to the spec."""
-        return scan_version(self.delta, self.spec, partitions)
+        """The rows of these partitions (None: all) of exactly this version, conformed to the spec."""
+        if self.delta is None:
+            return self.spec.empty().lazy()
+        frame = pl.scan_delta(self.delta)
+        if partitions is not None and self.spec.partitioned:
+            frame = frame.filter(pl.col(PARTITION_COLUMN).is_in(sorted(partitions)))
+        return self.spec.conform(frame)
 
 
 def read_lake_table(lake: Lake, spec: TableSpec, version: int | None = None) -> LakeTable:
