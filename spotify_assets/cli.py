@@ -170,19 +170,17 @@ def _outputs_to_refresh(settings, changed: set[str] | None) -> set[str]:
 
 
 def _server_warehouse_lost(url: str) -> bool:
-    """A MySQL warehouse without the bookkeeping of its publishes (a database dropped and created
-    again under the same URL) or out of reach: its publish runs again, and says why when it fails."""
+    """A MySQL warehouse with no record of a publish (a database dropped and created again under
+    the same URL) or out of reach: its publish runs again, and says why when it fails."""
     from .resources.warehouse import Warehouse, WarehouseError
-    from .resources.warehouse.bookkeeping import PUBLISHED
 
     warehouse = Warehouse(url=url)
     try:
-        relations = warehouse.backend.relations()
+        return not warehouse.published_versions()
     except WarehouseError:
         return True
     finally:
         warehouse.close()
-    return not all(spec.name in relations for spec in PUBLISHED)
 
 
 def _no_history(files: list[Path], taken) -> str | None:
