@@ -10,10 +10,10 @@ later versions ship (the pooled event log, say). A config edited by hand is kept
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
+
+from .atomic_write import write_atomically
 
 SHIPPED = Path(__file__).parent / "dagster.yaml"
 # Every earlier shipped dagster.yaml, named by the commit that shipped it: when the shipped file
@@ -33,11 +33,7 @@ def ensure(home: Path) -> str:
             return CURRENT
         if not any(current == earlier.read_bytes() for earlier in EARLIER_SHIPPED.glob("*.yaml")):
             return KEPT
-    home.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=home, suffix=".tmp", delete=False) as file:
-        temporary = Path(file.name)
-    shutil.copyfile(SHIPPED, temporary)
-    os.replace(temporary, config)  # whole or not at all: Dagster may read it meanwhile
+    write_atomically(config, SHIPPED.read_bytes())  # whole or not at all: Dagster may read it meanwhile
     return UPGRADED if existed else WRITTEN
 
 

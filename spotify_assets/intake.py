@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .atomic_write import write_atomically
 from .resources.landing import (
     HASH_LENGTH,
     QUARANTINE_DIR,
@@ -115,10 +116,7 @@ class HashCache:
         if not self.path or not self._changed:
             return
         entries = {key: value for key, value in self._entries.items() if Path(key).exists()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        scratch.write_text(json.dumps(entries), encoding="utf-8")
-        scratch.replace(self.path)
+        write_atomically(self.path, json.dumps(entries).encode("utf-8"))
 
 
 def _identity(path: Path) -> list[int]:

@@ -20,6 +20,8 @@ import json
 import os
 from pathlib import Path
 
+from .atomic_write import write_atomically
+
 STATE_FILE = "up_to_date.json"
 DELTA_LOG = "_delta_log"
 
@@ -82,7 +84,5 @@ class UpToDate:
         if not up_to_date or fingerprint is None:
             self.path.unlink(missing_ok=True)
             return
-        scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         state = {"settings": self.settings, "lake": fingerprint, "recorded": recorded}
-        scratch.write_text(json.dumps(state), encoding="utf-8")
-        scratch.replace(self.path)
+        write_atomically(self.path, json.dumps(state).encode("utf-8"))

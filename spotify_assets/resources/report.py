@@ -6,12 +6,11 @@ definitions.py builds the resource, so the report asset reads no environment and
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 
+from ..atomic_write import write_atomically
 from ..transforms.listens import DEFAULT_LISTEN_RULE, ListenRule, parse_listen_rule
 
 
@@ -28,12 +27,4 @@ class ReportFolder(dg.ConfigurableResource):
 
     def write(self, name: str, content: str) -> Path:
         """Writes `name` whole or not at all (a temporary file renamed over it); returns its path."""
-        folder = Path(self.path)
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, suffix=".tmp", delete=False
-        ) as file:
-            file.write(content)
-        os.chmod(file.name, 0o644)  # as a plain write would leave it, not the temp file's 0600
-        os.replace(file.name, folder / name)
-        return (folder / name).resolve()
+        return write_atomically(Path(self.path) / name, content.encode("utf-8")).resolve()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from ..atomic_write import TEMP_SUFFIX, write_atomically
 from ..tables import PARTITION_COLUMN
 from .listens import ListenRule
 from .report_aggregates import FactAggregates, combine_aggregates, fact_aggregations
@@ -45,7 +45,6 @@ if TYPE_CHECKING:  # the fact at one version: its partitions' markers and a scan
 PARTIALS_FOLDER = ".partials"  # under the report folder
 PARTIALS_VERSION = "1"  # bump when the aggregations or the entry format change: every entry is recomputed
 ENTRY_SUFFIX = ".partial"
-TEMP_SUFFIX = ".tmp"
 STALE_TEMP_SECONDS = 3600  # a temporary file this old is a killed run's, not a concurrent run's
 AGGREGATION = "aggregation"  # the column telling an entry's three aggregations apart
 DIGEST_BYTES = 64  # an entry's first line: the hex SHA-256 of the Parquet bytes after it
@@ -147,9 +146,7 @@ def _write_entry(path: Path, partial: FactAggregates) -> None:
     body = io.BytesIO()
     stacked.write_parquet(body)
     data = body.getvalue()
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=TEMP_SUFFIX, delete=False) as file:
-        file.write(hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
-    os.replace(file.name, path)
+    write_atomically(path, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
 
 
 def _read_entry(path: Path, empty: FactAggregates) -> FactAggregates | None:
